@@ -1,0 +1,1 @@
+"""Thin command line over the reddplus library (parse arguments, call a tool, print)."""

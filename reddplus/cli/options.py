@@ -1,0 +1,119 @@
+"""Options and helpers shared by every ``reddplus`` command (the only place that defines them).
+
+Conventions (after rasterio's ``rio``):
+
+* ``-v/-q`` set logging verbosity on stderr;
+* ``--json`` prints one machine-readable JSON document on stdout;
+* outputs are never overwritten without ``--overwrite``;
+* progress bars go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import click
+import numpy as np
+
+from reddplus.errors import OutputExistsError, ReddplusError
+
+json_opt = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")
+overwrite_opt = click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+seed_opt = click.option("--seed", type=int, default=None, help="Random seed (reproducible runs).")
+dask_opt = click.option(
+    "--dask-scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="Run raster steps on this Dask scheduler (e.g. tcp://host:8786); default: local threads.",
+)
+
+
+def column_mapping(values: tuple[str, ...], option: str = "--column") -> dict[str, str]:
+    """Parse repeated ``ROLE=NAME`` options into a dict, with a clear error."""
+    out: dict[str, str] = {}
+    for item in values:
+        if "=" not in item:
+            raise click.BadParameter(f"expected ROLE=NAME, got {item!r}", param_hint=option)
+        role, name = item.split("=", 1)
+        out[role.strip()] = name.strip()
+    return out
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating, float)):
+        f = float(obj)
+        return None if math.isnan(f) or math.isinf(f) else f
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "to_dict") and callable(obj.to_dict):
+        return _jsonable(obj.to_dict())
+    return obj
+
+
+def echo_json(obj: Any) -> None:
+    """Print ``obj`` as JSON on stdout (NaN/inf become null, numpy types become Python)."""
+    click.echo(json.dumps(_jsonable(obj), indent=2, allow_nan=False))
+
+
+def check_output(path: str | Path, overwrite: bool) -> Path:
+    """Refuse to replace an existing output unless ``overwrite``."""
+    p = Path(path)
+    if p.exists() and not overwrite:
+        raise OutputExistsError(f"{p} exists; pass --overwrite to replace it")
+    return p
+
+
+def configure_logging(verbosity: int) -> None:
+    level = max(logging.DEBUG, logging.WARNING - 10 * verbosity)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("reddplus")
+    root.handlers[:] = [h for h in root.handlers if isinstance(h, logging.NullHandler)] + [handler]
+    root.setLevel(level)
+
+
+@contextmanager
+def progress(description: str, total: int | None = None, quiet: bool = False) -> Iterator[Any]:
+    """A rich progress bar on stderr; yields a ``advance(n=1)`` callable."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    console = Console(stderr=True)
+    if quiet or not console.is_terminal and total is None:
+        yield lambda n=1: None
+        return
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda n=1: bar.advance(task, n)
+
+
+def run_tool(fn, *args, **kwargs):
+    """Call a library tool, translating reddplus errors into click errors (exit code per class)."""
+    try:
+        return fn(*args, **kwargs)
+    except ReddplusError as err:
+        raise CliError(err) from err
+
+
+class CliError(click.ClickException):
+    def __init__(self, err: ReddplusError):
+        super().__init__(str(err))
+        self.exit_code = getattr(err, "exit_code", 1)
+        self.original = err
