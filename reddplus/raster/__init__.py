@@ -1,0 +1,18 @@
+"""The raster engine: the only place that knows blocks, halos, grids and COG writing.
+
+* :mod:`~reddplus.raster.windows`: :class:`Block` value objects and :func:`iter_blocks` (memory limit, halo);
+* :mod:`~reddplus.raster.grid`: :class:`Grid`, CRS checks, identical-grid checks, alignment;
+* :mod:`~reddplus.raster.io`: atomic COG writing (:class:`BlockWriter`, :func:`write_cog`), reading blocks;
+* :mod:`~reddplus.raster.zones`: vector zones reprojected and rasterised per block;
+* :mod:`~reddplus.raster.executor`: :func:`map_blocks` on local threads or a Dask cluster.
+"""
+
+from reddplus.raster.executor import map_blocks
+from reddplus.raster.grid import Grid, align_raster, check_projected_metres, check_same_grid, read_grid
+from reddplus.raster.io import BlockWriter, atomic_path, copy_as_cog, open_raster, read_block, write_cog
+from reddplus.raster.windows import Block, block_side, iter_blocks
+from reddplus.raster.zones import Zones, burn_zones, read_zones
+
+__all__ = ["Block", "BlockWriter", "Grid", "Zones", "align_raster", "atomic_path", "block_side", "burn_zones",
+           "check_projected_metres", "check_same_grid", "copy_as_cog", "iter_blocks", "map_blocks", "open_raster",
+           "read_block", "read_grid", "read_zones", "write_cog"]

@@ -1,0 +1,145 @@
+"""Raster I/O at the edge: atomic, tiled, compressed Cloud-Optimized GeoTIFFs.
+
+Every raster output is first written to a temporary file in the destination
+directory and renamed into place only when complete, so a failure never leaves a
+half-written file. Block outputs are streamed into a tiled GeoTIFF, then copied
+into the COG layout by GDAL's COG driver (which also streams).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import rasterio
+import rasterio.shutil
+from affine import Affine
+
+from reddplus.errors import InputDataError, OutputExistsError
+from reddplus.raster.grid import Grid
+from reddplus.raster.windows import TILE, Block
+
+log = logging.getLogger(__name__)
+
+#: creation options of every COG reddplus writes
+COG_OPTIONS = {"compress": "deflate", "blocksize": 512, "overviews": "auto", "bigtiff": "if_safer",
+               "num_threads": "all_cpus"}
+_TILED_GTIFF = {"driver": "GTiff", "tiled": True, "blockxsize": TILE, "blockysize": TILE, "compress": "deflate",
+                "bigtiff": "if_safer"}
+
+
+def _check_overwrite(path: Path, overwrite: bool) -> None:
+    if path.exists() and not overwrite:
+        raise OutputExistsError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike, *, overwrite: bool = False, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success."""
+    path = Path(path)
+    _check_overwrite(path, overwrite)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix or ".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        for p in (tmp, Path(str(tmp) + ".aux.xml")):
+            if p.exists():
+                p.unlink()
+
+
+def copy_as_cog(src, dst: str | os.PathLike, *, overwrite: bool = False, **options) -> Path:
+    """Copy an open dataset (or a path) to a Cloud-Optimized GeoTIFF, atomically."""
+    dst = Path(dst)
+    with atomic_path(dst, overwrite=overwrite, suffix=".tif") as tmp:
+        rasterio.shutil.copy(src, tmp, driver="COG", **{**COG_OPTIONS, **options})
+    return dst
+
+
+def write_cog(path: str | os.PathLike, array: np.ndarray, *, crs, transform: Affine, nodata=None,
+              overwrite: bool = False, band_descriptions: list[str] | None = None) -> Path:
+    """Write an in-memory array (2-D, or 3-D bands-first) as a COG, atomically."""
+    arr = np.asarray(array)
+    if arr.ndim == 2:
+        arr = arr[np.newaxis]
+    grid = Grid(crs, transform, arr.shape[1], arr.shape[2])
+    with BlockWriter(path, grid, dtype=arr.dtype, nodata=nodata, count=arr.shape[0], overwrite=overwrite,
+                     band_descriptions=band_descriptions) as w:
+        w.write_window(arr, rasterio.windows.Window(0, 0, grid.width, grid.height))
+    return Path(path)
+
+
+class BlockWriter:
+    """Stream blocks into a raster that becomes a COG at ``path`` when the context exits cleanly.
+
+    Examples
+    --------
+    >>> with BlockWriter(out, grid, dtype="uint8", nodata=0) as w:      # doctest: +SKIP
+    ...     for block in iter_blocks(grid.shape):
+    ...         w.write(block, compute(block))
+    """
+
+    def __init__(self, path: str | os.PathLike, grid: Grid, *, dtype, nodata=None, count: int = 1,
+                 overwrite: bool = False, band_descriptions: list[str] | None = None):
+        self.path = Path(path)
+        _check_overwrite(self.path, overwrite)
+        self.grid = grid
+        self.profile = dict(_TILED_GTIFF, width=grid.width, height=grid.height, count=count, dtype=np.dtype(dtype).name,
+                            crs=grid.crs, transform=grid.transform, nodata=nodata)
+        self.band_descriptions = band_descriptions
+        self._tmpdir: tempfile.TemporaryDirectory | None = None
+        self._ds = None
+
+    def __enter__(self) -> "BlockWriter":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._tmpdir = tempfile.TemporaryDirectory(prefix=f".{self.path.name}.", dir=self.path.parent)
+        self._ds = rasterio.open(Path(self._tmpdir.name) / "stage.tif", "w", **self.profile)
+        if self.band_descriptions:
+            for i, d in enumerate(self.band_descriptions, start=1):
+                self._ds.set_band_description(i, d)
+        return self
+
+    def write(self, block: Block, data: np.ndarray) -> None:
+        """Write the core of ``block`` (``data`` has the core's shape, 2-D or bands-first 3-D)."""
+        self.write_window(data, block.window)
+
+    def write_window(self, data: np.ndarray, window) -> None:
+        data = np.asarray(data)
+        if data.ndim == 2:
+            self._ds.write(data.astype(self.profile["dtype"], copy=False), 1, window=window)
+        else:
+            self._ds.write(data.astype(self.profile["dtype"], copy=False), window=window)
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self._ds.close()
+            if exc_type is None:
+                with rasterio.open(self._ds.name) as stage:
+                    copy_as_cog(stage, self.path, overwrite=True)
+        finally:
+            self._tmpdir.cleanup()
+
+
+def open_raster(path: str | os.PathLike):
+    """Open a raster for reading with a clear error for missing or corrupt files."""
+    try:
+        return rasterio.open(path)
+    except rasterio.errors.RasterioIOError as err:
+        raise InputDataError(f"cannot read raster (missing or corrupt GeoTIFF?): {err}", path=str(path)) from err
+
+
+def read_block(ds, block: Block, band: int | list[int] = 1, *, with_halo: bool = True) -> np.ndarray:
+    """Read a block's read window (core + halo) or only its core from an open dataset."""
+    window = block.read_window if with_halo else block.window
+    try:
+        return ds.read(band, window=window)
+    except rasterio.errors.RasterioIOError as err:
+        raise InputDataError(f"cannot read block {window} (corrupt GeoTIFF?): {err}", path=str(ds.name)) from err

@@ -1,0 +1,101 @@
+"""Blocks as value objects: the only place that decides how a raster is tiled.
+
+A :class:`Block` is a *core* window (the pixels a step writes) plus a declared *halo*
+(the overlap a step needs to read around the core, e.g. a moving window or a
+bounded distance transform). :func:`iter_blocks` tiles a raster of a given shape
+into blocks whose read window (core + halo) fits a memory limit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterator
+
+from rasterio.windows import Window
+
+#: tiles are multiples of this size, so that they align with COG / tiled GeoTIFF blocks
+TILE = 256
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One block of a raster: a core window plus a declared halo.
+
+    Attributes
+    ----------
+    row_off, col_off, height, width : int [pixels]
+        The core window in raster coordinates.
+    halo : int [pixels]
+        Requested overlap on every side (clipped at the raster edges).
+    raster_height, raster_width : int [pixels]
+        Shape of the whole raster (to clip the read window).
+    """
+
+    row_off: int
+    col_off: int
+    height: int
+    width: int
+    halo: int
+    raster_height: int
+    raster_width: int
+
+    @property
+    def window(self) -> Window:
+        """The core window (what the step writes)."""
+        return Window(self.col_off, self.row_off, self.width, self.height)
+
+    @property
+    def read_window(self) -> Window:
+        """Core window grown by the halo and clipped to the raster."""
+        r0 = max(0, self.row_off - self.halo)
+        c0 = max(0, self.col_off - self.halo)
+        r1 = min(self.raster_height, self.row_off + self.height + self.halo)
+        c1 = min(self.raster_width, self.col_off + self.width + self.halo)
+        return Window(c0, r0, c1 - c0, r1 - r0)
+
+    @property
+    def core_slices(self) -> tuple[slice, slice]:
+        """Slices that cut the core out of an array read with :attr:`read_window`."""
+        rw = self.read_window
+        r = self.row_off - int(rw.row_off)
+        c = self.col_off - int(rw.col_off)
+        return slice(r, r + self.height), slice(c, c + self.width)
+
+    @property
+    def n_pixels(self) -> int:
+        return self.height * self.width
+
+
+def block_side(memory_limit_bytes: int, bytes_per_pixel: int, halo: int = 0, tile: int = TILE) -> int:
+    """Largest square core side [pixels], a multiple of ``tile``, whose read window fits.
+
+    ``bytes_per_pixel`` is the working memory a step needs per pixel of the read
+    window (all its input and temporary arrays together).
+    """
+    if memory_limit_bytes <= 0 or bytes_per_pixel <= 0:
+        raise ValueError("memory_limit_bytes and bytes_per_pixel must be positive")
+    side = int(math.isqrt(memory_limit_bytes // bytes_per_pixel)) - 2 * halo
+    return max(tile, (side // tile) * tile)
+
+
+def iter_blocks(
+    shape: tuple[int, int],
+    *,
+    halo: int = 0,
+    memory_limit_bytes: int = 256 * 2**20,
+    bytes_per_pixel: int = 16,
+    block_size: int | None = None,
+) -> Iterator[Block]:
+    """Tile a raster of ``shape`` (rows, cols) into blocks, row-major.
+
+    The core windows partition the raster exactly (no gap, no overlap). ``block_size``
+    overrides the side derived from the memory limit (mainly for tests).
+    """
+    if halo < 0:
+        raise ValueError("halo must be >= 0")
+    height, width = shape
+    side = block_size or block_side(memory_limit_bytes, bytes_per_pixel, halo)
+    for r in range(0, height, side):
+        for c in range(0, width, side):
+            yield Block(r, c, min(side, height - r), min(side, width - c), halo, height, width)
