@@ -91,24 +91,28 @@ def _map_distributed(func, items, address, max_in_flight, progress):
     from distributed import Client, as_completed
 
     log.info("submitting block tasks to the Dask scheduler at %s", address)
-    with Client(address, set_as_default=False) as client:
+    with Client(address) as client:
         it = iter(items)
-        ac = as_completed()
-        futures: dict = {}
+        owner: dict = {}
+        first = []
         for item in it:
             fut = client.submit(func, item, pure=False)
-            futures[fut.key] = item
-            ac.add(fut)
-            if len(futures) >= max_in_flight:
+            owner[fut.key] = item
+            first.append(fut)
+            if len(first) >= max_in_flight:
                 break
+        if not first:
+            return
+        ac = as_completed(first)
         for fut in ac:
-            item = futures.pop(fut.key)
+            item = owner.pop(fut.key)
             result = fut.result()
+            fut.release()
             if progress:
                 progress(1)
             yield item, result
             nxt = next(it, None)
             if nxt is not None:
                 f2 = client.submit(func, nxt, pure=False)
-                futures[f2.key] = nxt
+                owner[f2.key] = nxt
                 ac.add(f2)
