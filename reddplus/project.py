@@ -1,0 +1,256 @@
+"""One configuration model for a whole project, read from TOML.
+
+Every key is validated up front with a message that names it (``periods.monitoring[0]``,
+``areas.project``...). Relative paths are resolved against the TOML file's folder.
+Unknown keys are refused, so a typo never silently falls back to a default.
+
+Example (abridged; ``reddplus demo`` writes a complete one)::
+
+    [project]
+    name = "Sample concession (GENERATED)"
+    crediting_start = 2011
+    crediting_years = 10
+
+    [areas]
+    project = "project.gpkg"
+    jurisdiction = "jurisdiction.gpkg"
+    admin_field = "province"
+    leakage_belt = "leakage_belt.gpkg"
+
+    [forest_change]
+    path = "lossyear.tif"
+    format = "annual"
+
+    [periods]
+    historical_reference = [2001, 2010]
+
+    [baseline]
+    rate_method = "historical_average"
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from reddplus.errors import ConfigError
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProjectInfo(_Model):
+    name: str
+    id: str = "0000"
+    country: str = Field("PE", min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
+    crediting_start: int = Field(..., ge=1990, le=2100, description="first year of the crediting period")
+    crediting_years: int = Field(10, ge=1, le=100, description="crediting period length [yr]")
+    seed: int = 20061
+
+
+class Areas(_Model):
+    project: Path
+    jurisdiction: Path
+    admin_field: str | None = None
+    leakage_belt: Path | None = None
+    protected_areas: Path | None = None
+    strata: Path | None = Field(None, description="stratum raster (integer codes) on the forest-change grid")
+
+
+class StratumStock(_Model):
+    """Per-stratum carbon stock when it comes from a previous assessment rather than plots."""
+
+    code: int
+    name: str
+    agb_tco2e_per_ha: float = Field(..., ge=0)
+    agb_tco2e_per_ha_sd: float = Field(0.0, ge=0)
+    bgb_tco2e_per_ha: float | None = Field(None, ge=0)
+
+
+class Stocks(_Model):
+    inventory: Path | None = None
+    plot_areas: Path | None = None
+    plot_area_ha: float | None = Field(None, gt=0)
+    columns: dict[str, str] = Field(default_factory=dict)
+    stratum_column: str = "stratum"
+    strata: list[StratumStock] = Field(default_factory=list)
+    root_shoot_ratio: float = Field(0.235, ge=0, le=1, description="BGB/AGB, IPCC 2006 vol. 4 table 4.4, "
+                                    "tropical rainforest (0.37 for AGB < 125 t/ha is not used by default)")
+    carbon_fraction: float = Field(0.47, gt=0, le=1, description="IPCC 2006 vol. 4 table 4.3")
+    post_deforestation_tco2e_per_ha: float = Field(0.0, ge=0)
+    monte_carlo: int = Field(1000, ge=10, le=100_000)
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if self.inventory is None and not self.strata:
+            raise ValueError("give either stocks.inventory (a tree list) or stocks.strata (per-stratum stocks)")
+        return self
+
+
+class ForestChangeInput(_Model):
+    path: Path
+    format: Literal["fcc123", "masks", "hansen", "tmf", "annual"] = "fcc123"
+    dates: list[int] | None = None
+    datamask: Path | None = None
+
+
+class Periods(_Model):
+    historical_reference: tuple[int, int]
+    calibration: tuple[int, int] | None = None
+    confirmation: tuple[int, int] | None = None
+    monitoring: list[tuple[int, int]] = Field(default_factory=list)
+
+    @field_validator("historical_reference", "calibration", "confirmation")
+    @classmethod
+    def _ordered(cls, v):
+        if v is not None and not v[0] < v[1]:
+            raise ValueError(f"start {v[0]} must be before end {v[1]}")
+        return v
+
+    @field_validator("monitoring")
+    @classmethod
+    def _monitoring(cls, v):
+        for i, (a, b) in enumerate(v):
+            if not a <= b:
+                raise ValueError(f"monitoring[{i}]: start {a} after end {b}")
+        for (a0, b0), (a1, b1) in zip(sorted(v), sorted(v)[1:]):
+            if a1 <= b0:
+                raise ValueError(f"monitoring periods {a0}-{b0} and {a1}-{b1} overlap")
+        return v
+
+
+class PlannedRoad(_Model):
+    path: Path
+    opening_year: int
+
+
+class Baseline(_Model):
+    rate_method: Literal["historical_average", "linear_trend", "expected"] = "historical_average"
+    expected_ha_per_year: float | None = Field(None, ge=0)
+    risk_model: Literal["vt0007", "logistic", "random_forest"] = "vt0007"
+    roads: Path | None = None
+    rivers: Path | None = None
+    settlements: Path | None = None
+    planned_roads: list[PlannedRoad] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _expected(self):
+        if self.rate_method == "expected" and self.expected_ha_per_year is None:
+            raise ValueError("rate_method = 'expected' needs expected_ha_per_year")
+        return self
+
+
+class Uncertainty(_Model):
+    confidence: float = Field(0.90, gt=0.5, lt=1)
+    allowable_halfwidth_percent: float = Field(15.0, ge=0, le=100)
+    draws: int = Field(10_000, ge=100, le=1_000_000)
+
+
+class Deductions(_Model):
+    market_leakage_percent: float = Field(0.0, ge=0, le=100)
+    uncertainty: Uncertainty = Uncertainty()
+    nprt: dict[str, Any] = Field(default_factory=dict, description="answers to the AFOLU Non-Permanence Risk Tool")
+
+
+class Counterfactual(_Model):
+    enabled: bool = True
+    repeats: int = Field(100, ge=1, le=10_000)
+    sample_density_per_ha: float = Field(0.25, gt=0)
+    buffer_km: float = Field(5.0, ge=0)
+
+
+class ProjectConfig(_Model):
+    """The whole project: see the module docstring for an example."""
+
+    project: ProjectInfo
+    areas: Areas
+    stocks: Stocks
+    forest_change: ForestChangeInput
+    periods: Periods
+    baseline: Baseline = Baseline()
+    deductions: Deductions = Deductions()
+    counterfactual: Counterfactual = Counterfactual()
+    base_dir: Annotated[Path, Field(exclude=True)] = Path(".")
+
+    @model_validator(mode="after")
+    def _cross_checks(self):
+        start = self.project.crediting_start
+        for i, (a, _b) in enumerate(self.periods.monitoring):
+            if a < start:
+                raise ValueError(f"periods.monitoring[{i}] starts in {a}, before the crediting start {start}")
+        if self.periods.historical_reference[1] > start:
+            raise ValueError(f"periods.historical_reference ends in {self.periods.historical_reference[1]}, after the "
+                             f"crediting start {start}")
+        return self
+
+    def input_files(self) -> dict[str, Path]:
+        """Every input file named in the config, by its dotted key (for checks and the manifest)."""
+        out: dict[str, Path] = {}
+
+        def walk(obj: Any, prefix: str) -> None:
+            if isinstance(obj, BaseModel):
+                for name in type(obj).model_fields:
+                    if name == "base_dir":
+                        continue
+                    walk(getattr(obj, name), f"{prefix}.{name}" if prefix else name)
+            elif isinstance(obj, (list, tuple)):
+                for i, v in enumerate(obj):
+                    walk(v, f"{prefix}[{i}]")
+            elif isinstance(obj, Path):
+                out[prefix] = obj
+
+        walk(self, "")
+        return out
+
+
+def load_project(path: str | Path) -> ProjectConfig:
+    """Read and validate a project TOML; relative paths are resolved against its folder.
+
+    Raises
+    ------
+    ConfigError
+        Naming the key (``periods.monitoring.0``) or the missing file.
+    """
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError as err:
+        raise ConfigError("config file not found", path=str(path)) from err
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"invalid TOML: {err}", path=str(path)) from err
+    return project_from_dict(raw, base_dir=path.parent.resolve(), source=str(path))
+
+
+def project_from_dict(raw: dict, *, base_dir: Path, source: str | None = None) -> ProjectConfig:
+    try:
+        cfg = ProjectConfig.model_validate({**raw, "base_dir": base_dir})
+    except ValidationError as err:
+        first = err.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        extra = f" (and {err.error_count() - 1} more problems)" if err.error_count() > 1 else ""
+        msg = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+        raise ConfigError(f"{msg}{extra}", key=key, path=source) from err
+    resolved = _with_resolved_paths(cfg, base_dir)
+    for key, p in resolved.input_files().items():
+        if not p.exists():
+            raise ConfigError(f"file not found: {p}", key=key, path=source)
+    return resolved
+
+
+def _with_resolved_paths(model: BaseModel, base: Path) -> Any:
+    updates = {}
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if name == "base_dir":
+            continue
+        if isinstance(value, Path) and not value.is_absolute():
+            updates[name] = (base / value).resolve()
+        elif isinstance(value, BaseModel):
+            updates[name] = _with_resolved_paths(value, base)
+        elif isinstance(value, list) and value and isinstance(value[0], BaseModel):
+            updates[name] = [_with_resolved_paths(v, base) for v in value]
+    return model.model_copy(update=updates)

@@ -1,0 +1,89 @@
+"""Project configuration: validation with messages naming the key or file; manifests."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from reddplus.errors import ConfigError
+from reddplus.manifest import build_manifest, read_manifest, verify_inputs, write_manifest
+from reddplus.project import load_project
+
+BASE = """
+[project]
+name = "t"
+crediting_start = 2011
+crediting_years = 10
+
+[areas]
+project = "project.gpkg"
+jurisdiction = "jur.gpkg"
+
+[stocks]
+strata = [{code = 1, name = "terra firme", agb_tco2e_per_ha = 550.0, agb_tco2e_per_ha_sd = 20.0}]
+
+[forest_change]
+path = "fcc.tif"
+format = "fcc123"
+
+[periods]
+historical_reference = [2001, 2010]
+monitoring = [[2011, 2015]]
+"""
+
+
+@pytest.fixture
+def folder(tmp_path):
+    for name in ("project.gpkg", "jur.gpkg", "fcc.tif"):
+        (tmp_path / name).write_bytes(b"x")
+    return tmp_path
+
+
+def write(folder, text):
+    p = folder / "project.toml"
+    p.write_text(text)
+    return p
+
+
+def test_valid_config_resolves_paths(folder):
+    cfg = load_project(write(folder, BASE))
+    assert cfg.areas.project == (folder / "project.gpkg").resolve()
+    assert set(cfg.input_files()) == {"areas.project", "areas.jurisdiction", "forest_change.path"}
+
+
+@pytest.mark.parametrize(
+    "patch, key",
+    [
+        (("[periods]", "[periods]\nbogus = 1"), "periods.bogus"),
+        (('path = "fcc.tif"', 'path = "missing.tif"'), "forest_change.path"),
+        (("monitoring = [[2011, 2015]]", "monitoring = [[2011, 2015], [2014, 2018]]"), "periods.monitoring"),
+        (("monitoring = [[2011, 2015]]", "monitoring = [[2008, 2010]]"), "periods.monitoring"),
+        (("crediting_years = 10", "crediting_years = 0"), "project.crediting_years"),
+    ],
+)
+def test_bad_config_names_the_key(folder, patch, key):
+    with pytest.raises(ConfigError) as err:
+        load_project(write(folder, BASE.replace(*patch)))
+    assert key.split(".")[0] in str(err.value)
+    if key != "periods.monitoring":
+        assert key in str(err.value)
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_project(tmp_path / "nope.toml")
+
+
+def test_manifest_hash_is_reproducible_and_detects_changes(folder):
+    cfg = load_project(write(folder, BASE))
+    m1 = build_manifest(cfg.input_files(), cfg.model_dump(mode="json"), seed=1)
+    m2 = build_manifest(cfg.input_files(), cfg.model_dump(mode="json"), seed=1)
+    assert m1.sha256 == m2.sha256
+    assert build_manifest(cfg.input_files(), cfg.model_dump(mode="json"), seed=2).sha256 != m1.sha256
+    path = write_manifest(m1, folder / "out" / "manifest.json")
+    stored = read_manifest(path)
+    assert stored["manifest_sha256"] == m1.sha256 and verify_inputs(stored) == []
+    (folder / "fcc.tif").write_bytes(b"changed")
+    assert verify_inputs(stored) == ["forest_change.path"]
+    json.dumps(stored)
