@@ -1,0 +1,82 @@
+"""Path-level tools: read the tables / raster, call the pure estimators, write outputs.
+
+Each tool is the guts of one ``reddplus accuracy`` command minus its argument parsing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Iterable, Mapping
+
+import numpy as np
+
+from reddplus.accuracy.design import SampleDesign, design_sample
+from reddplus.accuracy.io import read_error_matrix, read_samples, read_strata, write_points
+from reddplus.accuracy.olofsson import estimate_from_error_matrix
+from reddplus.accuracy.result import AreaAccuracyEstimate
+from reddplus.accuracy.stehman import estimate_from_samples
+from reddplus.errors import InputDataError, OutputExistsError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["estimate_counts_file", "estimate_samples_files", "sample_map"]
+
+
+def estimate_counts_file(path: str | os.PathLike, *, pixel_area_ha: float | None = None,
+                         confidence: float = 0.90) -> AreaAccuracyEstimate:
+    """Olofsson et al. (2014) estimates from an error-matrix CSV (see :mod:`reddplus.accuracy.io`).
+
+    ``mapped_area`` is in pixels when ``pixel_area_ha`` [ha] is given (areas are then returned
+    in hectares), otherwise in the unit of the file (hectares expected).
+    """
+    table = read_error_matrix(path)
+    area = table.mapped_area
+    unit = "input"
+    if pixel_area_ha is not None:
+        if not (np.isfinite(pixel_area_ha) and pixel_area_ha > 0):
+            raise InputDataError(f"pixel area must be positive, got {pixel_area_ha!r} ha", column="pixel_area_ha")
+        area = area * pixel_area_ha
+        unit = "ha"
+    try:
+        return estimate_from_error_matrix(table.sample_counts, area, table.classes, confidence=confidence,
+                                          area_unit=unit)
+    except InputDataError as err:
+        if err.path is None:
+            raise InputDataError(str(err), path=str(path)) from err
+        raise
+
+
+def estimate_samples_files(samples_path: str | os.PathLike, strata_path: str | os.PathLike, *,
+                           confidence: float = 0.90, finite_population_correction: bool = True
+                           ) -> AreaAccuracyEstimate:
+    """Stehman (2014) estimates from a point-sample CSV and a strata-size CSV [pixels]."""
+    samples = read_samples(samples_path)
+    sizes = read_strata(strata_path)
+    try:
+        return estimate_from_samples(samples["stratum"], samples["map"], samples["reference"], sizes,
+                                     confidence=confidence, finite_population_correction=finite_population_correction,
+                                     area_unit="pixels")
+    except InputDataError as err:
+        if err.path is None:
+            raise InputDataError(str(err), path=str(samples_path)) from err
+        raise
+
+
+def sample_map(path: str | os.PathLike, out_gpkg: str | os.PathLike, *, expected_ua: Mapping[int, float],
+               target_se: float = 0.01, min_per_stratum: int = 50, seed: int | None = None,
+               n_total: int | None = None, exclude: Iterable[int] = (), default_ua: float | None = None,
+               out_csv: str | os.PathLike | None = None, overwrite: bool = False, block_size: int | None = None,
+               memory_limit_bytes: int = 256 * 2**20) -> tuple[SampleDesign, dict[str, str]]:
+    """Design a stratified random sample of a change map and write the points (GPKG [+ CSV]).
+
+    Outputs are checked before the (two-pass) raster work, and written atomically.
+    """
+    for p in (out_gpkg, out_csv):
+        if p is not None and os.path.exists(p) and not overwrite:
+            raise OutputExistsError(f"{p} exists; pass overwrite=True (--overwrite) to replace it")
+    design = design_sample(path, expected_ua, target_se=target_se, min_per_stratum=min_per_stratum, seed=seed,
+                           n_total=n_total, exclude=exclude, default_ua=default_ua, block_size=block_size,
+                           memory_limit_bytes=memory_limit_bytes)
+    written = write_points(design.points, design.crs, out_gpkg, out_csv, overwrite=overwrite)
+    return design, written

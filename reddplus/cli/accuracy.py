@@ -1,0 +1,118 @@
+"""``reddplus accuracy``: sample design and sample-based area/accuracy estimation (thin layer)."""
+
+from __future__ import annotations
+
+import click
+
+from reddplus.cli.options import echo_json, json_opt, overwrite_opt, seed_opt
+
+
+@click.group()
+def accuracy() -> None:
+    """Accuracy assessment and area estimation (Olofsson et al. 2014; Stehman 2014)."""
+
+
+def _confidence(ctx, param, value: float) -> float:
+    if not 0.0 < value < 1.0:
+        raise click.BadParameter("must be in (0, 1), e.g. 0.90 or 0.95")
+    return value
+
+
+@accuracy.command()
+@click.argument("counts", required=False, type=click.Path(dir_okay=False))
+@click.option("--samples", type=click.Path(dir_okay=False), help="Point sample CSV: stratum,map,reference.")
+@click.option("--strata", type=click.Path(dir_okay=False), help="Strata CSV: stratum,size [pixels].")
+@click.option("--pixel-area-ha", type=float, default=None,
+              help="Pixel area [ha]: mapped_area is then in pixels and areas are reported in ha.")
+@click.option("--confidence", type=float, default=0.90, show_default=True, callback=_confidence,
+              help="Confidence level of the intervals (0.90 as VCS uses; 0.95 to compare with papers).")
+@click.option("--no-fpc", is_flag=True, help="Stehman estimator: drop the finite population correction.")
+@json_opt
+def estimate(counts, samples, strata, pixel_area_ha, confidence, no_fpc, as_json) -> None:
+    """Area per class with SE and CI, and user's/producer's/overall accuracy.
+
+    Either COUNTS.csv (an error matrix of sample counts with a mapped_area column; Olofsson et
+    al. 2014) or --samples SAMPLES.csv --strata STRATA.csv (strata that differ from the map
+    classes; Stehman 2014).
+    """
+    from reddplus.accuracy.tools import estimate_counts_file, estimate_samples_files
+
+    if counts and (samples or strata):
+        raise click.UsageError("give either COUNTS.csv or --samples/--strata, not both")
+    if counts:
+        result = estimate_counts_file(counts, pixel_area_ha=pixel_area_ha, confidence=confidence)
+    elif samples and strata:
+        if pixel_area_ha is not None:
+            raise click.UsageError("--pixel-area-ha applies to COUNTS.csv only")
+        result = estimate_samples_files(samples, strata, confidence=confidence,
+                                        finite_population_correction=not no_fpc)
+    else:
+        raise click.UsageError("give COUNTS.csv, or both --samples SAMPLES.csv and --strata STRATA.csv")
+    if as_json:
+        echo_json(result.to_dict())
+        return
+    pct = f"{confidence:.0%}"
+    click.echo(f"{result.method}: areas in {result.area_unit}, ± = {pct} CI half-width")
+    click.echo(f"{'class':>12} {'area':>14} {'±':>12} {'UA':>7} {'±':>6} {'PA':>7} {'±':>6}")
+    for c in result.to_dict()["classes"]:
+        def f(v, spec):
+            return "n/a" if v is None or v != v else format(v, spec)
+        click.echo(f"{c['class']:>12} {f(c['area'], ',.6g'):>14} {f(c['area_ci_halfwidth'], ',.4g'):>12} "
+                   f"{f(c['user_accuracy'], '.3f'):>7} {f(c['user_accuracy_ci_halfwidth'], '.3f'):>6} "
+                   f"{f(c['producer_accuracy'], '.3f'):>7} {f(c['producer_accuracy_ci_halfwidth'], '.3f'):>6}")
+    click.echo(f"overall accuracy {result.overall_accuracy:.3f} ± {result.overall_accuracy_ci_halfwidth:.3f}")
+
+
+def _class_ua(values: tuple[str, ...]) -> dict[int, float]:
+    out: dict[int, float] = {}
+    for item in values:
+        if "=" not in item:
+            raise click.BadParameter(f"expected CLASS=UA (e.g. 1=0.7), got {item!r}", param_hint="--expected-ua")
+        k, v = item.split("=", 1)
+        try:
+            out[int(k.strip())] = float(v.strip())
+        except ValueError:
+            raise click.BadParameter(f"expected an integer class code and a number, got {item!r}",
+                                     param_hint="--expected-ua") from None
+    return out
+
+
+@accuracy.command()
+@click.argument("map_path", metavar="MAP.tif", type=click.Path(dir_okay=False))
+@click.option("--target-se", type=float, default=0.01, show_default=True,
+              help="Target standard error of the overall accuracy (Olofsson et al. 2014 eq. 13).")
+@click.option("--expected-ua", "expected_ua", multiple=True, metavar="CLASS=UA",
+              help="Conjectured user's accuracy of a map class (repeat for each class).")
+@click.option("--default-ua", type=float, default=None, help="User's accuracy for classes not given.")
+@click.option("--min-per-stratum", type=click.IntRange(min=0), default=50, show_default=True,
+              help="Minimum sample per (rare) stratum.")
+@click.option("--n", "n_total", type=click.IntRange(min=1), default=None, help="Override the total sample size.")
+@click.option("--exclude", multiple=True, type=int, metavar="CLASS", help="Class code not to sample (repeatable).")
+@seed_opt
+@click.option("--out", "out_gpkg", required=True, type=click.Path(dir_okay=False),
+              help="Output GeoPackage of points (raster CRS).")
+@click.option("--csv", "out_csv", type=click.Path(dir_okay=False), default=None,
+              help="Also write a CSV for visual interpretation (empty reference column).")
+@overwrite_opt
+@json_opt
+def sample(map_path, target_se, expected_ua, default_ua, min_per_stratum, n_total, exclude, seed, out_gpkg, out_csv,
+           overwrite, as_json) -> None:
+    """Stratified random sample of a change map for visual interpretation."""
+    from reddplus.accuracy.tools import sample_map
+
+    if not expected_ua and default_ua is None:
+        raise click.UsageError("give --expected-ua CLASS=UA for every map class (or --default-ua)")
+    design, written = sample_map(map_path, out_gpkg, expected_ua=_class_ua(expected_ua), target_se=target_se,
+                                 min_per_stratum=min_per_stratum, seed=seed, n_total=n_total, exclude=exclude,
+                                 default_ua=default_ua, out_csv=out_csv, overwrite=overwrite)
+    doc = design.to_dict()
+    doc["outputs"] = written
+    if as_json:
+        echo_json(doc)
+        return
+    click.echo(f"{doc['n_total']} points (eq. 13 gives {doc['n_required']}; seed {doc['seed']}) -> "
+               + ", ".join(written.values()))
+    for s in doc["strata"]:
+        click.echo(f"  stratum {s['stratum']}: {s['mapped_pixels']} px, W={s['weight']:.4f}, "
+                   f"UA={s['expected_user_accuracy']:.2f}, n={s['n']}")
+    click.echo(f"expected SE of overall accuracy: {doc['expected_overall_accuracy_se']:.4f}")
