@@ -50,7 +50,9 @@ def sample_size_overall_accuracy(weights, expected_ua, target_se: float, populat
     Returns
     -------
     n : int [samples]
-        Rounded up.
+        Rounded up. The equation is exact for the optimal (Neyman) allocation
+        :math:`n_i \\propto W_i S_i`; other allocations (e.g. a minimum for rare strata) give a
+        different SE, which :func:`expected_overall_accuracy_se` reports.
 
     Notes
     -----
