@@ -22,13 +22,14 @@ from reddplus.counterfactual.outcomes import (Interval, OvercreditingRatio, annu
                                               period_deforestation_fraction, repeat_interval)
 from reddplus.counterfactual.sampling import lattice_positions, systematic_origin, systematic_step_px
 from reddplus.counterfactual.tool import (CounterfactualResult, InsufficientCandidatesError, PixelSample,
-                                          estimate_counterfactual, run_counterfactual, sample_pixels)
+                                          estimate_counterfactual, read_baseline_series, run_counterfactual,
+                                          sample_pixels)
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = ["CounterfactualResult", "InsufficientCandidatesError", "Interval", "OvercreditingRatio", "PixelSample",
            "annual_deforestation_rate", "annualise", "avoided_deforestation_ha", "avoided_emissions_tco2e",
            "default_caliper", "estimate_counterfactual", "greedy_match", "hard_match_keys", "lattice_positions",
-           "mahalanobis_whitener", "overcrediting_ratio", "period_deforestation_fraction", "repeat_interval",
+           "mahalanobis_whitener", "overcrediting_ratio", "period_deforestation_fraction", "read_baseline_series", "repeat_interval",
            "repeated_matching", "run_counterfactual", "sample_pixels", "standardised_mean_difference",
            "systematic_origin", "systematic_step_px"]

@@ -123,7 +123,8 @@ def repeat_interval(values: np.ndarray, level: float = 0.95) -> Interval:
         raise ConfigError(f"must be in (0, 1), got {level}", key="level")
     if len(v) == 0:
         return Interval(float("nan"), float("nan"), float("nan"), level)
-    lo, med, hi = np.quantile(v, [(1 - level) / 2, 0.5, (1 + level) / 2])
+    with np.errstate(invalid="ignore"):  # +-inf repeats (zero control loss) give inf bounds, not a warning
+        lo, med, hi = np.quantile(v, [(1 - level) / 2, 0.5, (1 + level) / 2])
     return Interval(float(med), float(lo), float(hi), level)
 
 

@@ -553,3 +553,22 @@ def _replace_seed(res: CounterfactualResult, seed: int) -> CounterfactualResult:
     from dataclasses import replace
 
     return replace(res, seed=seed)
+
+
+def read_baseline_series(path: str | os.PathLike, *, year_column: str = "year",
+                         value_column: str = "baseline_deforestation_ha") -> tuple[np.ndarray, np.ndarray]:
+    """Read a VT0007 baseline series (one row per year: ``year``, ``baseline_deforestation_ha`` [ha/yr]) from CSV."""
+    try:
+        df = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise InputDataError(f"cannot read the baseline CSV: {err}", path=str(path)) from err
+    for col in (year_column, value_column):
+        if col not in df.columns:
+            raise InputDataError(f"column not found; available: {list(df.columns)}", column=col, path=str(path))
+    years = pd.to_numeric(df[year_column], errors="coerce")
+    vals = pd.to_numeric(df[value_column], errors="coerce")
+    for col, s in ((year_column, years), (value_column, vals)):
+        bad = np.flatnonzero(s.isna().to_numpy())
+        if len(bad):
+            raise InputDataError("not a number", row=int(bad[0]) + 1, column=col, path=str(path))
+    return years.to_numpy(int), vals.to_numpy(float)
