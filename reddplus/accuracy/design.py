@@ -176,26 +176,44 @@ def _blocks(ds, block_size: int | None, memory_limit_bytes: int):
                        bytes_per_pixel=_BYTES_PER_PIXEL, block_size=block_size)
 
 
+def _value_counts(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values of an integer block and their counts (bincount for 8/16-bit codes)."""
+    if data.dtype.itemsize <= 2:
+        lo = int(data.min()) if data.dtype.kind == "i" else 0
+        cnt = np.bincount((data.ravel().astype(np.int64) - lo) if lo else data.ravel())
+        vals = np.flatnonzero(cnt)
+        return vals + lo, cnt[vals]
+    return np.unique(data, return_counts=True)
+
+
+def _block_counts(path, exclude: Iterable[int], block_size: int | None, memory_limit_bytes: int
+                  ) -> tuple[list, list[int], np.ndarray]:
+    """Pass 1: the blocks, the class codes present and a (blocks x classes) table of pixel counts."""
+    from reddplus.raster import read_block
+
+    excluded = set(int(v) for v in exclude)
+    per_block: list[dict[int, int]] = []
+    with _open_checked(path) as ds:
+        nodata = ds.nodata
+        blocks = list(_blocks(ds, block_size, memory_limit_bytes))
+        for block in blocks:
+            vals, cnt = _value_counts(read_block(ds, block, with_halo=False))
+            per_block.append({int(v): int(c) for v, c in zip(vals.tolist(), cnt.tolist())
+                              if not ((nodata is not None and v == nodata) or v in excluded)})
+    values = sorted(set().union(*per_block)) if per_block else []
+    table = np.array([[d.get(v, 0) for v in values] for d in per_block], dtype=np.int64).reshape(len(blocks),
+                                                                                                 len(values))
+    return blocks, values, table
+
+
 def count_strata(path: str | os.PathLike, *, exclude: Iterable[int] = (), block_size: int | None = None,
                  memory_limit_bytes: int = 256 * 2**20) -> dict[int, int]:
     """Pixels per class code of a change-map raster [pixels], streamed by blocks.
 
     Nodata pixels and the codes in ``exclude`` are left out.
     """
-    from reddplus.raster import read_block
-
-    excluded = set(int(v) for v in exclude)
-    counts: dict[int, int] = {}
-    with _open_checked(path) as ds:
-        nodata = ds.nodata
-        for block in _blocks(ds, block_size, memory_limit_bytes):
-            data = read_block(ds, block, with_halo=False)
-            vals, cnt = np.unique(data, return_counts=True)
-            for v, c in zip(vals.tolist(), cnt.tolist()):
-                if (nodata is not None and v == nodata) or v in excluded:
-                    continue
-                counts[int(v)] = counts.get(int(v), 0) + int(c)
-    return dict(sorted(counts.items()))
+    _, values, table = _block_counts(path, exclude, block_size, memory_limit_bytes)
+    return {v: int(c) for v, c in zip(values, table.sum(axis=0))}
 
 
 def design_sample(path: str | os.PathLike, expected_ua: Mapping[int, float], *, target_se: float = 0.01,
@@ -228,10 +246,10 @@ def design_sample(path: str | os.PathLike, expected_ua: Mapping[int, float], *, 
 
     from reddplus.raster import read_block
 
-    counts = count_strata(path, exclude=exclude, block_size=block_size, memory_limit_bytes=memory_limit_bytes)
-    if not counts:
+    blocks, values, table = _block_counts(path, exclude, block_size, memory_limit_bytes)
+    if not values:
         raise InputDataError("the map has no valid pixel to sample (all nodata or excluded)", path=str(path))
-    values = list(counts)
+    counts = dict(zip(values, table.sum(axis=0).tolist()))
     ua_by_class = {int(k): float(v) for k, v in expected_ua.items()}
     unknown = sorted(set(ua_by_class) - set(values))
     if unknown:
@@ -254,15 +272,17 @@ def design_sample(path: str | os.PathLike, expected_ua: Mapping[int, float], *, 
     log.info("sampling %d points in %d strata (seed %d)", int(n_h.sum()), len(values), seed)
 
     rows, cols, strata = [], [], []
-    offsets = np.zeros(len(values), dtype=np.int64)
+    starts = np.vstack([np.zeros((1, len(values)), np.int64), np.cumsum(table, axis=0)])
     with _open_checked(path) as ds:
         crs, transform = ds.crs, ds.transform
         pixel_area_ha = abs(transform.a * transform.e - transform.b * transform.d) / 10_000.0
-        for block in _blocks(ds, block_size, memory_limit_bytes):
-            if np.all(offsets >= N_h):
-                break
+        for b, block in enumerate(blocks):
+            # pass 2 reads only the blocks that hold a drawn rank (counts known from pass 1)
+            if not any(np.searchsorted(r, starts[b, k]) < np.searchsorted(r, starts[b + 1, k])
+                       for k, r in enumerate(ranks)):
+                continue
             data = read_block(ds, block, with_halo=False)
-            positions, offsets = pick_ranks_in_block(data, values, ranks, offsets)
+            positions, _ = pick_ranks_in_block(data, values, ranks, starts[b].copy())
             for k, pos in enumerate(positions):
                 if len(pos):
                     r, c = np.divmod(pos, data.shape[1])
