@@ -236,6 +236,7 @@ def agbd_map_from_files(trees_path, *, columns=None, corners_path, corner_column
     in metres (give ``raster_crs`` when the file stores none).
     """
     import rasterio
+    from affine import Affine
     from pyproj import CRS
 
     from reddplus.raster.io import write_cog
@@ -275,7 +276,8 @@ def agbd_map_from_files(trees_path, *, columns=None, corners_path, corner_column
     model = fit_power_model(h, agbd)
     coarse = block_mean(arr, factor)
     pred = model.predict(coarse).astype("float32")
-    out_transform = transform * transform.scale(factor, factor)
+    out_transform = Affine(transform.a * factor, transform.b, transform.c, transform.d, transform.e * factor,
+                           transform.f)
     total = model_assisted_total(pred, (factor * res) ** 2 / 1e4, agbd, model.predict(h))
     write_cog(out_path, pred, crs=crs, transform=out_transform, nodata=float("nan"), overwrite=overwrite,
               band_descriptions=["agbd_mg_per_ha"])
