@@ -28,7 +28,11 @@ import pandas as pd
 
 from reddplus.errors import InputDataError, OutputExistsError
 
-__all__ = ["ErrorMatrixTable", "read_error_matrix", "read_samples", "read_strata", "write_points"]
+__all__ = ["ErrorMatrixTable", "read_error_matrix", "read_samples", "read_strata", "write_points", "write_strata"]
+
+#: columns of the exported points, in order: ``map`` is the map class and ``reference`` is left
+#: empty for the interpreters, so that the filled-in CSV is a valid ``--samples`` input
+POINT_COLUMNS = ["point_id", "x", "y", "lon", "lat", "stratum", "map", "reference"]
 
 MAPPED_AREA = "mapped_area"
 
@@ -172,9 +176,11 @@ def write_points(points: pd.DataFrame, crs, gpkg_path: str | os.PathLike, csv_pa
                  *, overwrite: bool = False, layer: str = "samples") -> dict[str, str]:
     """Write sample points to a GeoPackage (raster CRS) and optionally a CSV, atomically.
 
-    ``points`` needs columns ``point_id, x, y, lon, lat, stratum, map_class``; an empty
-    ``reference`` column is added for the interpreters. Both outputs are checked before
-    anything is written; each is written to a temporary file, then renamed.
+    ``points`` needs columns ``point_id, x, y, lon, lat, stratum, map_class``. The outputs have
+    the columns :data:`POINT_COLUMNS` (``map_class`` exported as ``map``, an empty ``reference``
+    for the interpreters), so that the interpreted CSV is a ``--samples`` input of
+    ``reddplus accuracy estimate``. Both outputs are checked before anything is written; each is
+    written to a temporary file, then renamed.
     """
     import geopandas as gpd
 
@@ -183,8 +189,9 @@ def write_points(points: pd.DataFrame, crs, gpkg_path: str | os.PathLike, csv_pa
         if t.exists() and not overwrite:
             raise OutputExistsError(f"{t} exists; pass overwrite=True (--overwrite) to replace it")
         t.parent.mkdir(parents=True, exist_ok=True)
-    table = points[["point_id", "x", "y", "lon", "lat", "stratum", "map_class"]].copy()
+    table = points[["point_id", "x", "y", "lon", "lat", "stratum", "map_class"]].rename(columns={"map_class": "map"})
     table["reference"] = ""
+    table = table[POINT_COLUMNS]
     written: dict[str, str] = {}
     tmps: list[Path] = []
     try:
@@ -205,3 +212,19 @@ def write_points(points: pd.DataFrame, crs, gpkg_path: str | os.PathLike, csv_pa
                 if p.exists():
                     p.unlink()
     return written
+
+
+def write_strata(strata: pd.DataFrame, path: str | os.PathLike, *, overwrite: bool = False) -> str:
+    """Write the strata table ``stratum,size`` [pixels] (the ``--strata`` input), atomically."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise OutputExistsError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_beside(path)
+    try:
+        pd.DataFrame({"stratum": strata["stratum"], "size": strata["mapped_pixels"]}).to_csv(tmp, index=False)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return str(path)

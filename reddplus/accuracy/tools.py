@@ -12,7 +12,7 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from reddplus.accuracy.design import SampleDesign, design_sample
-from reddplus.accuracy.io import read_error_matrix, read_samples, read_strata, write_points
+from reddplus.accuracy.io import read_error_matrix, read_samples, read_strata, write_points, write_strata
 from reddplus.accuracy.olofsson import estimate_from_error_matrix
 from reddplus.accuracy.result import AreaAccuracyEstimate
 from reddplus.accuracy.stehman import estimate_from_samples
@@ -66,17 +66,22 @@ def estimate_samples_files(samples_path: str | os.PathLike, strata_path: str | o
 def sample_map(path: str | os.PathLike, out_gpkg: str | os.PathLike, *, expected_ua: Mapping[int, float],
                target_se: float = 0.01, min_per_stratum: int = 50, seed: int | None = None,
                n_total: int | None = None, exclude: Iterable[int] = (), default_ua: float | None = None,
-               out_csv: str | os.PathLike | None = None, overwrite: bool = False, block_size: int | None = None,
+               out_csv: str | os.PathLike | None = None, out_strata: str | os.PathLike | None = None,
+               overwrite: bool = False, block_size: int | None = None,
                memory_limit_bytes: int = 256 * 2**20) -> tuple[SampleDesign, dict[str, str]]:
     """Design a stratified random sample of a change map and write the points (GPKG [+ CSV]).
 
-    Outputs are checked before the (two-pass) raster work, and written atomically.
+    ``out_strata`` also writes the ``stratum,size`` table; with the interpreted points CSV it is
+    the input of :func:`estimate_samples_files`. Outputs are checked before the (two-pass)
+    raster work, and written atomically.
     """
-    for p in (out_gpkg, out_csv):
+    for p in (out_gpkg, out_csv, out_strata):
         if p is not None and os.path.exists(p) and not overwrite:
             raise OutputExistsError(f"{p} exists; pass overwrite=True (--overwrite) to replace it")
     design = design_sample(path, expected_ua, target_se=target_se, min_per_stratum=min_per_stratum, seed=seed,
                            n_total=n_total, exclude=exclude, default_ua=default_ua, block_size=block_size,
                            memory_limit_bytes=memory_limit_bytes)
     written = write_points(design.points, design.crs, out_gpkg, out_csv, overwrite=overwrite)
+    if out_strata is not None:
+        written["strata"] = write_strata(design.strata, out_strata, overwrite=overwrite)
     return design, written

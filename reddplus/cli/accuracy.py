@@ -93,18 +93,26 @@ def _class_ua(values: tuple[str, ...]) -> dict[int, float]:
               help="Output GeoPackage of points (raster CRS).")
 @click.option("--csv", "out_csv", type=click.Path(dir_okay=False), default=None,
               help="Also write a CSV for visual interpretation (empty reference column).")
+@click.option("--strata-out", "out_strata", type=click.Path(dir_okay=False), default=None,
+              help="Also write the strata table stratum,size [pixels] (the --strata input of 'estimate').")
 @overwrite_opt
 @json_opt
 def sample(map_path, target_se, expected_ua, default_ua, min_per_stratum, n_total, exclude, seed, out_gpkg, out_csv,
-           overwrite, as_json) -> None:
-    """Stratified random sample of a change map for visual interpretation."""
+           out_strata, overwrite, as_json) -> None:
+    """Stratified random sample of a change map for visual interpretation.
+
+    The sample size gives a target SE of the overall accuracy (Olofsson et al. 2014 eq. 13);
+    rare strata get at least --min-per-stratum points, the rest is proportional. Once the
+    'reference' column of the CSV is filled in, estimate with:
+    reddplus accuracy estimate --samples points.csv --strata strata.csv
+    """
     from reddplus.accuracy.tools import sample_map
 
     if not expected_ua and default_ua is None:
         raise click.UsageError("give --expected-ua CLASS=UA for every map class (or --default-ua)")
     design, written = sample_map(map_path, out_gpkg, expected_ua=_class_ua(expected_ua), target_se=target_se,
                                  min_per_stratum=min_per_stratum, seed=seed, n_total=n_total, exclude=exclude,
-                                 default_ua=default_ua, out_csv=out_csv, overwrite=overwrite)
+                                 default_ua=default_ua, out_csv=out_csv, out_strata=out_strata, overwrite=overwrite)
     doc = design.to_dict()
     doc["outputs"] = written
     if as_json:

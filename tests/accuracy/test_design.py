@@ -112,10 +112,10 @@ def test_write_points_gpkg_and_csv(change_map, tmp_path):
     g = gpd.read_file(gpkg)
     assert len(g) == len(design.points)
     assert g.crs.to_epsg() == 6933
-    assert {"stratum", "map_class", "reference"} <= set(g.columns)
+    assert {"stratum", "map", "reference"} <= set(g.columns)
     np.testing.assert_allclose(g.geometry.x, design.points["x"])
     t = pd.read_csv(csv, keep_default_na=False)
-    assert list(t.columns) == ["point_id", "x", "y", "lon", "lat", "stratum", "map_class", "reference"]
+    assert list(t.columns) == ["point_id", "x", "y", "lon", "lat", "stratum", "map", "reference"]
     assert (t["reference"] == "").all()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["map.tif", "pts.csv", "pts.gpkg"]  # no temp left
     with pytest.raises(OutputExistsError):
