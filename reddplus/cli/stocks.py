@@ -96,7 +96,6 @@ def agb(trees, sample, columns, diameter_unit, min_diameter, plot_area, plots_pa
             raise click.UsageError("give TREES or --sample, not both")
         trees = sample_inventory_path()
         plots_path = plots_path or (None if plot_area else sample_plots_path())
-        height_model = height_model or "log2"
     elif not trees:
         raise click.UsageError("missing TREES (or --sample)")
     if trees_out:

@@ -8,7 +8,7 @@ Every output and its license is described in ``reddplus/data/PROVENANCE.md``:
 * ``chave2014_eq4_draws.csv`` / ``chave2014_eq7_draws.csv`` — 1,001 posterior draws of the
   Chave et al. 2014 eq. 4 and eq. 7 coefficients, re-derived here (conjugate Bayesian linear
   regression, Jeffreys prior) from the Chave et al. 2014 harvest database;
-* ``sample_inventory.csv`` / ``sample_plots.csv`` — a synthetic 4-plot demo inventory generated
+* ``sample_inventory.csv`` / ``sample_plots.csv`` — a synthetic 6-plot demo inventory generated
   from summary statistics of the Nouragues inventory (see PROVENANCE.md).
 """
 
@@ -67,7 +67,8 @@ def build_wood_density(shared: Path) -> None:
     w = pd.read_csv(shared / "wood_density" / "GWDD_v1_wdData_Zanne2009.csv.gz")
     g = (w.groupby(["family", "genus", "species", "regionId"], as_index=False)
          .agg(wd_mean=("wd", "mean"), n_records=("wd", "size"), wd_sd=("wd", "std")))
-    g.to_csv(HERE / "gwdd_v1_taxon_region.csv.gz", index=False, float_format="%.6g")
+    g.to_csv(HERE / "gwdd_v1_taxon_region.csv.gz", index=False, float_format="%.6g",
+             compression={"method": "gzip", "mtime": 0})  # byte-reproducible
 
 
 def build_sample(shared: Path, rng) -> None:
@@ -78,15 +79,17 @@ def build_sample(shared: Path, rng) -> None:
     w = pd.read_csv(HERE / "gwdd_v1_taxon_region.csv.gz")
     pool = w[w["regionId"] == "SouthAmericaTrop"].drop_duplicates(["genus", "species"])
     rows = []
-    plots = [("P1", 1.0, "terra_firme"), ("P2", 1.0, "terra_firme"), ("P3", 0.5, "swamp"), ("P4", 0.5, "swamp")]
+    plots = [("P1", 1.0, "terra_firme"), ("P2", 1.0, "terra_firme"), ("P3", 1.0, "terra_firme"),
+             ("P4", 0.5, "swamp"), ("P5", 0.5, "swamp"), ("P6", 0.5, "swamp")]
     for plot, area, stratum in plots:
         n = int(rng.poisson(stems_per_ha * area * (0.6 if stratum == "swamp" else 1.0)))
         d = np.round(10.0 + stats.weibull_min.rvs(shape, scale=scale, size=n, random_state=rng), 1)
         taxa = pool.sample(n, replace=True, random_state=rng)
-        # log2 H-D model of NouraguesHD (BIOMASS vignette) with its residual SD, heights on 25 % of trees
+        # log2 H-D model of NouraguesHD (BIOMASS vignette) with its residual SD; every tree has a height
+        # so that ``reddplus stocks agb sample_inventory.csv`` needs no height model
         ld = np.log(d)
         h = np.exp(0.51694978 + 1.14188111 * ld - 0.09854285 * ld ** 2 + rng.normal(0, 0.224, n))
-        h = np.where(rng.random(n) < 0.25, np.round(np.maximum(h, 2.0), 1), np.nan)
+        h = np.round(np.maximum(h, 2.0), 1)
         unknown = rng.random(n) < 0.05  # a few unidentified trees exercise the fallback chain
         rows.append(pd.DataFrame({
             "plot": plot, "tree": [f"{plot}-{i + 1:04d}" for i in range(n)], "diameter": d, "height": h,

@@ -28,7 +28,7 @@ from reddplus.stocks.wood_density import (WoodDensityMatch, WoodDensityTable, de
 
 
 def sample_inventory_path() -> Path:
-    """Path of the built-in synthetic demo inventory (4 plots in 2 strata; see reddplus/data/PROVENANCE.md)."""
+    """Path of the built-in synthetic demo inventory (6 plots in 2 strata; see reddplus/data/PROVENANCE.md)."""
     return Path(str(resources.files("reddplus.data").joinpath("sample_inventory.csv")))
 
 
