@@ -6,7 +6,8 @@ nodata 0 strips), then, each in a fresh process, measures
 * a plain block-by-block read of the file (the I/O floor),
 * ``count_strata`` (pass 1) and ``design_sample`` (both passes, eq. 13 + allocation + draw),
 
-and prints wall time, pixels/s, the ratio to the plain read and the peak RSS. Run:
+and prints wall time, pixels/s, the ratio to the plain read and the peak RSS (GDAL_CACHEMAX
+capped at 64 MB unless set). Run:
 
     .venv/bin/python benchmarks/accuracy_sample_design.py [--side 10000] [--side 20000] [--dir /tmp]
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -73,7 +75,11 @@ def make_map(path: Path, side: int, seed: int = 0) -> None:
 
 
 def measure(path: Path, what: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, str(path), what], capture_output=True, text=True, check=True)
+    # GDAL's block cache (default 5 % of RAM) would otherwise grow with the raster in every
+    # process, plain reads included; cap it so that the figures show reddplus' own working set
+    env = dict(os.environ, GDAL_CACHEMAX=os.environ.get("GDAL_CACHEMAX", "64"))
+    out = subprocess.run([sys.executable, "-c", CHILD, str(path), what], capture_output=True, text=True, check=True,
+                         env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -110,7 +110,7 @@ def read_error_matrix(path: str | os.PathLike) -> ErrorMatrixTable:
         raise InputDataError(
             "class labels differ between rows (map) and columns (reference): "
             f"only in rows {only_rows}, only in columns {only_cols}; the error matrix must be square with the "
-            "same labels (add an all-zero column or row for a class never observed)", path=path)
+            "same labels (add an all-zero column for a class never observed in the reference data, or an all-zero row with mapped_area 0 for a class never mapped)", path=path)
     order = [ref_cols[col_labels.index(lab)] for lab in row_labels]
     q = len(row_labels)
     counts = np.zeros((q, q))

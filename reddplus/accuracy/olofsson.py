@@ -45,9 +45,11 @@ def check_error_matrix(sample_counts, mapped_area, classes: Sequence[str] | None
     """Validate an error matrix of sample counts and the mapped areas; return float arrays.
 
     Raises :class:`~reddplus.errors.InputDataError` naming the class (row) at fault for a
-    non-square matrix, negative or non-integer counts, a zero row total (a map class with
+    non-square matrix, negative or non-integer counts, a zero row total (a mapped class with
     no sample: its user's accuracy and its share of every area are not estimable), fewer
-    than 2 samples in a row (no variance), or a negative / zero-total mapped area.
+    than 2 samples in a row (no variance), or a negative / zero-total mapped area. A zero row
+    is accepted only for a class with no mapped area (a class that occurs in the reference
+    data only: its user's accuracy is undefined and it adds nothing to the estimates).
     """
     n = np.asarray(sample_counts, dtype=float)
     a = np.asarray(mapped_area, dtype=float)
@@ -58,22 +60,33 @@ def check_error_matrix(sample_counts, mapped_area, classes: Sequence[str] | None
     if a.shape != (q,):
         raise InputDataError(f"need one mapped area per map class ({q}); got {a.shape}", column="mapped_area")
     for i in range(q):
+        if not np.isfinite(a[i]) or a[i] < 0:
+            raise InputDataError(f"mapped area of class {labels[i]!r} must be a non-negative number; got {a[i]!r}",
+                                 row=i + 1, column="mapped_area")
+    for i in range(q):
         row = n[i]
         if not np.all(np.isfinite(row)) or np.any(row < 0) or np.any(row != np.round(row)):
             raise InputDataError(f"sample counts of map class {labels[i]!r} must be non-negative integers; got "
                                  f"{row.tolist()}", row=i + 1)
+        if row.sum() == 0 and a[i] == 0:
+            continue
         if row.sum() == 0:
             raise InputDataError(f"map class {labels[i]!r} has a zero row total (no sample): its accuracy and the "
                                  "areas cannot be estimated; sample every map class (stratum) or merge it", row=i + 1)
         if row.sum() < 2:
             raise InputDataError(f"map class {labels[i]!r} has a single sample: its variance is not estimable "
                                  "(Olofsson et al. 2014 eq. 5-7 divide by n_i - 1); sample at least 2", row=i + 1)
-        if not np.isfinite(a[i]) or a[i] < 0:
-            raise InputDataError(f"mapped area of class {labels[i]!r} must be a non-negative number; got {a[i]!r}",
-                                 row=i + 1, column="mapped_area")
     if a.sum() <= 0:
         raise InputDataError("the mapped areas sum to zero", column="mapped_area")
     return n, a
+
+
+def _row_totals(n: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """n_i, n_i with empty rows set to 1 (safe divisor), and 1/(n_i - 1) with 0 for empty rows."""
+    ni = n.sum(axis=1)
+    safe = np.where(ni > 0, ni, 1.0)
+    inv_dof = np.where(ni > 1, 1.0 / np.where(ni > 1, ni - 1.0, 1.0), 0.0)
+    return ni, safe, inv_dof
 
 
 def stratum_weights(mapped_area) -> np.ndarray:
@@ -123,7 +136,8 @@ def area_proportion_matrix(sample_counts, weights) -> np.ndarray:
     1. Olofsson et al. 2014, eq. 9 (the cell terms; Table 9 of section 5).
     """
     n = np.asarray(sample_counts, dtype=float)
-    return np.asarray(weights, dtype=float)[:, None] * n / n.sum(axis=1, keepdims=True)
+    _, safe, _ = _row_totals(n)
+    return np.asarray(weights, dtype=float)[:, None] * n / safe[:, None]
 
 
 def area_proportions(sample_counts, weights) -> np.ndarray:
@@ -176,9 +190,9 @@ def area_proportions_se(sample_counts, weights) -> np.ndarray:
     """
     n = np.asarray(sample_counts, dtype=float)
     w = np.asarray(weights, dtype=float)
-    ni = n.sum(axis=1, keepdims=True)
-    f = n / ni
-    return np.sqrt(((w[:, None] ** 2) * f * (1.0 - f) / (ni - 1.0)).sum(axis=0))
+    _, safe, inv_dof = _row_totals(n)
+    f = n / safe[:, None]
+    return np.sqrt(((w ** 2 * inv_dof)[:, None] * f * (1.0 - f)).sum(axis=0))
 
 
 def users_accuracy(sample_counts) -> np.ndarray:
@@ -201,7 +215,8 @@ def users_accuracy(sample_counts) -> np.ndarray:
     1. Olofsson et al. 2014, eq. 3 (with eq. 9's cell terms).
     """
     n = np.asarray(sample_counts, dtype=float)
-    return np.diag(n) / n.sum(axis=1)
+    ni, safe, _ = _row_totals(n)
+    return np.where(ni > 0, np.diag(n) / safe, np.nan)
 
 
 def users_accuracy_se(sample_counts) -> np.ndarray:
@@ -216,8 +231,9 @@ def users_accuracy_se(sample_counts) -> np.ndarray:
     1. Olofsson et al. 2014, eq. 6.
     """
     n = np.asarray(sample_counts, dtype=float)
+    ni, _, inv_dof = _row_totals(n)
     u = users_accuracy(n)
-    return np.sqrt(u * (1.0 - u) / (n.sum(axis=1) - 1.0))
+    return np.where(ni > 1, np.sqrt(np.abs(u * (1.0 - u)) * inv_dof), np.nan)
 
 
 def producers_accuracy(sample_counts, weights) -> np.ndarray:
@@ -263,15 +279,15 @@ def producers_accuracy_se(sample_counts, weights) -> np.ndarray:
     """
     n = np.asarray(sample_counts, dtype=float)
     w = np.asarray(weights, dtype=float)
-    ni = n.sum(axis=1)
-    u = users_accuracy(n)
+    ni, safe, inv_dof = _row_totals(n)
+    u = np.nan_to_num(users_accuracy(n))  # empty rows have W_j = 0 and add nothing
     pa = producers_accuracy(n, w)
-    n_hat = (w[:, None] * n / ni[:, None]).sum(axis=0)
-    f = n / ni[:, None]
-    cell = (w[:, None] ** 2) * f * (1.0 - f) / (ni[:, None] - 1.0)
+    n_hat = (w[:, None] * n / safe[:, None]).sum(axis=0)
+    f = n / safe[:, None]
+    cell = (w ** 2 * inv_dof)[:, None] * f * (1.0 - f)
     others = cell.sum(axis=0) - np.diag(cell)
     with np.errstate(invalid="ignore", divide="ignore"):
-        v = (w ** 2 * (1.0 - pa) ** 2 * u * (1.0 - u) / (ni - 1.0) + pa ** 2 * others) / n_hat ** 2
+        v = (w ** 2 * (1.0 - pa) ** 2 * u * (1.0 - u) * inv_dof + pa ** 2 * others) / n_hat ** 2
     return np.where(n_hat > 0, np.sqrt(v), np.nan)
 
 
@@ -302,8 +318,9 @@ def overall_accuracy_se(sample_counts, weights) -> float:
     """
     n = np.asarray(sample_counts, dtype=float)
     w = np.asarray(weights, dtype=float)
-    u = users_accuracy(n)
-    return float(np.sqrt((w ** 2 * u * (1.0 - u) / (n.sum(axis=1) - 1.0)).sum()))
+    _, _, inv_dof = _row_totals(n)
+    u = np.nan_to_num(users_accuracy(n))  # empty rows have W_i = 0 and add nothing
+    return float(np.sqrt((w ** 2 * u * (1.0 - u) * inv_dof).sum()))
 
 
 def estimate_from_error_matrix(sample_counts, mapped_area, classes: Sequence[str] | None = None, *,

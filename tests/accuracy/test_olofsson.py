@@ -108,3 +108,18 @@ def test_zero_row_total_names_the_class():
     with pytest.raises(InputDataError) as info:
         ol.estimate_from_error_matrix([[5, 1, 0], [0, 0, 0], [1, 1, 4]], [1, 2, 3], ["loss", "forest", "other"])
     assert "'forest'" in str(info.value) and info.value.row == 2
+
+
+def test_reference_only_class_zero_row_with_zero_mapped_area():
+    """A class seen only in the reference data (never mapped): a zero row with mapped area 0 is
+    accepted. Olofsson 2013 ex. 1 with 2 samples of map class 3 relabelled as reference class 4
+    (the 'extra reference class' case of PyMapAccuracy tests/test_olofsson.py, from the mapaccuracy
+    R package): area proportion of class 4 = 0.006953674, SE 0.004892094, PA 0 with SE 0."""
+    counts = [[97, 0, 3, 0], [3, 279, 18, 0], [2, 1, 95, 2], [0, 0, 0, 0]]
+    e = ol.estimate_from_error_matrix(counts, [22353, 1122543, 610228, 0], ["1", "2", "3", "4"])
+    assert e.area_proportion[3] == pytest.approx(0.006953674, abs=1e-9)
+    assert e.area_proportion_se[3] == pytest.approx(0.004892094, abs=1e-9)
+    assert e.producer_accuracy[3] == 0 and e.producer_accuracy_se[3] == 0
+    assert np.isnan(e.user_accuracy[3]) and np.isnan(e.user_accuracy_se[3])
+    assert e.area_proportion.sum() == pytest.approx(1.0)
+    assert np.isfinite(e.overall_accuracy_se) and np.all(np.isfinite(e.producer_accuracy_se))
