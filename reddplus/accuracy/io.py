@@ -52,8 +52,10 @@ def _read_csv(path: str | os.PathLike) -> pd.DataFrame:
     if not p.is_file():
         raise InputDataError("file not found", path=str(p))
     try:
-        df = pd.read_csv(p, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        # utf-8-sig: files saved by spreadsheets start with a byte-order mark; sep=None sniffs ',' ';' or tab
+        df = pd.read_csv(p, dtype=str, keep_default_na=False, skipinitialspace=True, sep=None, engine="python",
+                         encoding="utf-8-sig")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, csv.Error) as err:
         raise InputDataError(f"cannot parse CSV: {err}", path=str(p)) from err
     df.columns = [str(c).strip() for c in df.columns]
     return df.apply(lambda s: s.str.strip())
@@ -110,7 +112,8 @@ def read_error_matrix(path: str | os.PathLike) -> ErrorMatrixTable:
         raise InputDataError(
             "class labels differ between rows (map) and columns (reference): "
             f"only in rows {only_rows}, only in columns {only_cols}; the error matrix must be square with the "
-            "same labels (add an all-zero column for a class never observed in the reference data, or an all-zero row with mapped_area 0 for a class never mapped)", path=path)
+            "same labels (add an all-zero column for a class never observed in the reference data, or an "
+            "all-zero row with mapped_area 0 for a class never mapped)", path=path)
     order = [ref_cols[col_labels.index(lab)] for lab in row_labels]
     q = len(row_labels)
     counts = np.zeros((q, q))

@@ -41,7 +41,8 @@ __all__ = [
 ]
 
 
-def check_error_matrix(sample_counts, mapped_area, classes: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def check_error_matrix(sample_counts, mapped_area,
+                       classes: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Validate an error matrix of sample counts and the mapped areas; return float arrays.
 
     Raises :class:`~reddplus.errors.InputDataError` naming the class (row) at fault for a

@@ -184,3 +184,29 @@ def test_sample_command_errors(map_tif, tmp_path):
     res = run("accuracy", "sample", bad, "--default-ua", 0.9, "--out", out)
     assert res.exit_code == 2 and "corrupt" in res.output and not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.tif", "map.tif"]
+
+
+def test_undefined_accuracies_are_null_in_json(tmp_path):
+    """A class never mapped nor observed: zero area, user's/producer's accuracy undefined -> null."""
+    p = _csv(tmp_path, "map,a,b,c,mapped_area\na,10,2,0,100\nb,1,20,0,300\nc,0,0,0,0\n")
+    doc = json.loads(run("accuracy", "estimate", p, "--json").output)
+    c = doc["classes"][2]
+    assert c["area"] == 0 and c["user_accuracy"] is None and c["producer_accuracy"] is None
+    assert sum(x["area"] for x in doc["classes"]) == pytest.approx(400)
+
+
+def test_spreadsheet_csv_variants(tmp_path, shared):
+    """A byte-order mark and ';' separators (spreadsheet exports) read as the plain CSV."""
+    src = shared("accuracy_area_estimation", "olofsson2013_example1_sample_counts.csv").read_text()
+    variant = _csv(tmp_path, "\ufeff" + src.replace(",", ";"), "excel.csv")
+    a = json.loads(run("accuracy", "estimate", variant, "--json").output)
+    b = json.loads(run("accuracy", "estimate", shared("accuracy_area_estimation",
+                                                      "olofsson2013_example1_sample_counts.csv"), "--json").output)
+    assert a["classes"] == b["classes"]
+
+
+def test_uninterpreted_points_are_refused(tmp_path):
+    s = _csv(tmp_path, "point_id,stratum,map,reference\n1,A,f,f\n2,A,f,\n3,B,n,n\n4,B,n,n\n", "s.csv")
+    t = _csv(tmp_path, "stratum,size\nA,100\nB,100\n", "t.csv")
+    res = run("accuracy", "estimate", "--samples", s, "--strata", t)
+    assert res.exit_code == 2 and "empty value" in res.output and "row 2" in res.output
