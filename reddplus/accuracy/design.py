@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -186,8 +186,8 @@ def _value_counts(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.unique(data, return_counts=True)
 
 
-def _block_counts(path, exclude: Iterable[int], block_size: int | None, memory_limit_bytes: int
-                  ) -> tuple[list, list[int], np.ndarray]:
+def _block_counts(path, exclude: Iterable[int], block_size: int | None, memory_limit_bytes: int,
+                  progress: Callable[[int], None] | None = None) -> tuple[list, list[int], np.ndarray]:
     """Pass 1: the blocks, the class codes present and a (blocks x classes) table of pixel counts."""
     from reddplus.raster import read_block
 
@@ -200,6 +200,8 @@ def _block_counts(path, exclude: Iterable[int], block_size: int | None, memory_l
             vals, cnt = _value_counts(read_block(ds, block, with_halo=False))
             per_block.append({int(v): int(c) for v, c in zip(vals.tolist(), cnt.tolist())
                               if not ((nodata is not None and v == nodata) or v in excluded)})
+            if progress is not None:
+                progress(1)
     values = sorted(set().union(*per_block)) if per_block else []
     table = np.array([[d.get(v, 0) for v in values] for d in per_block], dtype=np.int64).reshape(len(blocks),
                                                                                                  len(values))
@@ -219,7 +221,8 @@ def count_strata(path: str | os.PathLike, *, exclude: Iterable[int] = (), block_
 def design_sample(path: str | os.PathLike, expected_ua: Mapping[int, float], *, target_se: float = 0.01,
                   min_per_stratum: int = 50, seed: int | None = None, n_total: int | None = None,
                   exclude: Iterable[int] = (), default_ua: float | None = None, block_size: int | None = None,
-                  memory_limit_bytes: int = 256 * 2**20) -> SampleDesign:
+                  memory_limit_bytes: int = 256 * 2**20,
+                  progress: Callable[[int], None] | None = None) -> SampleDesign:
     """Stratified random sample of a change map: size (eq. 13), allocation, points.
 
     Parameters
@@ -236,6 +239,8 @@ def design_sample(path: str | os.PathLike, expected_ua: Mapping[int, float], *, 
         Seed; drawn from OS entropy and recorded in the result when omitted.
     n_total : int [samples], optional
         Overrides the sample size from eq. 13.
+    progress : callable, optional
+        Called with 1 after every block of each pass (e.g. a progress bar's ``advance``).
 
     Returns
     -------
@@ -246,7 +251,7 @@ def design_sample(path: str | os.PathLike, expected_ua: Mapping[int, float], *, 
 
     from reddplus.raster import read_block
 
-    blocks, values, table = _block_counts(path, exclude, block_size, memory_limit_bytes)
+    blocks, values, table = _block_counts(path, exclude, block_size, memory_limit_bytes, progress)
     if not values:
         raise InputDataError("the map has no valid pixel to sample (all nodata or excluded)", path=str(path))
     counts = dict(zip(values, table.sum(axis=0).tolist()))
@@ -277,6 +282,8 @@ def design_sample(path: str | os.PathLike, expected_ua: Mapping[int, float], *, 
         crs, transform = ds.crs, ds.transform
         pixel_area_ha = abs(transform.a * transform.e - transform.b * transform.d) / 10_000.0
         for b, block in enumerate(blocks):
+            if progress is not None:
+                progress(1)
             # pass 2 reads only the blocks that hold a drawn rank (counts known from pass 1)
             if not any(np.searchsorted(r, starts[b, k]) < np.searchsorted(r, starts[b + 1, k])
                        for k, r in enumerate(ranks)):

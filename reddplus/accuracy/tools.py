@@ -68,7 +68,7 @@ def sample_map(path: str | os.PathLike, out_gpkg: str | os.PathLike, *, expected
                n_total: int | None = None, exclude: Iterable[int] = (), default_ua: float | None = None,
                out_csv: str | os.PathLike | None = None, out_strata: str | os.PathLike | None = None,
                overwrite: bool = False, block_size: int | None = None,
-               memory_limit_bytes: int = 256 * 2**20) -> tuple[SampleDesign, dict[str, str]]:
+               memory_limit_bytes: int = 256 * 2**20, progress=None) -> tuple[SampleDesign, dict[str, str]]:
     """Design a stratified random sample of a change map and write the points (GPKG [+ CSV]).
 
     ``out_strata`` also writes the ``stratum,size`` table; with the interpreted points CSV it is
@@ -80,7 +80,7 @@ def sample_map(path: str | os.PathLike, out_gpkg: str | os.PathLike, *, expected
             raise OutputExistsError(f"{p} exists; pass overwrite=True (--overwrite) to replace it")
     design = design_sample(path, expected_ua, target_se=target_se, min_per_stratum=min_per_stratum, seed=seed,
                            n_total=n_total, exclude=exclude, default_ua=default_ua, block_size=block_size,
-                           memory_limit_bytes=memory_limit_bytes)
+                           memory_limit_bytes=memory_limit_bytes, progress=progress)
     written = write_points(design.points, design.crs, out_gpkg, out_csv, overwrite=overwrite)
     if out_strata is not None:
         written["strata"] = write_strata(design.strata, out_strata, overwrite=overwrite)

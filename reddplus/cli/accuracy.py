@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from reddplus.cli.options import echo_json, json_opt, overwrite_opt, seed_opt
+from reddplus.cli.options import echo_json, json_opt, overwrite_opt, progress, seed_opt
 
 
 @click.group()
@@ -97,8 +97,9 @@ def _class_ua(values: tuple[str, ...]) -> dict[int, float]:
               help="Also write the strata table stratum,size [pixels] (the --strata input of 'estimate').")
 @overwrite_opt
 @json_opt
-def sample(map_path, target_se, expected_ua, default_ua, min_per_stratum, n_total, exclude, seed, out_gpkg, out_csv,
-           out_strata, overwrite, as_json) -> None:
+@click.pass_context
+def sample(ctx, map_path, target_se, expected_ua, default_ua, min_per_stratum, n_total, exclude, seed, out_gpkg,
+           out_csv, out_strata, overwrite, as_json) -> None:
     """Stratified random sample of a change map for visual interpretation.
 
     The sample size gives a target SE of the overall accuracy (Olofsson et al. 2014 eq. 13);
@@ -110,9 +111,12 @@ def sample(map_path, target_se, expected_ua, default_ua, min_per_stratum, n_tota
 
     if not expected_ua and default_ua is None:
         raise click.UsageError("give --expected-ua CLASS=UA for every map class (or --default-ua)")
-    design, written = sample_map(map_path, out_gpkg, expected_ua=_class_ua(expected_ua), target_se=target_se,
-                                 min_per_stratum=min_per_stratum, seed=seed, n_total=n_total, exclude=exclude,
-                                 default_ua=default_ua, out_csv=out_csv, out_strata=out_strata, overwrite=overwrite)
+    quiet = bool((ctx.find_root().obj or {}).get("quiet"))
+    with progress("sampling (2 passes over blocks)", quiet=quiet) as advance:
+        design, written = sample_map(map_path, out_gpkg, expected_ua=_class_ua(expected_ua), target_se=target_se,
+                                     min_per_stratum=min_per_stratum, seed=seed, n_total=n_total, exclude=exclude,
+                                     default_ua=default_ua, out_csv=out_csv, out_strata=out_strata,
+                                     overwrite=overwrite, progress=advance)
     doc = design.to_dict()
     doc["outputs"] = written
     if as_json:
