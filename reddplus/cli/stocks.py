@@ -142,19 +142,22 @@ def agb(trees, sample, columns, diameter_unit, min_diameter, plot_area, plots_pa
 @click.option("--corners", type=click.Path(dir_okay=False), required=True,
               help="Plot corner table (plot, x, y in the raster CRS).")
 @click.option("--corner-column", "corner_columns", multiple=True, metavar="ROLE=NAME",
-              help="Map corner-table roles (plot, x, y).")
+              help="Map corner-table roles (plot, x, y [, x_local, y_local]).")
 @click.option("--raster", "raster_path", type=click.Path(dir_okay=False), required=True,
               help="Covariate raster, e.g. LiDAR canopy height [m].")
 @click.option("--raster-crs", default=None, help="CRS of the raster when it stores none (e.g. EPSG:32622).")
 @click.option("--cell-size", type=float, default=50.0, show_default=True, help="Output cell size [m].")
+@click.option("--subplot-size", type=float, default=None,
+              help="Calibrate on square subplots of this size [m] (needs tree x, y and corner x_local, y_local).")
+@click.option("--wood-density-table", type=click.Path(dir_okay=False), default=None)
 @click.option("--height-model", default="log2", show_default=True, metavar="METHOD")
 @click.option("--height-data", type=click.Path(dir_okay=False), default=None)
 @click.option("--height-column", "height_columns", multiple=True, metavar="ROLE=NAME")
 @click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="Output AGBD COG [Mg/ha].")
 @overwrite_opt
 @json_opt
-def map_cmd(trees, columns, corners, corner_columns, raster_path, raster_crs, cell_size, height_model, height_data,
-            height_columns, out, overwrite, as_json):
+def map_cmd(trees, columns, corners, corner_columns, raster_path, raster_crs, cell_size, subplot_size,
+            wood_density_table, height_model, height_data, height_columns, out, overwrite, as_json):
     """Model-assisted AGBD map: fit AGBD = a H^b on plots, write a COG and a total with its interval."""
     from reddplus.cli.options import check_output
     from reddplus.stocks.mapping import agbd_map_from_files
@@ -164,7 +167,8 @@ def map_cmd(trees, columns, corners, corner_columns, raster_path, raster_crs, ce
                                  corner_columns=column_mapping(corner_columns, "--corner-column"),
                                  raster_path=raster_path, raster_crs=raster_crs, cell_size_m=cell_size,
                                  height_model=height_model, height_data_path=height_data,
-                                 height_columns=column_mapping(height_columns, "--height-column"), out_path=out,
+                                 height_columns=column_mapping(height_columns, "--height-column"),
+                                 wood_density_path=wood_density_table, subplot_size_m=subplot_size, out_path=out,
                                  overwrite=overwrite)
     if as_json:
         echo_json(result)

@@ -125,6 +125,84 @@ def plot_polygons(corners: pd.DataFrame) -> dict:
     return out
 
 
+def local_to_projected(local_xy, projected_xy) -> np.ndarray:
+    """Least-squares affine transform (2 x 3 matrix) from local plot coordinates [m] to projected [m].
+
+    Parameters
+    ----------
+    local_xy : array (n, 2) [m] (field coordinates of the corners)
+    projected_xy : array (n, 2) [m] (the same corners in the projected CRS), n >= 3
+
+    Returns
+    -------
+    matrix : array (2, 3) such that projected = matrix @ [x, y, 1]
+
+    Notes
+    -----
+    .. math:: (X, Y)^T = A \\, (x, y)^T + t
+
+    References
+    ----------
+    1. Réjou-Méchain, M. et al. (2017) Methods Ecol. Evol. 8:1163-1167 (BIOMASS ``check_plot_coord``,
+       which fits the same kind of transformation on plot corners).
+    """
+    local_xy = np.asarray(local_xy, dtype=float)
+    projected_xy = np.asarray(projected_xy, dtype=float)
+    if len(local_xy) < 3:
+        raise InputDataError("at least 3 corners are needed to georeference a plot")
+    X = np.column_stack([local_xy, np.ones(len(local_xy))])
+    coef, *_ = np.linalg.lstsq(X, projected_xy, rcond=None)
+    return coef.T
+
+
+def subplot_grid(corners: pd.DataFrame, size_m: float) -> tuple[dict, dict]:
+    """Square subplots of ``size_m`` [m] in each plot's local frame, georeferenced by its corners.
+
+    ``corners`` has plot, x, y (projected) and x_local, y_local (field coordinates). Returns
+    ``(polygons, frames)``: polygons keyed by "plot:i:j" and, per plot, its local origin and
+    extent ``(x0, y0, nx, ny)``.
+    """
+    from shapely.geometry import Polygon
+
+    polys, frames = {}, {}
+    for plot, g in corners.groupby("plot", sort=False):
+        m = local_to_projected(g[["x_local", "y_local"]], g[["x", "y"]])
+        x0, y0 = g["x_local"].min(), g["y_local"].min()
+        nx = int(round((g["x_local"].max() - x0) / size_m))
+        ny = int(round((g["y_local"].max() - y0) / size_m))
+        if nx < 1 or ny < 1:
+            raise InputDataError(f"plot {plot!r} is smaller than one {size_m:g} m subplot", column="plot")
+        frames[str(plot)] = (x0, y0, nx, ny)
+        for i in range(nx):
+            for j in range(ny):
+                loc = np.array([[x0 + i * size_m, y0 + j * size_m], [x0 + (i + 1) * size_m, y0 + j * size_m],
+                                [x0 + (i + 1) * size_m, y0 + (j + 1) * size_m], [x0 + i * size_m, y0 + (j + 1) * size_m]])
+                xy = (m @ np.column_stack([loc, np.ones(4)]).T).T
+                polys[f"{plot}:{i}:{j}"] = Polygon(xy)
+    return polys, frames
+
+
+def assign_subplots(plot, x_local, y_local, frames: dict, size_m: float, tolerance_m: float = 5.0) -> np.ndarray:
+    """Subplot key of each tree ("plot:i:j"), or None for trees farther than ``tolerance_m`` [m]
+    outside their plot (trees just outside are put in the nearest edge subplot)."""
+    plot = np.asarray(plot).astype(str)
+    x, y = np.asarray(x_local, dtype=float), np.asarray(y_local, dtype=float)
+    out = np.empty(len(plot), dtype=object)
+    for k, (p, xi, yi) in enumerate(zip(plot, x, y)):
+        if p not in frames or not (np.isfinite(xi) and np.isfinite(yi)):
+            out[k] = None
+            continue
+        x0, y0, nx, ny = frames[p]
+        if not (x0 - tolerance_m <= xi <= x0 + nx * size_m + tolerance_m
+                and y0 - tolerance_m <= yi <= y0 + ny * size_m + tolerance_m):
+            out[k] = None
+            continue
+        i = min(max(int((xi - x0) // size_m), 0), nx - 1)
+        j = min(max(int((yi - y0) // size_m), 0), ny - 1)
+        out[k] = f"{p}:{i}:{j}"
+    return out
+
+
 @dataclass(frozen=True)
 class ModelAssistedTotal:
     """Model-assisted (GREG) estimate of mean AGBD [Mg ha-1] and total AGB [Mg] over the mapped area."""
@@ -201,24 +279,32 @@ class AgbdMapResult:
     path: str
     cell_size_m: float
     crs: str
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         return {"model": self.model.to_dict(), "total": self.total.to_dict(), "plots": list(self.plots),
-                "map": self.path, "cell_size_m": self.cell_size_m, "crs": self.crs}
+                "map": self.path, "cell_size_m": self.cell_size_m, "crs": self.crs, "notes": list(self.notes)}
 
 
 def read_plot_corners(path: str | Path, columns: dict[str, str] | None = None) -> pd.DataFrame:
-    """Plot corner table with roles plot, x, y (projected coordinates in metres, raster CRS)."""
+    """Plot corner table with roles plot, x, y (projected coordinates in metres, raster CRS) and
+    optionally x_local, y_local (field coordinates [m], needed for subplots)."""
     from reddplus.stocks.inventory import _numeric, _read_table
 
     path = Path(path)
     df = _read_table(path)
     cols = {"plot": "plot", "x": "x", "y": "y", **(columns or {})}
+    for role in cols:
+        if role not in ("plot", "x", "y", "x_local", "y_local"):
+            raise InputDataError(f"unknown corner role {role!r} (plot, x, y, x_local, y_local)", path=str(path))
     for role, name in cols.items():
         if name not in df.columns:
             raise InputDataError(f"no column {name!r} (role {role}) in the corner table", column=name, path=str(path))
     out = pd.DataFrame({"plot": df[cols["plot"]].astype(str), "x": _numeric(df, cols["x"], str(path)),
                         "y": _numeric(df, cols["y"], str(path))})
+    for role in ("x_local", "y_local"):
+        if role in cols:
+            out[role] = _numeric(df, cols[role], str(path))
     bad = ~(np.isfinite(out["x"]) & np.isfinite(out["y"]))
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
@@ -228,19 +314,23 @@ def read_plot_corners(path: str | Path, columns: dict[str, str] | None = None) -
 
 def agbd_map_from_files(trees_path, *, columns=None, corners_path, corner_columns=None, raster_path,
                         raster_crs: str | None = None, cell_size_m: float = 50.0, height_model: str = "log2",
-                        height_data_path=None, height_columns=None, out_path, overwrite: bool = False,
-                        plot_area_from_corners: bool = True) -> AgbdMapResult:
-    """Plot AGBD from trees, covariate means in plot polygons, AGBD = a H^b, COG map and GREG total.
+                        height_data_path=None, height_columns=None, wood_density_path=None, subplot_size_m=None,
+                        out_path, overwrite: bool = False) -> AgbdMapResult:
+    """Plot (or subplot) AGBD from trees, covariate means in their polygons, AGBD = a H^b, COG map
+    and model-assisted total.
 
-    Plot areas are the corner polygons' areas [ha]. The covariate raster must be in a projected CRS
-    in metres (give ``raster_crs`` when the file stores none).
+    Plot areas are the corner polygons' areas [ha]. With ``subplot_size_m`` the plots are cut into
+    square subplots in their local frame (tree roles x, y and corner roles x_local, y_local are
+    then required); trees more than 5 m outside their plot are left out of the calibration and
+    counted in ``notes``. Subplots of one plot are not independent: the interval then understates
+    the sampling error (documented in the result notes). The covariate raster must be in a
+    projected CRS in metres (give ``raster_crs`` when the file stores none).
     """
     import rasterio
     from affine import Affine
     from pyproj import CRS
 
     from reddplus.raster.io import write_cog
-    from reddplus.stocks.inventory import PlotAreas
     from reddplus.stocks.tools import agb_from_files
 
     corners = read_plot_corners(corners_path, corner_columns)
@@ -262,16 +352,37 @@ def agbd_map_from_files(trees_path, *, columns=None, corners_path, corner_column
     if factor < 1 or abs(factor * res - cell_size_m) > 1e-6 * cell_size_m or abs(abs(transform.e) - res) > 1e-9:
         raise InputDataError(f"cell size {cell_size_m} m is not a multiple of the square pixel size {res} m",
                              path=str(raster_path))
-    areas = PlotAreas({p: g.area / 1e4 for p, g in polygons.items()})
     agb = agb_from_files(trees_path, columns=columns, plot_areas_path=None, height_model=height_model,
-                         height_data_path=height_data_path, height_columns=height_columns)
-    plot_agb = {p.plot: p.agb_mg for p in agb.plots}
-    missing = [p for p in plot_agb if p not in polygons]
+                         height_data_path=height_data_path, height_columns=height_columns,
+                         wood_density_path=wood_density_path)
+    trees = agb.trees
+    missing = [p.plot for p in agb.plots if p.plot not in polygons]
     if missing:
         raise InputDataError(f"plots without corners: {', '.join(missing)}", column="plot", path=str(corners_path))
-    keys = list(plot_agb)
-    agbd = np.array([plot_agb[k] / areas.area_ha[k] for k in keys])
-    chm = zonal_means(arr, transform, {k: polygons[k] for k in keys})
+    notes = []
+    if subplot_size_m:
+        if not {"x_local", "y_local"} <= set(corners.columns):
+            raise InputDataError("subplots need the corner roles x_local and y_local (--corner-column x_local=NAME)",
+                                 path=str(corners_path))
+        if not {"x", "y"} <= set(trees.columns):
+            raise InputDataError("subplots need the tree roles x and y (local coordinates, --column x=NAME)",
+                                 path=str(trees_path))
+        units, frames = subplot_grid(corners, float(subplot_size_m))
+        key = assign_subplots(trees["plot"], trees["x"], trees["y"], frames, float(subplot_size_m))
+        outside = np.array([k is None for k in key])
+        if outside.any():
+            notes.append(f"{int(outside.sum())} trees more than 5 m outside their plot left out of the calibration")
+        unit_agb = pd.Series(trees["agb_mg"].to_numpy()[~outside]).groupby(key[~outside]).sum()
+        unit_agb = unit_agb.reindex(list(units), fill_value=0.0)
+        notes.append(f"{len(units)} subplots of {subplot_size_m:g} m; subplots of a plot are not independent, so "
+                     f"the interval understates the sampling error")
+    else:
+        units = polygons
+        unit_agb = pd.Series({p.plot: p.agb_mg for p in agb.plots})
+    keys = [k for k in unit_agb.index if k in units]
+    area_ha = np.array([units[k].area / 1e4 for k in keys])
+    agbd = unit_agb[keys].to_numpy() / area_ha
+    chm = zonal_means(arr, transform, {k: units[k] for k in keys})
     h = np.array([chm[k] for k in keys])
     model = fit_power_model(h, agbd)
     coarse = block_mean(arr, factor)
@@ -281,8 +392,8 @@ def agbd_map_from_files(trees_path, *, columns=None, corners_path, corner_column
     total = model_assisted_total(pred, (factor * res) ** 2 / 1e4, agbd, model.predict(h))
     write_cog(out_path, pred, crs=crs, transform=out_transform, nodata=float("nan"), overwrite=overwrite,
               band_descriptions=["agbd_mg_per_ha"])
-    plots = tuple({"plot": k, "area_ha": areas.area_ha[k], "agb_mg": plot_agb[k], "agbd_mg_per_ha": float(a),
+    plots = tuple({"plot": k, "area_ha": float(a_ha), "agb_mg": float(unit_agb[k]), "agbd_mg_per_ha": float(a),
                    "canopy_height_m": float(c), "predicted_agbd_mg_per_ha": float(model.predict(c))}
-                  for k, a, c in zip(keys, agbd, h))
+                  for k, a_ha, a, c in zip(keys, area_ha, agbd, h))
     log.info("AGBD map %s: %d x %d cells of %g m", out_path, pred.shape[1], pred.shape[0], cell_size_m)
-    return AgbdMapResult(model, total, plots, str(out_path), float(cell_size_m), pcrs.to_string())
+    return AgbdMapResult(model, total, plots, str(out_path), float(cell_size_m), pcrs.to_string(), tuple(notes))
