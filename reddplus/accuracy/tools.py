@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 from typing import Iterable, Mapping
 
 import numpy as np
@@ -68,14 +69,18 @@ def sample_map(path: str | os.PathLike, out_gpkg: str | os.PathLike, *, expected
                n_total: int | None = None, exclude: Iterable[int] = (), default_ua: float | None = None,
                out_csv: str | os.PathLike | None = None, out_strata: str | os.PathLike | None = None,
                overwrite: bool = False, block_size: int | None = None,
-               memory_limit_bytes: int = 256 * 2**20, progress=None) -> tuple[SampleDesign, dict[str, str]]:
+               memory_limit_bytes: int = 256 * 2**20, progress=None,
+               write_run_manifest: bool = True) -> tuple[SampleDesign, dict[str, str]]:
     """Design a stratified random sample of a change map and write the points (GPKG [+ CSV]).
 
     ``out_strata`` also writes the ``stratum,size`` table; with the interpreted points CSV it is
-    the input of :func:`estimate_samples_files`. Outputs are checked before the (two-pass)
-    raster work, and written atomically.
+    the input of :func:`estimate_samples_files`. A run manifest (input hash, settings, seed,
+    versions; :mod:`reddplus.manifest`) is written beside the GeoPackage as
+    ``<name>.manifest.json``. Outputs are checked before the (two-pass) raster work, and
+    written atomically.
     """
-    for p in (out_gpkg, out_csv, out_strata):
+    manifest_path = Path(out_gpkg).with_suffix(".manifest.json") if write_run_manifest else None
+    for p in (out_gpkg, out_csv, out_strata, manifest_path):
         if p is not None and os.path.exists(p) and not overwrite:
             raise OutputExistsError(f"{p} exists; pass overwrite=True (--overwrite) to replace it")
     design = design_sample(path, expected_ua, target_se=target_se, min_per_stratum=min_per_stratum, seed=seed,
@@ -84,4 +89,13 @@ def sample_map(path: str | os.PathLike, out_gpkg: str | os.PathLike, *, expected
     written = write_points(design.points, design.crs, out_gpkg, out_csv, overwrite=overwrite)
     if out_strata is not None:
         written["strata"] = write_strata(design.strata, out_strata, overwrite=overwrite)
+    if manifest_path is not None:
+        from reddplus.manifest import build_manifest, write_manifest
+
+        config = {"command": "accuracy sample", "expected_ua": {str(k): v for k, v in expected_ua.items()},
+                  "default_ua": default_ua, "target_se": target_se, "min_per_stratum": min_per_stratum,
+                  "n_total": n_total, "exclude": sorted(int(v) for v in exclude), "block_size": block_size,
+                  "memory_limit_bytes": memory_limit_bytes}
+        write_manifest(build_manifest({"map": Path(path)}, config, design.seed), manifest_path, overwrite=True)
+        written["manifest"] = str(manifest_path)
     return design, written

@@ -159,7 +159,11 @@ def test_sample_command(map_tif, tmp_path):
     res = run(*args)
     assert res.exit_code == 0, res.output
     doc = json.loads(res.output)
-    assert doc["seed"] == 11 and doc["outputs"] == {"gpkg": str(out), "csv": str(csv)}
+    manifest = tmp_path / "pts.manifest.json"
+    assert doc["seed"] == 11 and doc["outputs"] == {"gpkg": str(out), "csv": str(csv), "manifest": str(manifest)}
+    run_record = json.loads(manifest.read_text())
+    assert run_record["seed"] == 11 and run_record["inputs"]["map"]["path"] == str(map_tif)
+    assert run_record["config"]["min_per_stratum"] == 25 and len(run_record["inputs"]["map"]["sha256"]) == 64
     strata = {s["stratum"]: s for s in doc["strata"]}
     assert strata[1]["n"] >= 25
     assert doc["n_total"] == sum(s["n"] for s in doc["strata"]) == len(pd.read_csv(csv))

@@ -108,7 +108,7 @@ def test_write_points_gpkg_and_csv(change_map, tmp_path):
     gpkg, csv = tmp_path / "pts.gpkg", tmp_path / "pts.csv"
     design, written = sample_map(path, gpkg, expected_ua={1: 0.7, 3: 0.9, 4: 0.95}, target_se=0.03,
                                  min_per_stratum=10, seed=3, out_csv=csv, block_size=256)
-    assert written == {"gpkg": str(gpkg), "csv": str(csv)}
+    assert written == {"gpkg": str(gpkg), "csv": str(csv), "manifest": str(tmp_path / "pts.manifest.json")}
     g = gpd.read_file(gpkg)
     assert len(g) == len(design.points)
     assert g.crs.to_epsg() == 6933
@@ -117,7 +117,8 @@ def test_write_points_gpkg_and_csv(change_map, tmp_path):
     t = pd.read_csv(csv, keep_default_na=False)
     assert list(t.columns) == ["point_id", "x", "y", "lon", "lat", "stratum", "map", "reference"]
     assert (t["reference"] == "").all()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["map.tif", "pts.csv", "pts.gpkg"]  # no temp left
+    # no temporary file left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["map.tif", "pts.csv", "pts.gpkg", "pts.manifest.json"]
     with pytest.raises(OutputExistsError):
         sample_map(path, gpkg, expected_ua={1: 0.7}, default_ua=0.9, seed=3)
     with pytest.raises(OutputExistsError):  # the CSV alone existing blocks the run too
