@@ -134,7 +134,7 @@ def area_proportion_matrix(sample_counts, weights) -> np.ndarray:
 
     References
     ----------
-    1. Olofsson et al. 2014, eq. 9 (the cell terms; Table 9 of section 5).
+    1. Olofsson et al. 2014, eq. 9 (its cell terms; the error matrix of area proportions of section 5).
     """
     n = np.asarray(sample_counts, dtype=float)
     _, safe, _ = _row_totals(n)

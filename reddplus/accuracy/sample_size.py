@@ -108,7 +108,7 @@ def allocate_with_minimum(n_total: int, weights, min_per_stratum: int = 50, stra
 
     References
     ----------
-    1. Olofsson et al. 2014, section 5.1.2 (allocation to rare classes, Table 5).
+    1. Olofsson et al. 2014, section 5.1.2 (allocation to rare classes).
     """
     w = np.asarray(weights, dtype=float)
     if w.ndim != 1 or len(w) == 0 or np.any(~np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
