@@ -77,6 +77,8 @@ def height_models(trees, columns, diameter_unit, unweighted, as_json):
 @click.option("--root-shoot", type=float, default=None, help="Root:shoot ratio (default 0.37, IPCC 2006 T4.4).")
 @click.option("--carbon-fraction", type=float, default=0.47, show_default=True)
 @click.option("--monte-carlo", type=click.IntRange(min=2), default=None, metavar="N", help="Monte Carlo draws.")
+@click.option("--height-sd", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="SD [m] of measured heights in the Monte Carlo (modelled heights use the model's error).")
 @click.option("--trees-out", type=click.Path(dir_okay=False), default=None,
               help="Write per-tree wood density, height and AGB to this CSV.")
 @seed_opt
@@ -84,7 +86,7 @@ def height_models(trees, columns, diameter_unit, unweighted, as_json):
 @json_opt
 def agb(trees, sample, columns, diameter_unit, min_diameter, plot_area, plots_path, plot_columns, stratum_areas,
         height_model, height_data, height_columns, unweighted, allometry, e, region, wood_density_table, root_shoot,
-        carbon_fraction, monte_carlo, trees_out, seed, overwrite, as_json):
+        carbon_fraction, monte_carlo, height_sd, trees_out, seed, overwrite, as_json):
     """Above-ground biomass per plot and in total, with optional Monte Carlo uncertainty."""
     from reddplus.cli.options import check_output
     from reddplus.stocks import sample_inventory_path, sample_plots_path
@@ -107,7 +109,8 @@ def agb(trees, sample, columns, diameter_unit, min_diameter, plot_area, plots_pa
         height_columns=column_mapping(height_columns, "--height-column"), weighted=not unweighted, region=region,
         wood_density_path=wood_density_table, allometry=allometry, e=e, monte_carlo=monte_carlo, seed=seed,
         root_shoot_ratio=ROOT_SHOOT_RATIOS[DEFAULT_ROOT_SHOOT] if root_shoot is None else root_shoot,
-        carbon_fraction=carbon_fraction, min_diameter=min_diameter, stratum_area_ha=_areas(stratum_areas))
+        carbon_fraction=carbon_fraction, min_diameter=min_diameter, stratum_area_ha=_areas(stratum_areas),
+        height_sd=height_sd)
     if trees_out:
         write_trees(result, trees_out, overwrite=overwrite)
     if as_json:

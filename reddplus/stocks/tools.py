@@ -77,6 +77,7 @@ class AgbResult:
     project: ProjectStock | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
     trees: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+    height_sd: float = 0.0
 
     @property
     def total_agb_mg(self) -> float:
@@ -99,7 +100,7 @@ class AgbResult:
                "notes": list(self.notes)}
         if self.monte_carlo is not None:
             out["monte_carlo"] = {"n_draws": self.monte_carlo.n_draws, "seed": self.monte_carlo.seed,
-                                  "diameter_error": "chave2004"}
+                                  "diameter_error": "chave2004", "height_sd_measured_m": self.height_sd}
         if self.strata is not None:
             out["strata"] = [s.to_dict() for s in self.strata]
         if self.project is not None:
@@ -133,8 +134,8 @@ def estimate_agb(inventory: Inventory, *, plot_area: float | None = None, plot_a
                  wood_density_table: WoodDensityTable | None = None, height_model: HeightModel | None = None,
                  allometry: str = "chave2014_eq4", e: float | None = None, monte_carlo: int | None = None,
                  seed: int | None = None, root_shoot_ratio: float = ROOT_SHOOT_RATIOS[DEFAULT_ROOT_SHOOT],
-                 carbon_fraction: float = CARBON_FRACTION, stratum_area_ha: dict[str, float] | None = None
-                 ) -> AgbResult:
+                 carbon_fraction: float = CARBON_FRACTION, stratum_area_ha: dict[str, float] | None = None,
+                 height_sd: float = 0.0) -> AgbResult:
     """Tree AGB -> plot AGB, BGB and CO2e, with wood density fallback and optional Monte Carlo.
 
     Trees with a measured height keep it; the others take ``height_model``. With
@@ -179,7 +180,7 @@ def estimate_agb(inventory: Inventory, *, plot_area: float | None = None, plot_a
     mc = None
     if monte_carlo:
         mc = agb_monte_carlo(d, wd.wood_density, wd.wood_density_sd, allometry=allometry, height=h,
-                             height_model=height_model, e=e, plot=trees["plot"].to_numpy(), n_draws=monte_carlo,
+                             height_sd=height_sd, height_model=height_model, e=e, plot=trees["plot"].to_numpy(), n_draws=monte_carlo,
                              seed=seed)
         mc_plots = mc.plot_summaries()
     areas: dict[str, float | None]
@@ -212,7 +213,7 @@ def estimate_agb(inventory: Inventory, *, plot_area: float | None = None, plot_a
         if stratum_area_ha:
             project = project_carbon_stock(strata, stratum_area_ha)
     return AgbResult(tuple(rows), counts, sources, allometry, height_model, root_shoot_ratio, carbon_fraction, mc,
-                     strata, project, tuple(notes), trees)
+                     strata, project, tuple(notes), trees, float(height_sd))
 
 
 def agb_from_files(trees_path: str | Path, *, columns: dict[str, str] | None = None, diameter_unit: str = "cm",
@@ -223,7 +224,7 @@ def agb_from_files(trees_path: str | Path, *, columns: dict[str, str] | None = N
                    allometry: str = "chave2014_eq4", e: float | None = None, monte_carlo: int | None = None,
                    seed: int | None = None, root_shoot_ratio: float = ROOT_SHOOT_RATIOS[DEFAULT_ROOT_SHOOT],
                    carbon_fraction: float = CARBON_FRACTION, min_diameter: float | None = None,
-                   stratum_area_ha: dict[str, float] | None = None) -> AgbResult:
+                   stratum_area_ha: dict[str, float] | None = None, height_sd: float = 0.0) -> AgbResult:
     """:func:`estimate_agb` from files: the tool behind ``reddplus stocks agb``."""
     inv = read_inventory(trees_path, columns, diameter_unit, min_diameter=min_diameter)
     if height_data_path is not None:
@@ -243,7 +244,7 @@ def agb_from_files(trees_path: str | Path, *, columns: dict[str, str] | None = N
     return estimate_agb(inv, plot_area=plot_area, plot_areas=areas, wood_density_table=table, height_model=model,
                         allometry=allometry, e=e, monte_carlo=monte_carlo, seed=seed,
                         root_shoot_ratio=root_shoot_ratio, carbon_fraction=carbon_fraction,
-                        stratum_area_ha=stratum_area_ha)
+                        stratum_area_ha=stratum_area_ha, height_sd=height_sd)
 
 
 def height_models_from_file(path: str | Path, *, columns: dict[str, str] | None = None, diameter_unit: str = "cm",

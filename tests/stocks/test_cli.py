@@ -132,3 +132,24 @@ def test_missing_heights_need_a_model(tmp_path):
 def test_sample_path():
     r = run("sample-path")
     assert r.exit_code == 0 and r.output.strip().splitlines()[0].endswith("sample_inventory.csv")
+
+
+def test_measured_height_error_option():
+    a = json.loads(run("agb", "--sample", "--monte-carlo", "200", "--seed", "1", "--json").output)
+    b = json.loads(run("agb", "--sample", "--monte-carlo", "200", "--seed", "1", "--height-sd", "3", "--json").output)
+    assert b["total"]["agb_mg_mean"] != a["total"]["agb_mg_mean"]
+    assert b["monte_carlo"]["height_sd_measured_m"] == 3.0 and a["monte_carlo"]["height_sd_measured_m"] == 0.0
+
+
+def test_chave_eq6a_heights_with_e(shared):
+    """Chave 2014 eq. 6a with E = -0.1290056 (Nouragues) gives a total within 15 % of the local
+    log2 model's (both are tropical H-D models for the same site)."""
+    trees = shared("biomass_nouragues", "NouraguesTrees.csv")
+    a = run("agb", trees, *NOURAGUES_TREES, "--height-model", "chave2014_eq6a", "--e", "-0.1290056", "--json")
+    assert a.exit_code == 0, a.output
+    b = run("agb", trees, *NOURAGUES_TREES, "--height-model", "log2", "--height-data",
+            shared("biomass_nouragues", "NouraguesHD.csv"), "--json")
+    ta, tb = json.loads(a.output)["total"]["agb_mg"], json.loads(b.output)["total"]["agb_mg"]
+    assert ta == pytest.approx(tb, rel=0.15)
+    no_e = run("agb", trees, *NOURAGUES_TREES, "--height-model", "chave2014_eq6a")
+    assert no_e.exit_code == 2 and "E" in no_e.output

@@ -90,3 +90,12 @@ def test_non_log_height_model_errors_are_additive():
     det = (0.0673 * (wd * d ** 2 * hm.predict(d)) ** 0.976 / 1000).sum()
     assert r.total.mean == pytest.approx(det, rel=0.05)
     assert r.total.ci90[0] < det < r.total.ci90[1]
+
+
+def test_measured_height_error_widens_a_small_plot():
+    """Tree-level errors average out over many trees; on 5 trees a 5 m height SD must show."""
+    d, wd, _ = _synthetic(5)
+    h = np.full(5, 20.0)
+    a = agb_monte_carlo(d, wd, 0.0, height=h, n_draws=2000, diameter_error="none", seed=2)
+    b = agb_monte_carlo(d, wd, 0.0, height=h, height_sd=5.0, n_draws=2000, diameter_error="none", seed=2)
+    assert b.total.sd > 1.1 * a.total.sd
