@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import rasterio
 from click.testing import CliRunner
-from rasterio.transform import from_origin
+from affine import Affine
 
 from reddplus.cli.main import cli
 
@@ -147,7 +147,7 @@ def map_tif(tmp_path):
     data[rng.random(data.shape) < 0.02] = 1
     path = tmp_path / "map.tif"
     with rasterio.open(path, "w", driver="GTiff", height=200, width=180, count=1, dtype="uint8", crs="EPSG:6933",
-                       transform=from_origin(0, 3_000_000, 30, 30), nodata=0) as ds:
+                       transform=Affine(30, 0, 0, 0, -30, 3_000_000), nodata=0) as ds:
         ds.write(data, 1)
     return path
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
-from rasterio.transform import from_origin
+from affine import Affine
 
 from reddplus.accuracy.design import count_strata, design_sample, draw_ranks, pick_ranks_in_block
 from reddplus.accuracy.tools import sample_map
@@ -19,7 +19,7 @@ EQUAL_AREA = "EPSG:6933"  # WGS 84 / NSIDC EASE-Grid 2.0 Global (Lambert cylindr
 
 def _write(path, data, crs=EQUAL_AREA, nodata=255, res=30.0):
     with rasterio.open(path, "w", driver="GTiff", height=data.shape[0], width=data.shape[1], count=1,
-                       dtype=data.dtype, crs=crs, transform=from_origin(-6_000_000, 1_800_000, res, res),
+                       dtype=data.dtype, crs=crs, transform=Affine(res, 0, -6_000_000, 0, -res, 1_800_000),
                        nodata=nodata) as ds:
         ds.write(data, 1)
     return path

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import rasterio
 from click.testing import CliRunner
-from rasterio.transform import from_origin
+from affine import Affine
 
 from reddplus.cli.main import cli
 
@@ -27,7 +27,7 @@ def test_sample_then_estimate_recovers_true_areas(tmp_path):
     truth[(mapped == 3) & (rng.random(shape) < 0.05)] = 1
     path = tmp_path / "map.tif"
     with rasterio.open(path, "w", driver="GTiff", height=shape[0], width=shape[1], count=1, dtype="uint8",
-                       crs="EPSG:6933", transform=from_origin(0, 3_000_000, 30, 30), nodata=0) as ds:
+                       crs="EPSG:6933", transform=Affine(30, 0, 0, 0, -30, 3_000_000), nodata=0) as ds:
         ds.write(mapped, 1)
     pts, strata = tmp_path / "pts.csv", tmp_path / "strata.csv"
     runner = CliRunner()
