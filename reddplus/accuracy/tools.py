@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterable, Mapping
 
@@ -31,12 +32,11 @@ def estimate_counts_file(path: str | os.PathLike, *, pixel_area_ha: float | None
     ``mapped_area`` is in pixels when ``pixel_area_ha`` [ha] is given (areas are then returned
     in hectares), otherwise in the unit of the file (hectares expected).
     """
+    _check_pixel_area(pixel_area_ha)
     table = read_error_matrix(path)
     area = table.mapped_area
     unit = "input"
     if pixel_area_ha is not None:
-        if not (np.isfinite(pixel_area_ha) and pixel_area_ha > 0):
-            raise InputDataError(f"pixel area must be positive, got {pixel_area_ha!r} ha", column="pixel_area_ha")
         area = area * pixel_area_ha
         unit = "ha"
     try:
@@ -49,19 +49,31 @@ def estimate_counts_file(path: str | os.PathLike, *, pixel_area_ha: float | None
 
 
 def estimate_samples_files(samples_path: str | os.PathLike, strata_path: str | os.PathLike, *,
-                           confidence: float = 0.90, finite_population_correction: bool = True
-                           ) -> AreaAccuracyEstimate:
-    """Stehman (2014) estimates from a point-sample CSV and a strata-size CSV [pixels]."""
+                           confidence: float = 0.90, finite_population_correction: bool = True,
+                           pixel_area_ha: float | None = None) -> AreaAccuracyEstimate:
+    """Stehman (2014) estimates from a point-sample CSV and a strata-size CSV [pixels].
+
+    Areas are in pixels, or in hectares when ``pixel_area_ha`` [ha] is given.
+    """
+    _check_pixel_area(pixel_area_ha)
     samples = read_samples(samples_path)
     sizes = read_strata(strata_path)
     try:
-        return estimate_from_samples(samples["stratum"], samples["map"], samples["reference"], sizes,
-                                     confidence=confidence, finite_population_correction=finite_population_correction,
-                                     area_unit="pixels")
+        est = estimate_from_samples(samples["stratum"], samples["map"], samples["reference"], sizes,
+                                    confidence=confidence, finite_population_correction=finite_population_correction,
+                                    area_unit="pixels")
     except InputDataError as err:
         if err.path is None:
             raise InputDataError(str(err), path=str(samples_path)) from err
         raise
+    if pixel_area_ha is not None:
+        est = replace(est, total_area=est.total_area * pixel_area_ha, area_unit="ha")
+    return est
+
+
+def _check_pixel_area(pixel_area_ha: float | None) -> None:
+    if pixel_area_ha is not None and not (np.isfinite(pixel_area_ha) and pixel_area_ha > 0):
+        raise InputDataError(f"pixel area must be positive, got {pixel_area_ha!r} ha", column="pixel_area_ha")
 
 
 def sample_map(path: str | os.PathLike, out_gpkg: str | os.PathLike, *, expected_ua: Mapping[int, float],

@@ -19,11 +19,12 @@ def _confidence(ctx, param, value: float) -> float:
 
 
 @accuracy.command()
-@click.argument("counts", required=False, type=click.Path(dir_okay=False))
+@click.argument("counts", metavar="[COUNTS.csv]", required=False, type=click.Path(dir_okay=False))
 @click.option("--samples", type=click.Path(dir_okay=False), help="Point sample CSV: stratum,map,reference.")
 @click.option("--strata", type=click.Path(dir_okay=False), help="Strata CSV: stratum,size [pixels].")
 @click.option("--pixel-area-ha", type=float, default=None,
-              help="Pixel area [ha]: mapped_area is then in pixels and areas are reported in ha.")
+              help="Pixel area [ha]: mapped_area (or the strata sizes) are then in pixels and areas are "
+                   "reported in ha.")
 @click.option("--confidence", type=float, default=0.90, show_default=True, callback=_confidence,
               help="Confidence level of the intervals (0.90 as VCS uses; 0.95 to compare with papers).")
 @click.option("--no-fpc", is_flag=True, help="Stehman estimator: drop the finite population correction.")
@@ -42,9 +43,7 @@ def estimate(counts, samples, strata, pixel_area_ha, confidence, no_fpc, as_json
     if counts:
         result = estimate_counts_file(counts, pixel_area_ha=pixel_area_ha, confidence=confidence)
     elif samples and strata:
-        if pixel_area_ha is not None:
-            raise click.UsageError("--pixel-area-ha applies to COUNTS.csv only")
-        result = estimate_samples_files(samples, strata, confidence=confidence,
+        result = estimate_samples_files(samples, strata, confidence=confidence, pixel_area_ha=pixel_area_ha,
                                         finite_population_correction=not no_fpc)
     else:
         raise click.UsageError("give COUNTS.csv, or both --samples SAMPLES.csv and --strata STRATA.csv")

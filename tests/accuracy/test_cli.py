@@ -76,7 +76,12 @@ def test_estimate_samples_contract_stehman(tmp_path):
     assert by["B"]["user_accuracy"] == pytest.approx(0.574, abs=5e-4)
     assert by["B"]["producer_accuracy"] == pytest.approx(0.794, abs=5e-4)
     assert by["B"]["producer_accuracy_se"] == pytest.approx(0.117, abs=5e-4)
-    assert doc["method"] == "stehman2014"
+    assert doc["method"] == "stehman2014" and doc["area_unit"] == "pixels"
+    assert by["A"]["area"] == pytest.approx(0.35 * 100_000)
+    ha = json.loads(run("accuracy", "estimate", "--samples", samples, "--strata", strata, "--pixel-area-ha", 0.09,
+                        "--json").output)
+    assert ha["area_unit"] == "ha" and ha["classes"][0]["area"] == pytest.approx(0.35 * 100_000 * 0.09)
+    assert ha["classes"][0]["area_proportion"] == pytest.approx(0.35)
     # human-readable output too
     text = run("accuracy", "estimate", "--samples", samples, "--strata", strata)
     assert text.exit_code == 0 and "overall accuracy 0.630" in text.output
@@ -122,6 +127,7 @@ def test_reference_columns_in_another_order_are_matched_by_label(tmp_path):
     (["--samples", "s.csv"], "give COUNTS.csv"),
     (["c.csv", "--samples", "s.csv", "--strata", "t.csv"], "not both"),
     (["c.csv", "--confidence", "1.5"], "(0, 1)"),
+    (["c.csv", "--pixel-area-ha", "-1"], "pixel area must be positive"),
 ])
 def test_estimate_usage_errors(args, message):
     res = run("accuracy", "estimate", *args)
