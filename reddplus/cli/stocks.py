@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from reddplus.cli.options import column_mapping, echo_json, json_opt, overwrite_opt, seed_opt
+from reddplus.cli.options import column_mapping, echo_json, json_opt, overwrite_opt, progress, seed_opt
 
 ROLE_HELP = "Map a column role to a file column, ROLE=NAME (roles: plot, tree, diameter, height, family, genus, " \
             "species, x, y). Repeatable."
@@ -90,8 +90,7 @@ def agb(trees, sample, columns, diameter_unit, min_diameter, plot_area, plots_pa
     """Above-ground biomass per plot and in total, with optional Monte Carlo uncertainty."""
     from reddplus.cli.options import check_output
     from reddplus.stocks import sample_inventory_path, sample_plots_path
-    from reddplus.stocks.aggregate import DEFAULT_ROOT_SHOOT, ROOT_SHOOT_RATIOS
-    from reddplus.stocks.tools import agb_from_files, write_trees
+    from reddplus.stocks.tools import write_trees
 
     if sample:
         if trees:
@@ -102,7 +101,23 @@ def agb(trees, sample, columns, diameter_unit, min_diameter, plot_area, plots_pa
         raise click.UsageError("missing TREES (or --sample)")
     if trees_out:
         check_output(trees_out, overwrite)
-    result = agb_from_files(
+    quiet = bool((click.get_current_context().find_root().obj or {}).get("quiet"))
+    with progress("Monte Carlo (trees)", None, quiet=quiet or not monte_carlo) as advance:
+        result = _agb(trees, columns, diameter_unit, plot_area, plots_path, plot_columns, height_model, height_data,
+                      height_columns, unweighted, region, wood_density_table, allometry, e, monte_carlo, seed,
+                      root_shoot, carbon_fraction, min_diameter, stratum_areas, height_sd, advance)
+    if trees_out:
+        write_trees(result, trees_out, overwrite=overwrite)
+    _print_agb(result, as_json)
+
+
+def _agb(trees, columns, diameter_unit, plot_area, plots_path, plot_columns, height_model, height_data,
+         height_columns, unweighted, region, wood_density_table, allometry, e, monte_carlo, seed, root_shoot,
+         carbon_fraction, min_diameter, stratum_areas, height_sd, advance):
+    from reddplus.stocks.aggregate import DEFAULT_ROOT_SHOOT, ROOT_SHOOT_RATIOS
+    from reddplus.stocks.tools import agb_from_files
+
+    return agb_from_files(
         trees, columns=column_mapping(columns), diameter_unit=diameter_unit, plot_area=plot_area,
         plot_areas_path=plots_path, plot_area_columns=column_mapping(plot_columns, "--plot-column"),
         height_model=height_model, height_data_path=height_data,
@@ -110,9 +125,10 @@ def agb(trees, sample, columns, diameter_unit, min_diameter, plot_area, plots_pa
         wood_density_path=wood_density_table, allometry=allometry, e=e, monte_carlo=monte_carlo, seed=seed,
         root_shoot_ratio=ROOT_SHOOT_RATIOS[DEFAULT_ROOT_SHOOT] if root_shoot is None else root_shoot,
         carbon_fraction=carbon_fraction, min_diameter=min_diameter, stratum_area_ha=_areas(stratum_areas),
-        height_sd=height_sd)
-    if trees_out:
-        write_trees(result, trees_out, overwrite=overwrite)
+        height_sd=height_sd, progress=advance)
+
+
+def _print_agb(result, as_json: bool) -> None:
     if as_json:
         echo_json(result)
         return

@@ -155,7 +155,7 @@ def _chunk(args) -> np.ndarray:
 def agb_monte_carlo(diameter, wood_density, wood_density_sd, *, allometry: str = "chave2014_eq4", height=None,
                     height_sd=0.0, height_model: HeightModel | None = None, e: float | None = None, plot=None,
                     n_draws: int = 1000, diameter_error: str = "chave2004", carbon: bool = False,
-                    seed: int | None = None, threads: int | None = None) -> MonteCarloResult:
+                    seed: int | None = None, threads: int | None = None, progress=None) -> MonteCarloResult:
     """Propagate measurement, wood density, height and allometry errors to plot and total AGB.
 
     Parameters
@@ -175,6 +175,7 @@ def agb_monte_carlo(diameter, wood_density, wood_density_sd, *, allometry: str =
     carbon : bool (multiply by a carbon fraction drawn from N(0.4713, 0.0206): results in Mg C)
     seed : int, optional
     threads : int, optional (default: all cores)
+    progress : callable, optional (called with the number of trees of each finished chunk)
 
     Returns
     -------
@@ -247,5 +248,7 @@ def agb_monte_carlo(diameter, wood_density, wood_density_sd, *, allometry: str =
     with ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 1) as pool:
         for (args, seg_codes), sums in zip(chunks, pool.map(_chunk, [a for a, _ in chunks])):
             plot_draws[seg_codes] += sums
+            if progress is not None:
+                progress(len(args[1]))
     log.info("Monte Carlo: %d trees x %d draws in %d chunks", n_trees, n_draws, len(chunks))
     return MonteCarloResult(tuple(uniques.tolist()), plot_draws, n_draws, seed, allometry, carbon)

@@ -135,7 +135,7 @@ def estimate_agb(inventory: Inventory, *, plot_area: float | None = None, plot_a
                  allometry: str = "chave2014_eq4", e: float | None = None, monte_carlo: int | None = None,
                  seed: int | None = None, root_shoot_ratio: float = ROOT_SHOOT_RATIOS[DEFAULT_ROOT_SHOOT],
                  carbon_fraction: float = CARBON_FRACTION, stratum_area_ha: dict[str, float] | None = None,
-                 height_sd: float = 0.0) -> AgbResult:
+                 height_sd: float = 0.0, progress=None) -> AgbResult:
     """Tree AGB -> plot AGB, BGB and CO2e, with wood density fallback and optional Monte Carlo.
 
     Trees with a measured height keep it; the others take ``height_model``. With
@@ -180,8 +180,8 @@ def estimate_agb(inventory: Inventory, *, plot_area: float | None = None, plot_a
     mc = None
     if monte_carlo:
         mc = agb_monte_carlo(d, wd.wood_density, wd.wood_density_sd, allometry=allometry, height=h,
-                             height_sd=height_sd, height_model=height_model, e=e, plot=trees["plot"].to_numpy(), n_draws=monte_carlo,
-                             seed=seed)
+                             height_sd=height_sd, height_model=height_model, e=e, plot=trees["plot"].to_numpy(),
+                             n_draws=monte_carlo, seed=seed, progress=progress)
         mc_plots = mc.plot_summaries()
     areas: dict[str, float | None]
     plots = list(pd.unique(trees["plot"]))
@@ -224,7 +224,8 @@ def agb_from_files(trees_path: str | Path, *, columns: dict[str, str] | None = N
                    allometry: str = "chave2014_eq4", e: float | None = None, monte_carlo: int | None = None,
                    seed: int | None = None, root_shoot_ratio: float = ROOT_SHOOT_RATIOS[DEFAULT_ROOT_SHOOT],
                    carbon_fraction: float = CARBON_FRACTION, min_diameter: float | None = None,
-                   stratum_area_ha: dict[str, float] | None = None, height_sd: float = 0.0) -> AgbResult:
+                   stratum_area_ha: dict[str, float] | None = None, height_sd: float = 0.0,
+                   progress=None) -> AgbResult:
     """:func:`estimate_agb` from files: the tool behind ``reddplus stocks agb``."""
     inv = read_inventory(trees_path, columns, diameter_unit, min_diameter=min_diameter)
     if height_data_path is not None:
@@ -244,7 +245,7 @@ def agb_from_files(trees_path: str | Path, *, columns: dict[str, str] | None = N
     return estimate_agb(inv, plot_area=plot_area, plot_areas=areas, wood_density_table=table, height_model=model,
                         allometry=allometry, e=e, monte_carlo=monte_carlo, seed=seed,
                         root_shoot_ratio=root_shoot_ratio, carbon_fraction=carbon_fraction,
-                        stratum_area_ha=stratum_area_ha, height_sd=height_sd)
+                        stratum_area_ha=stratum_area_ha, height_sd=height_sd, progress=progress)
 
 
 def height_models_from_file(path: str | Path, *, columns: dict[str, str] | None = None, diameter_unit: str = "cm",

@@ -125,3 +125,16 @@ def test_nouragues_subplot_calibration_close_to_vignette_map(shared, tmp_path):
     both = np.isfinite(ours) & np.isfinite(ref)
     assert np.corrcoef(ours[both], ref[both])[0, 1] > 0.8
     assert ours[both].mean() == pytest.approx(ref[both].mean(), rel=0.10)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 5), st.integers(1, 5), st.integers(0, 2 ** 31 - 1))
+def test_block_mean_preserves_the_mean_of_full_blocks(factor, ny, nx, seed):
+    a = np.random.default_rng(seed).uniform(0, 60, (ny * factor, nx * factor))
+    b = block_mean(a, factor)
+    assert b.shape == (ny, nx)
+    assert b.mean() == pytest.approx(a.mean(), rel=1e-12)
