@@ -15,9 +15,12 @@ import numpy as np
 from scipy import ndimage
 
 
-def _integral(a: np.ndarray) -> np.ndarray:
-    s = np.zeros((a.shape[0] + 1, a.shape[1] + 1), dtype=np.int64)
-    np.cumsum(np.cumsum(a, axis=0, dtype=np.int64), axis=1, out=s[1:, 1:])
+def integral_image(a: np.ndarray) -> np.ndarray:
+    """Summed-area table of a boolean/integer window, zero-padded (int32 while counts fit, else int64)."""
+    dt = np.int32 if a.size < 2**31 else np.int64
+    s = np.zeros((a.shape[0] + 1, a.shape[1] + 1), dtype=dt)
+    np.cumsum(a, axis=0, dtype=dt, out=s[1:, 1:])
+    np.cumsum(s[1:, 1:], axis=1, out=s[1:, 1:])
     return s
 
 
@@ -30,7 +33,7 @@ def _box_sums(s: np.ndarray, rows: np.ndarray, cols: np.ndarray, radius: int, sh
 
 
 def neighbourhood_proportion_at(layer: np.ndarray, valid: np.ndarray, rows: np.ndarray, cols: np.ndarray,
-                                radius_px: int) -> np.ndarray:
+                                radius_px: int, *, valid_integral: np.ndarray | None = None) -> np.ndarray:
     """Proportion of ``layer`` pixels among valid pixels in a square neighbourhood of each point.
 
     Parameters
@@ -43,6 +46,8 @@ def neighbourhood_proportion_at(layer: np.ndarray, valid: np.ndarray, rows: np.n
         Points, in the array's coordinates.
     radius_px : int [pixels]
         Half side of the square window (side ``2 r + 1``), clipped at the array edges.
+    valid_integral : array, optional
+        ``integral_image(valid)``, to share between several layers of one window.
 
     Returns
     -------
@@ -61,10 +66,18 @@ def neighbourhood_proportion_at(layer: np.ndarray, valid: np.ndarray, rows: np.n
        matching variables (proportional cover at t0, t-5, t-10).
     2. Crow F.C. 1984, Summed-area tables for texture mapping, SIGGRAPH 18(3):207-212 (integral image).
     """
+    vi = integral_image(valid) if valid_integral is None else valid_integral
+    return proportion_from_integrals(integral_image(layer & valid), vi, rows, cols, radius_px)
+
+
+def proportion_from_integrals(layer_integral: np.ndarray, valid_integral: np.ndarray, rows: np.ndarray,
+                              cols: np.ndarray, radius_px: int) -> np.ndarray:
+    """:func:`neighbourhood_proportion_at` from precomputed :func:`integral_image` of ``layer & valid`` and ``valid``."""
     rows = np.asarray(rows, dtype=np.int64)
     cols = np.asarray(cols, dtype=np.int64)
-    num = _box_sums(_integral(layer & valid), rows, cols, radius_px, layer.shape)
-    den = _box_sums(_integral(valid), rows, cols, radius_px, layer.shape)
+    shape = (layer_integral.shape[0] - 1, layer_integral.shape[1] - 1)
+    num = _box_sums(layer_integral, rows, cols, radius_px, shape).astype(np.int64)
+    den = _box_sums(valid_integral, rows, cols, radius_px, shape).astype(np.int64)
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.where(den > 0, num / np.maximum(den, 1), np.nan)
     return out.astype(np.float32)

@@ -23,7 +23,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from reddplus.counterfactual.covariates import distance_to_features, neighbourhood_proportion_at
+from reddplus.counterfactual.covariates import distance_to_features, integral_image, proportion_from_integrals
 from reddplus.counterfactual.matching import (default_caliper, hard_match_keys, mahalanobis_whitener,
                                               repeated_matching, standardised_mean_difference)
 from reddplus.counterfactual.outcomes import (Interval, OvercreditingRatio, annualise, avoided_deforestation_ha,
@@ -155,12 +155,12 @@ def _sample_block(block, spec: SamplingSpec) -> dict:
     roff, coff = int(rw.row_off), int(rw.col_off)
     res = grid.res
     dates = fc.dates
-    layers = {}
+    layers = {}  # summed-area tables of each class, once per block
     for k in spec.history_indices:
-        layers[f"forest_prop_{dates[k]}"] = codes > k
+        layers[f"forest_prop_{dates[k]}"] = integral_image((codes > k) & valid)
     for k in spec.history_indices:
         if k >= 1:
-            layers[f"recent_defor_prop_{dates[k]}"] = codes == k
+            layers[f"recent_defor_prop_{dates[k]}"] = integral_image(codes == k)
     dists = {"dist_forest_edge_m": distance_to_features(~((codes > s) & valid), res, spec.max_distance_m)}
     for name, path in spec.distance_layers.items():
         with open_raster(path) as ds:
@@ -174,6 +174,7 @@ def _sample_block(block, spec: SamplingSpec) -> dict:
         with open_raster(path) as ds:
             a = ds.read(1, window=block.window, masked=True)
             values[name] = a
+    vint = integral_image(valid)
     for key, (r, c) in sets.items():
         if len(r) == 0:
             continue
@@ -182,7 +183,7 @@ def _sample_block(block, spec: SamplingSpec) -> dict:
         for k in spec.history_indices:
             t[f"forest_{dates[k]}"] = (codes[rr, cc] > k).astype(np.uint8)
         for name, lay in layers.items():
-            t[name] = neighbourhood_proportion_at(lay, valid, rr, cc, spec.radius_px)
+            t[name] = proportion_from_integrals(lay, vint, rr, cc, spec.radius_px)
         for name, d in dists.items():
             t[name] = d[rr, cc]
         for name, a in values.items():
@@ -221,7 +222,7 @@ def sample_pixels(forest_change, project_path: str | os.PathLike, *, start_year:
                   leakage_belt_path=None, buffer_m: float = 5000.0, leakage_ring_m: float | None = None,
                   density_per_ha: float = 0.25, candidate_density_per_ha: float | None = None,
                   neighbourhood_m: float = 1000.0, max_distance_m: float = 3000.0, seed: int | None = None,
-                  scheduler: str | None = None, memory_limit_bytes: int = 256 * 2**20,
+                  scheduler: str | None = None, memory_limit_bytes: int = 64 * 2**20,
                   progress: Callable[[int], None] | None = None, block_size: int | None = None) -> PixelSample:
     """Stream the forest-change raster and return the sampled project, belt and candidate tables.
 

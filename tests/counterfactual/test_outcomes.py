@@ -64,3 +64,30 @@ def test_overcrediting_ratio_errors():
 def test_zero_control_deforestation_gives_infinite_ratio():
     r = overcrediting_ratio([2011], [5.0], [2011], [[0.0]])
     assert np.isinf(r.per_repeat[0])
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=50, deadline=None)
+@given(k=st.floats(0.01, 100), b=st.lists(st.floats(0, 1e4), min_size=3, max_size=3),
+       c=st.lists(st.floats(1, 1e4), min_size=3, max_size=3))
+def test_ratio_is_unit_free(k, b, c):
+    """Scaling baseline and controls alike (e.g. ha -> m2) leaves the ratio unchanged."""
+    years = [2011, 2012, 2013]
+    r1 = overcrediting_ratio(years, b, years, [c]).ratio.estimate
+    r2 = overcrediting_ratio(years, np.array(b) * k, years, [np.array(c) * k]).ratio.estimate
+    assert r2 == pytest.approx(r1, rel=1e-9, abs=1e-12)
+
+
+def test_read_baseline_series(tmp_path):
+    from reddplus.counterfactual import read_baseline_series
+
+    p = tmp_path / "b.csv"
+    p.write_text("year,baseline_deforestation_ha\n2011,10.5\n2012,x\n")
+    with pytest.raises(InputDataError, match="row 2"):
+        read_baseline_series(p)
+    p.write_text("year,baseline_deforestation_ha\n2011,10.5\n2012,11\n")
+    years, vals = read_baseline_series(p)
+    assert list(years) == [2011, 2012] and list(vals) == [10.5, 11.0]
