@@ -55,7 +55,7 @@ def height_models(trees, columns, diameter_unit, unweighted, as_json):
 @click.option("--diameter-unit", type=click.Choice(["cm", "mm"]), default="cm", show_default=True)
 @click.option("--min-diameter", type=float, default=None, help="Exclude trees below this diameter [cm].")
 @click.option("--plot-area", type=float, default=None, metavar="HA", help="Area of every plot [ha].")
-@click.option("--plots", "plots_path", type=click.Path(dir_okay=False), default=None,
+@click.option("--plots", "--plot-areas", "plots_path", type=click.Path(dir_okay=False), default=None,
               help="Plot table with columns plot, area_ha [, stratum].")
 @click.option("--plot-column", "plot_columns", multiple=True, metavar="ROLE=NAME",
               help="Map plot-table roles (plot, area_ha, stratum) to its columns.")

@@ -144,7 +144,7 @@ def _chunk(args) -> np.ndarray:
         x = np.log(wd_sim) + 2.0 * ln_d + np.log(h_sim)
         ln_agb = params[:, 0] + params[:, 1] * x + params[:, 2] * rng.standard_normal((c, n))
     else:
-        ln_agb = (params[:, 0] + params[:, 1] * e + params[:, 2] * np.log(wd_sim) + params[:, 3] * ln_d
+        ln_agb = (params[:, 0] + params[:, 1] * e[:, None] + params[:, 2] * np.log(wd_sim) + params[:, 3] * ln_d
                   + params[:, 4] * ln_d ** 2 + params[:, 5] * rng.standard_normal((c, n)))
     agb = np.exp(ln_agb) / 1000.0
     if carbon:
@@ -168,7 +168,7 @@ def agb_monte_carlo(diameter, wood_density, wood_density_sd, *, allometry: str =
     height_sd : float or array [m] (SD of measured heights; default 0)
     height_model : HeightModel, optional (for trees without a measured height; its residual error
         is propagated: log models on the log scale, others additively)
-    e : float [-] (environmental stress index) — eq. 7 only
+    e : float or array [-] (environmental stress index, per site or per tree) — eq. 7 only
     plot : sequence, optional (plot label of each tree; default: one plot)
     n_draws : int (number of Monte Carlo iterations)
     diameter_error : {"chave2004", "none"}
@@ -221,12 +221,14 @@ def agb_monte_carlo(diameter, wood_density, wood_density_sd, *, allometry: str =
         if h_model_mask.any() and height_model is None:
             raise ModelError(f"{int(h_model_mask.sum())} trees have no height and no height model was given")
         h_sd = np.broadcast_to(np.asarray(height_sd, dtype=float), (n_trees,))
+        e_arr = np.zeros(n_trees)
         draws = chave2014_posterior_draws(4)[["intercept", "logagbt", "sd"]].to_numpy()
     else:
         if e is None:
             raise ModelError("Chave et al. 2014 eq. 7 needs the environmental stress index E")
         h = h_sd = np.zeros(n_trees)
         h_model_mask = np.zeros(n_trees, dtype=bool)
+        e_arr = np.broadcast_to(np.asarray(e, dtype=float), (n_trees,))
         draws = chave2014_posterior_draws(7)[["intercept", "E", "logwsg", "logdbh", "logdbh2", "sd"]].to_numpy()
     labels = np.zeros(n_trees, dtype=int) if plot is None else np.asarray(plot)
     codes, uniques = pd.factorize(pd.Series(labels), sort=True)
@@ -243,7 +245,7 @@ def agb_monte_carlo(diameter, wood_density, wood_density_sd, *, allometry: str =
         cc = codes[s:s + CHUNK_TREES]
         seg = np.flatnonzero(np.r_[True, cc[1:] != cc[:-1]])
         chunks.append(((children[k], d[idx], wd[idx], wd_sd[idx], h[idx], h_sd[idx], h_model_mask[idx], height_model,
-                        e, allometry, params, diameter_error, carbon, seg, len(seg)), cc[seg]))
+                        e_arr[idx], allometry, params, diameter_error, carbon, seg, len(seg)), cc[seg]))
     plot_draws = np.zeros((len(uniques), n_draws))
     with ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 1) as pool:
         for (args, seg_codes), sums in zip(chunks, pool.map(_chunk, [a for a, _ in chunks])):

@@ -99,3 +99,12 @@ def test_measured_height_error_widens_a_small_plot():
     a = agb_monte_carlo(d, wd, 0.0, height=h, n_draws=2000, diameter_error="none", seed=2)
     b = agb_monte_carlo(d, wd, 0.0, height=h, height_sd=5.0, n_draws=2000, diameter_error="none", seed=2)
     assert b.total.sd > 1.1 * a.total.sd
+
+
+def test_eq7_per_tree_e_equals_scalar_e():
+    d, wd, sd = _synthetic(50)
+    a = agb_monte_carlo(d, wd, sd, allometry="chave2014_eq7", e=-0.129, n_draws=100, seed=4)
+    b = agb_monte_carlo(d, wd, sd, allometry="chave2014_eq7", e=np.full(50, -0.129), n_draws=100, seed=4)
+    np.testing.assert_allclose(a.plot_draws, b.plot_draws)
+    c = agb_monte_carlo(d, wd, sd, allometry="chave2014_eq7", e=np.full(50, 0.5), n_draws=100, seed=4)
+    assert c.total.mean < a.total.mean
