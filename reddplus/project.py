@@ -78,8 +78,8 @@ class Stocks(_Model):
     columns: dict[str, str] = Field(default_factory=dict)
     stratum_column: str = "stratum"
     strata: list[StratumStock] = Field(default_factory=list)
-    root_shoot_ratio: float = Field(0.235, ge=0, le=1, description="BGB/AGB, IPCC 2006 vol. 4 table 4.4, "
-                                    "tropical rainforest (0.37 for AGB < 125 t/ha is not used by default)")
+    root_shoot_ratio: float = Field(0.37, ge=0, le=1, description="BGB/AGB [-], IPCC 2006 vol. 4 table 4.4, "
+                                    "tropical rainforest")
     carbon_fraction: float = Field(0.47, gt=0, le=1, description="IPCC 2006 vol. 4 table 4.3")
     post_deforestation_tco2e_per_ha: float = Field(0.0, ge=0)
     monte_carlo: int = Field(1000, ge=10, le=100_000)
