@@ -1,0 +1,63 @@
+"""Registry errors: subclasses of :class:`reddplus.errors.LedgerError`, each with its
+machine-readable ``code`` and HTTP status (translated only in the API exception handler)."""
+
+from __future__ import annotations
+
+from reddplus.errors import (  # noqa: F401  (re-exported)
+    InsufficientQuantityError,
+    LedgerError,
+    LedgerInvariantError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+
+
+class InvalidInputError(LedgerError):
+    """A request is well-formed JSON but semantically invalid (dates, percentages...)."""
+
+    code = "invalid_input"
+    http_status = 422
+
+
+class MalformedSerialError(InvalidInputError):
+    code = "malformed_serial"
+
+
+class InvalidBufferPercentError(InvalidInputError):
+    code = "invalid_buffer_percent"
+
+
+class OverlappingPeriodError(LedgerError):
+    code = "overlapping_monitoring_period"
+    http_status = 409
+
+
+class ExceedsVerifiedError(LedgerError):
+    code = "exceeds_verified"
+    http_status = 409
+
+
+class BlockStateError(LedgerError):
+    """The block is retired, cancelled or superseded (retired and cancelled are terminal)."""
+
+    code = "block_not_active"
+    http_status = 409
+
+
+class AuthenticationError(LedgerError):
+    code = "unauthorized"
+    http_status = 401
+
+
+class IdempotencyInProgressError(LedgerError):
+    code = "idempotency_in_progress"
+    http_status = 409
+
+
+class IdempotencyMismatchError(LedgerError):
+    code = "idempotency_key_reused"
+    http_status = 422
+
+
+class JournalTamperedError(LedgerInvariantError):
+    code = "journal_tampered"
