@@ -205,7 +205,8 @@ class RegistryService:
             return PUBLIC
         h = hash_token(self.secret_key, token)
         with UnitOfWork(self.db, read_only=True) as uow:
-            row = uow.session.execute(select(ApiToken).where(ApiToken.token_hash == h)).scalar_one_or_none()
+            row = uow.session.execute(select(ApiToken.role, ApiToken.account_id, ApiToken.id, ApiToken.revoked)
+                                      .where(ApiToken.token_hash == h)).first()
         if row is None or row.revoked:
             raise AuthenticationError("unknown or revoked token")
         return Principal(row.role, row.account_id, row.id)
@@ -229,8 +230,9 @@ class RegistryService:
         except IntegrityError:
             pass
         with UnitOfWork(self.db, read_only=True) as uow:
-            row = uow.session.execute(select(IdempotencyKey).where(
-                IdempotencyKey.principal == principal.key, IdempotencyKey.key == key)).scalar_one()
+            row = uow.session.execute(select(IdempotencyKey.request_hash, IdempotencyKey.state,
+                                             IdempotencyKey.status_code, IdempotencyKey.response_body).where(
+                IdempotencyKey.principal == principal.key, IdempotencyKey.key == key)).one()
         if row.request_hash != request_hash:
             raise IdempotencyMismatchError("this Idempotency-Key was used with a different request body")
         if row.state != "done":
@@ -653,6 +655,13 @@ class RegistryService:
             if limit is not None:
                 stmt = stmt.limit(limit)
             return [row_dict(e) for e in s.execute(stmt).scalars()]
+        return self._read(q)
+
+    def published_head(self) -> dict:
+        """The published chain head ``{"length", "head"}`` (stored with every append)."""
+        def q(s):
+            st = s.get(RegistryState, 1)
+            return {"length": st.journal_length, "head": st.journal_head}
         return self._read(q)
 
     def snapshot(self) -> ledger.LedgerState:

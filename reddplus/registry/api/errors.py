@@ -1,0 +1,104 @@
+"""One JSON error shape for every failure: ``{"error": {"code", "message", "details"}}``.
+
+Domain errors (:class:`reddplus.errors.LedgerError`) carry their ``code`` and HTTP status; this is the
+only place where they become HTTP responses.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from reddplus.errors import LedgerError, ReddplusError
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
+               422: "validation_error", 500: "internal_error"}
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict:
+    return {"error": {"code": code, "message": message, "details": details}}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LedgerError)
+    async def _ledger(request: Request, err: LedgerError):
+        headers = {"WWW-Authenticate": "Bearer"} if err.http_status == 401 else None
+        return JSONResponse(error_body(err.code, str(err)), status_code=err.http_status, headers=headers)
+
+    @app.exception_handler(ReddplusError)
+    async def _reddplus(request: Request, err: ReddplusError):
+        return JSONResponse(error_body("invalid_input", str(err)), status_code=422)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, err: RequestValidationError):
+        details = [{"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", ""), "type": e.get("type", "")}
+                   for e in err.errors()]
+        first = details[0] if details else {"loc": [], "msg": "invalid request"}
+        return JSONResponse(error_body("validation_error", f"{'.'.join(first['loc'])}: {first['msg']}", details),
+                            status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, err: StarletteHTTPException):
+        return JSONResponse(error_body(_HTTP_CODES.get(err.status_code, "http_error"), str(err.detail)),
+                            status_code=err.status_code, headers=getattr(err, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, err: Exception):
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return JSONResponse(error_body("internal_error", "internal error"), status_code=500)
+
+
+class BodySizeLimit:
+    """ASGI middleware: bodies above ``max_bytes`` get 413 in the JSON error shape (declared or streamed)."""
+
+    def __init__(self, app, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        too_big = False
+        if declared is not None:
+            try:
+                too_big = int(declared) > self.max_bytes
+            except ValueError:
+                too_big = True
+        chunks: list[bytes] = []
+        if not too_big:
+            size, more = 0, True
+            while more:
+                msg = await receive()
+                if msg["type"] == "http.disconnect":
+                    return
+                chunk = msg.get("body", b"")
+                size += len(chunk)
+                if size > self.max_bytes:
+                    too_big = True
+                    break
+                chunks.append(chunk)
+                more = msg.get("more_body", False)
+        if too_big:
+            resp = JSONResponse(error_body("payload_too_large", f"request body exceeds {self.max_bytes} bytes"),
+                                status_code=413)
+            return await resp(scope, receive, send)
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay():
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+        return await self.app(scope, replay, send)
