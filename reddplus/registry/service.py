@@ -747,7 +747,8 @@ def restore_journal(db: Database, lines: list[Mapping[str, Any]]) -> ledger.Ledg
         s = uow.session
         if s.execute(select(func.count()).select_from(JournalEntry)).scalar_one():
             raise LedgerError("restore needs an empty registry", code="not_empty")
-        for table in ledger.TABLES:
+        for table in ("projects", "accounts", "monitoring_periods", "issuances", "blocks", "reversals",
+                      "retirements", "cancellations"):   # foreign-key order
             model = _TABLE_MODELS[table]
             for rid, row in sorted(state.tables[table].items()):
                 if table == "accounts" and rid in ledger.SEED_ACCOUNTS:
