@@ -84,3 +84,17 @@ def landscape_factory(tmp_path_factory):
         return cache[key]
 
     return get
+
+
+@pytest.fixture
+def open_fc():
+    """``reddplus.landcover.open_forest_change(path, "fcc123")`` (the shared forest-change contract)."""
+    try:
+        from reddplus.landcover import open_forest_change
+    except ImportError:
+        pytest.skip("reddplus.landcover.open_forest_change (the shared forest-change contract) is not available")
+
+    def op(path, fmt="fcc123", **kw):
+        return open_forest_change(str(path), fmt, **kw)
+
+    return op
