@@ -27,6 +27,7 @@ class Landscape:
     p_project_2010_2020: float  # expected loss fraction of project forest in 2010-2020 WITHOUT protection
     protection_effect: float
     project_forest_2010_ha: float
+    expected_leakage_ha: float  # expected extra 2010-2020 loss in the 600 m ring (displaced deforestation)
 
 
 def _write(path, arr, transform, nodata=None):
@@ -35,9 +36,11 @@ def _write(path, arr, transform, nodata=None):
         ds.write(arr, 1)
 
 
-def make_landscape(out: Path, *, protection_effect: float, seed: int = 0, shape=(300, 400)) -> Landscape:
+def make_landscape(out: Path, *, protection_effect: float, seed: int = 0, shape=(300, 400),
+                   leakage_factor: float = 1.0) -> Landscape:
     """Deforestation probability per decade = logistic(a + b * access); the project (a remote block) keeps a
-    fraction ``protection_effect`` of it after 2010. Access is a smooth field, higher near the 'road' (row 0)."""
+    fraction ``protection_effect`` of it after 2010, and the ring within 600 m of it multiplies it by
+    ``leakage_factor`` (displaced deforestation). Access is a smooth field, higher near the 'road' (row 0)."""
     rng = np.random.default_rng(seed)
     h, w = shape
     transform = Affine(RES, 0, 600_000.0, 0, -RES, 1_800_000.0)
@@ -49,7 +52,8 @@ def make_landscape(out: Path, *, protection_effect: float, seed: int = 0, shape=
     project = np.zeros(shape, bool)
     project[190:290, 40:180] = True
     loss1 = forest00 & (rng.random(shape) < p)
-    p2 = np.where(project, p * protection_effect, p)
+    ring = (ndimage.distance_transform_edt(~project) * RES <= 600.0) & ~project
+    p2 = np.where(project, p * protection_effect, np.where(ring, np.minimum(1.0, p * leakage_factor), p))
     forest10 = forest00 & ~loss1
     loss2 = forest10 & (rng.random(shape) < p2)
     fcc = np.zeros(shape, np.uint8)
@@ -69,18 +73,22 @@ def make_landscape(out: Path, *, protection_effect: float, seed: int = 0, shape=
     px1, py1 = transform @ (390, 200)
     gpd.GeoDataFrame(geometry=[box(px0, py0, px1, py1)], crs=CRS).to_file(out / "protected.gpkg")
     pf = project & forest10
+    rf = ring & forest10
+    leak = float((np.minimum(1.0, p * leakage_factor) - p)[rf].sum() * RES * RES / 1e4)
     return Landscape(out / "fcc123.tif", out / "access.tif", out / "roads.tif", out / "project.gpkg",
-                     out / "protected.gpkg", float(p[pf].mean()), protection_effect, float(pf.sum() * RES * RES / 1e4))
+                     out / "protected.gpkg", float(p[pf].mean()), protection_effect, float(pf.sum() * RES * RES / 1e4),
+                     leak)
 
 
 @pytest.fixture(scope="module")
 def landscape_factory(tmp_path_factory):
     cache = {}
 
-    def get(protection_effect: float, seed: int = 0) -> Landscape:
-        key = (protection_effect, seed)
+    def get(protection_effect: float, seed: int = 0, leakage_factor: float = 1.0) -> Landscape:
+        key = (protection_effect, seed, leakage_factor)
         if key not in cache:
-            cache[key] = make_landscape(tmp_path_factory.mktemp("land"), protection_effect=protection_effect, seed=seed)
+            cache[key] = make_landscape(tmp_path_factory.mktemp("land"), protection_effect=protection_effect, seed=seed,
+                                        leakage_factor=leakage_factor)
         return cache[key]
 
     return get

@@ -171,3 +171,15 @@ def test_sampling_on_a_dask_cluster_equals_local_threads(open_fc, landscape_fact
         remote = _tables(open_fc, land, block_size=128, scheduler=cl.scheduler_address)
     for name in ("project", "candidates"):
         np.testing.assert_array_equal(getattr(local, name).to_numpy(float), getattr(remote, name).to_numpy(float))
+
+
+@pytest.mark.parametrize("leakage_factor", [1.0, 2.0])
+def test_leakage_belt_recovers_known_displaced_deforestation(open_fc, landscape_factory, leakage_factor):
+    """The 600 m ring doubles its deforestation probability after 2010 (or not): the matched-ring estimate
+    of excess belt deforestation must cover the expected displaced loss (0 when the factor is 1)."""
+    land = landscape_factory(0.5, leakage_factor=leakage_factor)
+    res = _run(open_fc, land)
+    iv = res.leakage_deforestation_ha
+    assert iv.low <= land.expected_leakage_ha <= iv.high, (iv, land.expected_leakage_ha)
+    if leakage_factor > 1:
+        assert iv.low > 0
