@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import Any, Callable, Iterable, Mapping
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from reddplus.registry import ledger
@@ -97,6 +97,17 @@ def buffer_quantity(quantity: int, buffer_percent: Decimal) -> int:
     net change in carbon stocks; rounding up keeps the holder block from exceeding it).
     """
     return int((Decimal(quantity) * buffer_percent / 100).to_integral_value(rounding=ROUND_CEILING))
+
+
+@dataclass(frozen=True)
+class _BlockView:
+    id: int
+    status: str
+    quantity: int
+
+
+def _block_row(x: Mapping[str, Any]) -> dict:
+    return {k: x[k] for k in ("id", "issuance_id", "serial_start", "serial_end", "status", "account_id", "parent_id")}
 
 
 def _now() -> str:
@@ -394,7 +405,7 @@ class RegistryService:
         return b
 
     @staticmethod
-    def _check_active(b: Block, quantity: int) -> None:
+    def _check_active(b, quantity: int) -> None:
         if b.status == "retired":
             raise BlockStateError(f"block {b.id} is already retired", code="already_retired")
         if b.status == "cancelled":
@@ -421,45 +432,122 @@ class RegistryService:
             raise AssertionError("split does not conserve the block")
         return head, [head, tail], [b]
 
+    # Spending a block (transfer, split, retire, cancel) is the hot path: SQLAlchemy Core, 7 statements.
+    def _spend(self, p: Principal, kind: str, block_id: int, quantity: int, *, to_account_id: int | None = None,
+               beneficiary: str | None = None, reason: str | None = None, details: str | None = None,
+               idem: IdempotencyHandle | None = None) -> dict:
+        self._positive(quantity)
+        if isinstance(block_id, bool) or not isinstance(block_id, int):
+            raise InvalidInputError("block_id must be an integer")
+        B, I, P, S = Block.__table__, Issuance.__table__, Project.__table__, RegistryState.__table__
+        new_status = {"transfer": "active", "split": "active", "retire": "retired", "cancel": "cancelled"}[kind]
+
+        def uc(s):
+            conn = s.connection()
+            # 1. lock the block (row lock; SQLite holds the database lock since BEGIN IMMEDIATE)
+            row = conn.execute(
+                select(B, I.c.vintage_start, I.c.vintage_end, I.c.project_id, P.c.country)
+                .join(I, B.c.issuance_id == I.c.id).join(P, I.c.project_id == P.c.id)
+                .where(B.c.id == block_id).with_for_update(of=B)).mappings().first()
+            if row is None:
+                raise NotFoundError(f"block {block_id} not found")
+            b = {c: row[c] for c in ("id", "issuance_id", "serial_start", "serial_end", "status", "account_id",
+                                     "parent_id")}
+            self._require_owner(p, b["account_id"])
+            have = b["serial_end"] - b["serial_start"] + 1
+            self._check_active(_BlockView(b["id"], b["status"], have), quantity)
+            target_account = b["account_id"]
+            if kind == "transfer":
+                to = conn.execute(select(Account.__table__.c.kind).where(Account.__table__.c.id == to_account_id)).first()
+                if to is None:
+                    raise NotFoundError(f"account {to_account_id} not found")
+                if to.kind != "holding":
+                    raise InvalidInputError(f"account {to_account_id} is a {to.kind} account; "
+                                            "transfer to a holding account")
+                if to_account_id == b["account_id"]:
+                    raise InvalidInputError("the block is already in that account")
+                target_account = to_account_id
+            if kind == "split" and quantity == have:
+                raise InvalidInputError(f"a split needs a quantity below the block's {have}")
+            created, updated = [], []
+            # 2-3. whole block: change it in place; partial: supersede it and insert head + tail
+            if quantity == have:
+                conn.execute(update(B).where(B.c.id == block_id).values(status=new_status, account_id=target_account))
+                moved = b | {"status": new_status, "account_id": target_account}
+                updated.append(moved)
+            else:
+                head = {"issuance_id": b["issuance_id"], "serial_start": b["serial_start"],
+                        "serial_end": b["serial_start"] + quantity - 1, "status": new_status,
+                        "account_id": target_account, "parent_id": block_id}
+                tail = {"issuance_id": b["issuance_id"], "serial_start": b["serial_start"] + quantity,
+                        "serial_end": b["serial_end"], "status": "active", "account_id": b["account_id"],
+                        "parent_id": block_id}
+                ids = conn.execute(insert(B).returning(B.c.id, sort_by_parameter_order=True), [head, tail]).scalars().all()
+                head, tail = {"id": ids[0]} | head, {"id": ids[1]} | tail
+                conn.execute(update(B).where(B.c.id == block_id).values(status="superseded"))
+                moved = head
+                created += [head, tail]
+                updated.append(b | {"status": "superseded"})
+            # 4. lock the journal head (and allocate a certificate number for a retirement)
+            st = conn.execute(update(S).where(S.c.id == 1).values(
+                next_certificate=S.c.next_certificate + (1 if kind == "retire" else 0))
+                .returning(S.c.journal_length, S.c.journal_head, S.c.next_certificate)).one()
+            seq, now = st.journal_length + 1, _now()
+            extra: dict[str, list] = {}
+            out: dict[str, Any] = {}
+            if kind == "retire":
+                rec = {"block_id": moved["id"], "certificate_number": f"{self.program}-RET-{st.next_certificate - 1:09d}",
+                       "quantity": quantity, "beneficiary": beneficiary, "reason": reason, "details": details,
+                       "retired_at": now, "journal_seq": seq}
+                rid = conn.execute(insert(Retirement.__table__).returning(Retirement.__table__.c.id), rec).scalar_one()
+                extra["retirements"] = [{"id": rid} | rec]
+                out = {"id": rid} | rec
+            elif kind == "cancel":
+                rec = {"block_id": moved["id"], "quantity": quantity, "reason": reason, "reversal_id": None,
+                       "journal_seq": seq}
+                cid = conn.execute(insert(Cancellation.__table__).returning(Cancellation.__table__.c.id), rec).scalar_one()
+                extra["cancellations"] = [{"id": cid} | rec]
+                out = {"id": cid} | rec
+            args = {"block_id": block_id, "quantity": quantity}
+            if kind == "transfer":
+                args["to_account_id"] = to_account_id
+            payload = {"args": args, "created": {}, "updated": {}}
+            if created:
+                payload["created"]["blocks"] = [_block_row(x) for x in created]
+            payload["created"].update(extra)
+            payload["updated"]["blocks"] = [_block_row(x) for x in updated]
+            text_ = ledger.canonical_json(payload)
+            h = ledger.line_hash(seq, kind, now, text_, st.journal_head)
+            # 5-6. append the journal line and publish the new head
+            conn.execute(insert(JournalEntry.__table__).values(seq=seq, kind=kind, created_at=now, payload=text_,
+                                                               prev_hash=st.journal_head, hash=h))
+            conn.execute(update(S).where(S.c.id == 1).values(journal_length=seq, journal_head=h))
+
+            def view(x):
+                return {"id": x["id"], "issuance_id": x["issuance_id"], "serial_start": x["serial_start"],
+                        "serial_end": x["serial_end"], "quantity": x["serial_end"] - x["serial_start"] + 1,
+                        "status": x["status"], "account_id": x["account_id"],
+                        "serial": format_serial(x["issuance_id"], x["serial_start"], x["serial_end"],
+                                                program=self.program, unit_type=self.unit_type,
+                                                country=row["country"], project=row["project_id"],
+                                                vintage_start=row["vintage_start"], vintage_end=row["vintage_end"])}
+            blocks = [view(x) for x in (created or updated)]
+            if kind == "transfer":
+                return {"id": seq, "block_id": block_id, "quantity": quantity, "to_account_id": to_account_id,
+                        "transferred_block": view(moved), "blocks": blocks}
+            if kind == "split":
+                return {"id": seq, "block_id": block_id, "blocks": blocks}
+            return out | {"serial": view(moved)["serial"], "source_block_id": block_id, "blocks": blocks}
+        return self._write(uc, idem=idem)
+
     def transfer(self, p: Principal, block_id: int, quantity: int, to_account_id: int,
                  *, idem: IdempotencyHandle | None = None) -> dict:
-        self._positive(quantity)
-
-        def uc(s):
-            b = self._lock_block(s, block_id)
-            self._require_owner(p, b.account_id)
-            self._check_active(b, quantity)
-            to = s.get(Account, to_account_id)
-            if to is None:
-                raise NotFoundError(f"account {to_account_id} not found")
-            if to.kind != "holding":
-                raise InvalidInputError(f"account {to_account_id} is a {to.kind} account; transfer to a holding account")
-            if to.id == b.account_id:
-                raise InvalidInputError("the block is already in that account")
-            moved, created, updated = self._take(s, b, quantity, "active", to.id)
-            state = self._lock_state(s)
-            e = self._append(s, state, "transfer", self._effects(
-                {"block_id": block_id, "quantity": quantity, "to_account_id": to_account_id}, created, updated), _now())
-            return {"id": e.seq, "block_id": block_id, "quantity": quantity, "to_account_id": to.id,
-                    "transferred_block": self._block_out(s, moved),
-                    "blocks": [self._block_out(s, x) for x in (created or updated)]}
-        return self._write(uc, idem=idem)
+        """Move ``quantity`` credits [tCO2e] of a block to another holding account (splitting when partial)."""
+        return self._spend(p, "transfer", block_id, quantity, to_account_id=to_account_id, idem=idem)
 
     def split(self, p: Principal, block_id: int, quantity: int, *, idem: IdempotencyHandle | None = None) -> dict:
-        self._positive(quantity)
-
-        def uc(s):
-            b = self._lock_block(s, block_id)
-            self._require_owner(p, b.account_id)
-            self._check_active(b, quantity)
-            if quantity == b.quantity:
-                raise InvalidInputError(f"a split needs a quantity below the block's {b.quantity}")
-            _, created, updated = self._take(s, b, quantity, "active", b.account_id)
-            state = self._lock_state(s)
-            e = self._append(s, state, "split", self._effects({"block_id": block_id, "quantity": quantity},
-                                                               created, updated), _now())
-            return {"id": e.seq, "block_id": block_id, "blocks": [self._block_out(s, x) for x in created]}
-        return self._write(uc, idem=idem)
+        """Split a block into its first ``quantity`` credits and the rest (same account)."""
+        return self._spend(p, "split", block_id, quantity, idem=idem)
 
     def retire(self, p: Principal, block_id: int, quantity: int, beneficiary: str, reason: str,
                details: str | None = None, *, idem: IdempotencyHandle | None = None) -> dict:
@@ -469,52 +557,16 @@ class RegistryService:
             raise InvalidInputError("beneficiary must not be empty")
         if not reason or not reason.strip():
             raise InvalidInputError("reason must not be empty")
-
-        def uc(s):
-            b = self._lock_block(s, block_id)
-            self._require_owner(p, b.account_id)
-            self._check_active(b, quantity)
-            retired, created, updated = self._take(s, b, quantity, "retired", b.account_id)
-            state = self._lock_state(s)
-            now = _now()
-            cert = f"{self.program}-RET-{state.next_certificate:09d}"
-            state.next_certificate += 1
-            r = Retirement(block_id=retired.id, certificate_number=cert, quantity=quantity, beneficiary=beneficiary,
-                           reason=reason, details=details, retired_at=now, journal_seq=state.journal_length + 1)
-            s.add(r)
-            s.flush()
-            self._append(s, state, "retire", self._effects(
-                {"block_id": block_id, "quantity": quantity}, created + [r], updated), now)
-            out = row_dict(r)
-            out["serial"] = self._serial(s, retired)
-            out["source_block_id"] = block_id
-            out["blocks"] = [self._block_out(s, x) for x in (created or updated)]
-            return out
-        return self._write(uc, idem=idem)
+        return self._spend(p, "retire", block_id, quantity, beneficiary=beneficiary, reason=reason,
+                           details=details, idem=idem)
 
     def cancel(self, p: Principal, block_id: int, quantity: int, reason: str,
                *, idem: IdempotencyHandle | None = None) -> dict:
+        """Cancel ``quantity`` credits of a block (terminal), with a reason."""
         self._positive(quantity)
         if not reason or not reason.strip():
             raise InvalidInputError("reason must not be empty")
-
-        def uc(s):
-            b = self._lock_block(s, block_id)
-            self._require_owner(p, b.account_id)
-            self._check_active(b, quantity)
-            cancelled, created, updated = self._take(s, b, quantity, "cancelled", b.account_id)
-            state = self._lock_state(s)
-            c = Cancellation(block_id=cancelled.id, quantity=quantity, reason=reason,
-                             journal_seq=state.journal_length + 1)
-            s.add(c)
-            s.flush()
-            self._append(s, state, "cancel", self._effects(
-                {"block_id": block_id, "quantity": quantity}, created + [c], updated), _now())
-            out = row_dict(c)
-            out["serial"] = self._serial(s, cancelled)
-            out["source_block_id"] = block_id
-            return out
-        return self._write(uc, idem=idem)
+        return self._spend(p, "cancel", block_id, quantity, reason=reason, idem=idem)
 
     def reversal(self, p: Principal, project_id: int, quantity: int, description: str,
                  *, idem: IdempotencyHandle | None = None) -> dict:
