@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -14,11 +15,15 @@ from reddplus.registry.core.config import RegistrySettings, load_settings
 from reddplus.registry.db import Database, connect, migrate
 from reddplus.registry.service import RegistryService
 
+log = logging.getLogger(__name__)
+
 
 def create_app(settings: RegistrySettings | None = None, *, database: Database | None = None,
                run_migrations: bool = True) -> FastAPI:
     """Build the registry app; the schema is migrated to the latest revision at start."""
     settings = settings or load_settings()
+    if settings.dev_mode:
+        log.warning("registry in development mode: built-in secret accepted; never use this in production")
     db = database or connect(settings.database_url, pool_size=settings.pool_size)
     if run_migrations:
         migrate(db)
