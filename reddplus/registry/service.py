@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import Any, Callable, Iterable, Mapping
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from reddplus.registry import ledger
@@ -470,9 +470,9 @@ class RegistryService:
             if kind == "split" and quantity == have:
                 raise InvalidInputError(f"a split needs a quantity below the block's {have}")
             created, updated = [], []
-            # 2-3. whole block: change it in place; partial: supersede it and insert head + tail
-            if quantity == have:
-                conn.execute(update(B).where(B.c.id == block_id).values(status=new_status, account_id=target_account))
+            partial = quantity < have
+            pg = self.db.dialect == "postgresql"
+            if not partial:
                 moved = b | {"status": new_status, "account_id": target_account}
                 updated.append(moved)
             else:
@@ -482,32 +482,55 @@ class RegistryService:
                 tail = {"issuance_id": b["issuance_id"], "serial_start": b["serial_start"] + quantity,
                         "serial_end": b["serial_end"], "status": "active", "account_id": b["account_id"],
                         "parent_id": block_id}
-                ids = conn.execute(insert(B).returning(B.c.id, sort_by_parameter_order=True), [head, tail]).scalars().all()
-                head, tail = {"id": ids[0]} | head, {"id": ids[1]} | tail
-                conn.execute(update(B).where(B.c.id == block_id).values(status="superseded"))
+                updated.append(b | {"status": "superseded"})
+            rec_table = {"retire": Retirement.__table__, "cancel": Cancellation.__table__}.get(kind)
+            if pg:
+                # PostgreSQL: ids come from the sequences together with the journal head, and all the
+                # writes go in one pipelined round trip (the lock on the head is held for 2 round trips)
+                st = conn.execute(text(
+                    "UPDATE registry_state SET journal_length = journal_length + 1, "
+                    "next_certificate = next_certificate + :c WHERE id = 1 RETURNING journal_length, journal_head, "
+                    "next_certificate, nextval('blocks_id_seq') AS b1, nextval('blocks_id_seq') AS b2, "
+                    f"nextval('{(rec_table.name if rec_table is not None else 'retirements')}_id_seq') AS rid"),
+                    {"c": 1 if kind == "retire" else 0}).one()
+                if partial:
+                    head, tail = {"id": st.b1} | head, {"id": st.b2} | tail
+                rec_id = st.rid
+            else:
+                if not partial:
+                    conn.execute(update(B).where(B.c.id == block_id).values(status=new_status,
+                                                                            account_id=target_account))
+                else:
+                    ids = conn.execute(insert(B).returning(B.c.id, sort_by_parameter_order=True),
+                                       [head, tail]).scalars().all()
+                    head, tail = {"id": ids[0]} | head, {"id": ids[1]} | tail
+                    conn.execute(update(B).where(B.c.id == block_id).values(status="superseded"))
+                # lock the journal head (and allocate a certificate number for a retirement)
+                st = conn.execute(update(S).where(S.c.id == 1).values(
+                    journal_length=S.c.journal_length + 1,
+                    next_certificate=S.c.next_certificate + (1 if kind == "retire" else 0))
+                    .returning(S.c.journal_length, S.c.journal_head, S.c.next_certificate)).one()
+                rec_id = None
+            if partial:
                 moved = head
                 created += [head, tail]
-                updated.append(b | {"status": "superseded"})
-            # 4. lock the journal head (and allocate a certificate number for a retirement)
-            st = conn.execute(update(S).where(S.c.id == 1).values(
-                next_certificate=S.c.next_certificate + (1 if kind == "retire" else 0))
-                .returning(S.c.journal_length, S.c.journal_head, S.c.next_certificate)).one()
-            seq, now = st.journal_length + 1, _now()
+            seq, now = st.journal_length, _now()
             extra: dict[str, list] = {}
             out: dict[str, Any] = {}
+            rec = None
             if kind == "retire":
                 rec = {"block_id": moved["id"], "certificate_number": f"{self.program}-RET-{st.next_certificate - 1:09d}",
                        "quantity": quantity, "beneficiary": beneficiary, "reason": reason, "details": details,
                        "retired_at": now, "journal_seq": seq}
-                rid = conn.execute(insert(Retirement.__table__).returning(Retirement.__table__.c.id), rec).scalar_one()
-                extra["retirements"] = [{"id": rid} | rec]
-                out = {"id": rid} | rec
             elif kind == "cancel":
                 rec = {"block_id": moved["id"], "quantity": quantity, "reason": reason, "reversal_id": None,
                        "journal_seq": seq}
-                cid = conn.execute(insert(Cancellation.__table__).returning(Cancellation.__table__.c.id), rec).scalar_one()
-                extra["cancellations"] = [{"id": cid} | rec]
-                out = {"id": cid} | rec
+            if rec is not None:
+                if rec_id is None:
+                    rec_id = conn.execute(insert(rec_table).returning(rec_table.c.id), rec).scalar_one()
+                rec = {"id": rec_id} | rec
+                extra[rec_table.name] = [rec]
+                out = rec
             args = {"block_id": block_id, "quantity": quantity}
             if kind == "transfer":
                 args["to_account_id"] = to_account_id
@@ -518,10 +541,30 @@ class RegistryService:
             payload["updated"]["blocks"] = [_block_row(x) for x in updated]
             text_ = ledger.canonical_json(payload)
             h = ledger.line_hash(seq, kind, now, text_, st.journal_head)
-            # 5-6. append the journal line and publish the new head
-            conn.execute(insert(JournalEntry.__table__).values(seq=seq, kind=kind, created_at=now, payload=text_,
-                                                               prev_hash=st.journal_head, hash=h))
-            conn.execute(update(S).where(S.c.id == 1).values(journal_length=seq, journal_head=h))
+            journal = (seq, kind, now, text_, st.journal_head, h)
+            if pg:
+                raw = conn.connection.driver_connection
+                with raw.pipeline(), raw.cursor() as cur:
+                    if partial:
+                        cur.executemany("INSERT INTO blocks (id, issuance_id, serial_start, serial_end, status, "
+                                        "account_id, parent_id) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                                        [tuple(_block_row(x).values()) for x in (head, tail)])
+                        cur.execute("UPDATE blocks SET status = 'superseded' WHERE id = %s", (block_id,))
+                    else:
+                        cur.execute("UPDATE blocks SET status = %s, account_id = %s WHERE id = %s",
+                                    (new_status, target_account, block_id))
+                    if rec is not None:
+                        cols = list(rec)
+                        cur.execute(f"INSERT INTO {rec_table.name} ({', '.join(cols)}) "
+                                    f"VALUES ({', '.join(['%s'] * len(cols))})", [rec[c] for c in cols])
+                    cur.execute("INSERT INTO journal (seq, kind, created_at, payload, prev_hash, hash) "
+                                "VALUES (%s, %s, %s, %s, %s, %s)", journal)
+                    cur.execute("UPDATE registry_state SET journal_head = %s WHERE id = 1", (h,))
+            else:
+                # append the journal line and publish the new head
+                conn.execute(insert(JournalEntry.__table__).values(seq=seq, kind=kind, created_at=now, payload=text_,
+                                                                   prev_hash=st.journal_head, hash=h))
+                conn.execute(update(S).where(S.c.id == 1).values(journal_head=h))
 
             def view(x):
                 return {"id": x["id"], "issuance_id": x["issuance_id"], "serial_start": x["serial_start"],
