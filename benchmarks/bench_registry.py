@@ -24,31 +24,44 @@ from reddplus.registry.pgcluster import TempPostgres
 from reddplus.registry.service import OPERATOR, Principal, RegistryService
 
 
-def run(url: str, retirements: int, threads: int) -> dict:
-    db = connect(url, pool_size=threads + 2)
-    migrate(db)
+def _process(url: str, starts: list, per: int, start_at: float) -> int:
+    """One worker process (like one uvicorn worker): its own engine, ``len(starts)`` threads."""
+    db = connect(url, pool_size=len(starts) + 2)
     svc = RegistryService(db, secret_key="bench-" + "x" * 40)
-    prj = svc.create_project(OPERATOR, "bench", "BR")["id"]
-    per = retirements // threads
-    starts = []
-    for i in range(threads):
-        acc = svc.create_account(OPERATOR, f"holder-{i}")["id"]
-        iss = svc.issue(OPERATOR, prj, dt.date(2021, 1, 1), dt.date(2021, 12, 31), per + 1, 0, acc)
-        starts.append((Principal("holder", acc), iss["blocks"][0]["id"]))
-    barrier = threading.Barrier(threads)
 
     def worker(arg):
         who, block = arg
-        barrier.wait()
         for _ in range(per):
             out = svc.retire(who, block, 1, "benchmark buyer", "benchmark")
             block = [b for b in out["blocks"] if b["status"] == "active"][0]["id"]
         return per
 
-    t0 = time.perf_counter()
-    with ThreadPoolExecutor(threads) as pool:
+    time.sleep(max(0.0, start_at - time.time()))
+    with ThreadPoolExecutor(len(starts)) as pool:
         done = sum(pool.map(worker, starts))
-    elapsed = time.perf_counter() - t0
+    db.dispose()
+    return done
+
+
+def run(url: str, retirements: int, threads: int, processes: int = 1) -> dict:
+    import multiprocessing as mp
+
+    db = connect(url, pool_size=threads + 2)
+    migrate(db)
+    svc = RegistryService(db, secret_key="bench-" + "x" * 40)
+    prj = svc.create_project(OPERATOR, "bench", "BR")["id"]
+    n = threads * processes
+    per = retirements // n
+    starts = []
+    for i in range(n):
+        acc = svc.create_account(OPERATOR, f"holder-{i}")["id"]
+        iss = svc.issue(OPERATOR, prj, dt.date(2021, 1, 1), dt.date(2021, 12, 31), per + 1, 0, acc)
+        starts.append((Principal("holder", acc), iss["blocks"][0]["id"]))
+    db.dispose()
+    start_at = time.time() + 3.0   # every process starts its threads at this instant (after spawning)
+    with mp.get_context("spawn").Pool(processes) as pool:
+        done = sum(pool.starmap(_process, [(url, starts[k::processes], per, start_at) for k in range(processes)]))
+    elapsed = time.time() - start_at
     t1 = time.perf_counter()
     inv = svc.invariants()
     ver = svc.verify_journal()
@@ -113,13 +126,15 @@ def run_http(url: str, retirements: int, threads: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--retirements", type=int, default=6000)
-    ap.add_argument("--threads", type=int, default=8)
+    ap.add_argument("--threads", type=int, default=4, help="threads per process")
+    ap.add_argument("--processes", type=int, default=2, help="worker processes (like uvicorn --workers)")
     ap.add_argument("--no-fsync", action="store_true", help="fsync=off, synchronous_commit=off (not durable)")
     ap.add_argument("--http", action="store_true", help="also measure through uvicorn + HTTP")
     a = ap.parse_args()
     with TempPostgres(fsync=not a.no_fsync) as pg:
-        r = run(pg.create_database(), a.retirements, a.threads)
-        print(f"cores: {os.cpu_count()}  PostgreSQL over loopback  fsync: {not a.no_fsync}  threads: {a.threads}")
+        r = run(pg.create_database(), a.retirements, a.threads, a.processes)
+        print(f"cores: {os.cpu_count()}  PostgreSQL over loopback  fsync: {not a.no_fsync}  "
+              f"processes: {a.processes} x threads: {a.threads}")
         print(f"service layer: {r['retirements']} retirements in {r['seconds']:.2f} s = "
               f"{r['per_second']:.0f} retirements/s  (target >= 1000/s: ratio {r['per_second'] / 1000:.2f})")
         print(f"invariant violations: {r['violations']}  journal lines verified: {r['journal_length']} "
