@@ -491,7 +491,7 @@ class RegistryService:
                     "UPDATE registry_state SET journal_length = journal_length + 1, "
                     "next_certificate = next_certificate + :c WHERE id = 1 RETURNING journal_length, journal_head, "
                     "next_certificate, nextval('blocks_id_seq') AS b1, nextval('blocks_id_seq') AS b2, "
-                    f"nextval('{(rec_table.name if rec_table is not None else 'retirements')}_id_seq') AS rid"),
+                    + (f"nextval('{rec_table.name}_id_seq') AS rid" if rec_table is not None else "NULL AS rid")),
                     {"c": 1 if kind == "retire" else 0}).one()
                 if partial:
                     head, tail = {"id": st.b1} | head, {"id": st.b2} | tail
