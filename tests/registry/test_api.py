@@ -4,7 +4,6 @@ import csv
 import io
 import threading
 
-import pytest
 
 from reddplus.registry import serials
 
