@@ -321,3 +321,28 @@ def vt0007_benchmark(
     labels = zones.label_of() if zones is not None else {0: "jurisdiction"}
     return RiskResult(nrt_hrp, nrt_cal, periods.to_dict(dates), dens_cal, dens_hrp, assessments, paths["vp"],
                       density_path, area, side, labels)
+
+
+def local_rate_raster(forest_change, out_path: str | os.PathLike, *, period: tuple[int, int] = (0, 1),
+                      win_size: int = 21, overwrite: bool = False, scheduler: str | None = None,
+                      block_size: int | None = None) -> Path:
+    """Stream riskmapjnr's moving-window local deforestation rate into a uint16 COG (nodata 65535).
+
+    The halo is ``win_size // 2`` pixels, so every block sees the whole window of each core pixel
+    (zero padding only at the raster edge, as riskmapjnr): the result equals the whole-array one.
+    """
+    from reddplus.risk.localrate import LDEFRATE_NODATA, local_deforestation_rate
+
+    fc = forest_change
+    k0, k1 = period
+    years = float(fc.dates[k1] - fc.dates[k0])
+    blocks = iter_blocks(fc.grid.shape, halo=win_size // 2, bytes_per_pixel=40, block_size=block_size)
+
+    def task(block):
+        codes = fc.read_codes(block, with_halo=True)
+        return local_deforestation_rate(_forest(codes, k0), _defor(codes, k0, k1), win_size, years)[block.core_slices]
+
+    with BlockWriter(out_path, fc.grid, dtype="uint16", nodata=LDEFRATE_NODATA, overwrite=overwrite) as w:
+        for block, arr in map_blocks(task, blocks, scheduler=scheduler):
+            w.write(block, arr)
+    return Path(out_path)

@@ -278,7 +278,7 @@ class Adjustment:
 
 
 def adjustment_ratio(density_values: np.ndarray, pixel_counts: np.ndarray, expected_ha: float,
-                     cap_ha: float, max_iter: int = 100) -> Adjustment:
+                     cap_ha: float) -> Adjustment:
     """Adjustment ratio so that the adjusted densities sum to the expected deforestation (step 6).
 
     Parameters
@@ -301,29 +301,36 @@ def adjustment_ratio(density_values: np.ndarray, pixel_counts: np.ndarray, expec
     .. math:: AR = \\frac{E - a\\,N_{cap}}{\\sum_{i \\notin cap} \\delta_i},\\ \\text{iterated until no new pixel
               exceeds the cap}; \\ \\hat\\delta_i = \\min(AR\\,\\delta_i, a)
 
+    The iteration's fixed point is found exactly by capping the densities in decreasing order;
+    when the forest cannot lose ``E`` even fully capped, every pixel is capped and the shortfall is
+    reported as the allocation error.
+
     VT0007 v1.0 section 5.1 step 6 [1]; UDef-ARP "adjusted prediction density" [2].
     """
     d = np.asarray(density_values, dtype=np.float64).ravel()
     n = np.asarray(pixel_counts, dtype=np.float64).ravel()
     total_px = n.sum()
-    capped = np.zeros(d.shape, dtype=bool)
-    ar = 0.0
-    it = 0
-    for it in range(1, max_iter + 1):
-        free = (~capped) & (d > 0)
-        s = (d[free] * n[free]).sum()
-        rest = expected_ha - cap_ha * n[capped].sum()
-        if s <= 0 or rest <= 0:
-            ar = 0.0 if s <= 0 else rest / s
-            break
-        ar = rest / s
-        new = free & (ar * d > cap_ha)
-        if not new.any():
-            break
-        capped |= new
-    adj = np.where(capped, cap_ha, np.minimum(max(ar, 0.0) * d, cap_ha))
+    keep = (d > 0) & (n > 0)
+    d, n = d[keep], n[keep]
+    order = np.argsort(-d, kind="stable")
+    d, n = d[order], n[order]
+    # capping the k largest densities: AR_k = (E - a N_k) / S_k; the fixed point of the iteration is the k
+    # for which the capped pixels reach the cap and the others stay below it
+    ncap = np.concatenate([[0.0], np.cumsum(n)])
+    srest = np.concatenate([np.cumsum((d * n)[::-1])[::-1], [0.0]])
+    ar, k = 0.0, 0
+    if expected_ha > 0 and d.size:
+        for k in range(d.size + 1):
+            if k == d.size:
+                ar = cap_ha / d[-1]
+                break
+            ar = (expected_ha - cap_ha * ncap[k]) / srest[k]
+            if ar * d[k] <= cap_ha * (1 + 1e-12):
+                break
+    adj = np.minimum(ar * d, cap_ha)
     allocated = float((adj * n).sum())
-    share = float(n[capped].sum() / total_px) if total_px else 0.0
+    share = float(n[ar * d >= cap_ha * (1 - 1e-12)].sum() / total_px) if total_px and ar > 0 else 0.0
+    it = k + 1
     return Adjustment(float(ar), it, share, allocated, float(expected_ha))
 
 

@@ -1,0 +1,128 @@
+"""``reddplus risk``: VT0007 benchmark risk map, assessment and allocation (thin: parse, call, print)."""
+
+from __future__ import annotations
+
+import warnings
+
+import click
+
+from reddplus.cli.options import dask_opt, echo_json, json_opt, overwrite_opt
+
+
+def _dates(text):
+    if not text:
+        return None
+    try:
+        return tuple(int(d) for d in text.split(","))
+    except ValueError as err:
+        raise click.BadParameter(f"expected comma-separated years, got {text!r}", param_hint="--dates") from err
+
+
+@click.group()
+def risk():
+    """Deforestation risk maps (VT0007 benchmark, alternative models) and allocation."""
+
+
+@risk.command()
+@click.argument("forest_change", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", required=True, type=click.Choice(["fcc123", "masks", "hansen", "tmf"]),
+              help="Convention of FOREST_CHANGE.")
+@click.option("--dates", default=None, metavar="Y1,Y2,...", help="Years of the forest-change dates.")
+@click.option("--periods", default=None, metavar="CAL=Y-Y,CNF=Y-Y,HRP=Y-Y,VP=Y",
+              help="VT0007 periods (default with 3 dates: CAL first-second, CNF second-third, HRP first-third).")
+@click.option("--admin", type=click.Path(dir_okay=False), default=None, help="Sub-jurisdiction polygons.")
+@click.option("--admin-field", default=None, help="Attribute naming each admin division.")
+@click.option("--project", type=click.Path(dir_okay=False), default=None, help="Project polygon(s).")
+@click.option("--leakage-belt", type=click.Path(dir_okay=False), default=None, help="Leakage belt polygon(s).")
+@click.option("--expected-deforestation-ha-per-year", "expected", type=float, default=None,
+              help="Expected jurisdictional deforestation [ha/yr] to allocate.")
+@click.option("--nrt-share", type=float, default=0.995, show_default=True,
+              help="Cumulative share defining the NRT.")
+@click.option("--max-distance", "max_distance_m", type=float, default=6000.0, show_default=True,
+              help="Search distance for the NRT [m] (also the block halo).")
+@click.option("--cell-area-ha", type=float, default=100_000.0, show_default=True,
+              help="Assessment cell area = median project area [ha].")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output directory.")
+@overwrite_opt
+@dask_opt
+@json_opt
+def benchmark(forest_change, fmt, dates, periods, admin, admin_field, project, leakage_belt, expected, nrt_share,
+              max_distance_m, cell_area_ha, out_dir, overwrite, dask_scheduler, as_json):
+    """VT0007 v1.0 benchmark risk map: NRT, classes, densities, assessment, allocation to the project."""
+    from reddplus.baseline.allocation import allocate
+    from reddplus.risk.source import open_forest_change
+    from reddplus.risk.tools import parse_periods, vt0007_benchmark
+
+    paths = forest_change[0] if len(forest_change) == 1 else list(forest_change)
+    fc = open_forest_change(paths, fmt, dates=_dates(dates))
+    per = parse_periods(periods, fc.dates)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = vt0007_benchmark(fc, out_dir=out_dir, periods=per, admin=admin, admin_field=admin_field,
+                               nrt_share=nrt_share, max_distance_m=max_distance_m, cell_area_ha=cell_area_ha,
+                               overwrite=overwrite, scheduler=dask_scheduler)
+        out = res.to_dict()
+        if project and expected is not None:
+            zones = {"project": project}
+            if leakage_belt:
+                zones["leakage_belt"] = leakage_belt
+            alloc = allocate(res.density_path, expected, zones=zones, jurisdiction=admin,
+                             years=[fc.dates[per.vp_start]], scheduler=dask_scheduler)
+            a = alloc.to_dict()
+            out["allocation"] = {
+                "expected_ha_per_year": expected,
+                "project_ha_per_year": a["zones"]["project"][0],
+                "leakage_belt_ha_per_year": a["zones"]["leakage_belt"][0] if leakage_belt else None,
+                "adjustment_ratio": a["adjustment_ratio"][0],
+                "allocation_error": a["allocation_error"],
+                "capped_share": a["capped_share"],
+            }
+        elif project or expected is not None:
+            raise click.UsageError("--project and --expected-deforestation-ha-per-year go together")
+    from reddplus.errors import ReddplusWarning
+
+    out["warnings"] = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, ReddplusWarning)))
+    for msg in out["warnings"]:
+        click.echo(f"warning: {msg}", err=True)
+    if as_json:
+        echo_json(out)
+    else:
+        click.echo(f"NRT {out['nrt_m']:g} m (cumulative share {out['nrt_cumulative_share']:.4f})")
+        for row in out["assessment"]:
+            click.echo(f"{row['model']}: MedAE {row['medae_ha']:.2f} ha, MAE {row['mae_ha']:.2f} ha, "
+                       f"R2 {row['r2']:.3f} over {row['n_cells']} cells")
+        if "allocation" in out:
+            click.echo(f"project: {out['allocation']['project_ha_per_year']:.2f} ha/yr")
+        click.echo(f"wrote {out['class_raster']} and {out['density_raster']}")
+
+
+@risk.command("local-rate")
+@click.argument("forest_change", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", required=True, type=click.Choice(["fcc123", "masks", "hansen", "tmf"]))
+@click.option("--dates", default=None, metavar="Y1,Y2,...")
+@click.option("--period", default=None, metavar="Y-Y", help="Period (default: first two dates).")
+@click.option("--window", "win_size", type=int, default=21, show_default=True, help="Window side [pixels], odd.")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Output raster (uint16).")
+@overwrite_opt
+@dask_opt
+@json_opt
+def local_rate(forest_change, fmt, dates, period, win_size, out_path, overwrite, dask_scheduler, as_json):
+    """riskmapjnr moving-window local deforestation rate (coded rint(9999 theta + 1), nodata 65535)."""
+    from reddplus.risk.source import open_forest_change
+    from reddplus.risk.tools import local_rate_raster
+
+    paths = forest_change[0] if len(forest_change) == 1 else list(forest_change)
+    fc = open_forest_change(paths, fmt, dates=_dates(dates))
+    k0, k1 = 0, 1
+    if period:
+        try:
+            a, b = (int(x) for x in period.split("-"))
+            k0, k1 = fc.dates.index(a), fc.dates.index(b)
+        except ValueError as err:
+            raise click.BadParameter(f"expected START-END among the dates {fc.dates}", param_hint="--period") from err
+    p = local_rate_raster(fc, out_path, period=(k0, k1), win_size=win_size, overwrite=overwrite,
+                          scheduler=dask_scheduler)
+    if as_json:
+        echo_json({"local_rate_raster": str(p), "window": win_size, "period": [fc.dates[k0], fc.dates[k1]]})
+    else:
+        click.echo(f"wrote {p}")

@@ -1,0 +1,11 @@
+"""Deforestation risk: VT0007 v1.0 benchmark method, alternative models, assessment (see README glossary).
+
+* :mod:`~reddplus.risk.vt0007`: pure functions per VT0007 step (distance, NRT, classes, density, AR, assessment);
+* :mod:`~reddplus.risk.localrate`: riskmapjnr's moving-window local deforestation rate;
+* :mod:`~reddplus.risk.models`: logistic regression / random forest alternative models, 30-class cut;
+* :mod:`~reddplus.risk.tools`: path-level streamed tools (:func:`vt0007_benchmark`).
+"""
+
+import logging
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())

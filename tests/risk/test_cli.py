@@ -1,0 +1,76 @@
+"""``reddplus risk benchmark`` command-line contract (JSON keys) and bad inputs, via CliRunner."""
+
+import json
+
+import geopandas as gpd
+import pytest
+from click.testing import CliRunner
+from shapely.geometry import box
+
+from reddplus.cli.main import cli
+
+from .synth import CRS, bounds, make_fcc, write_fcc
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    fcc = make_fcc((300, 400), seed=5)
+    fp = write_fcc(tmp_path / "fcc.tif", fcc)
+    w, s, e, n = bounds(fcc)
+    gpd.GeoDataFrame({"name": ["west", "east"]}, geometry=[box(w, s, (w + e) / 2, n), box((w + e) / 2, s, e, n)],
+                     crs=CRS).to_file(tmp_path / "admin.gpkg")
+    gpd.GeoDataFrame(geometry=[box(w + 3000, s + 3000, w + 6000, s + 6000)], crs=CRS).to_file(tmp_path / "proj.gpkg")
+    gpd.GeoDataFrame(geometry=[box(w + 2000, s + 2000, w + 7000, s + 7000).difference(
+        box(w + 3000, s + 3000, w + 6000, s + 6000))], crs=CRS).to_file(tmp_path / "belt.gpkg")
+    gpd.GeoDataFrame(geometry=[box(e + 1e5, n + 1e5, e + 2e5, n + 2e5)], crs=CRS).to_file(tmp_path / "far.gpkg")
+    return tmp_path, fp
+
+
+def test_benchmark_json_contract(inputs):
+    d, fp = inputs
+    args = ["risk", "benchmark", str(fp), "--format", "fcc123", "--dates", "2000,2010,2020", "--admin",
+            str(d / "admin.gpkg"), "--admin-field", "name", "--project", str(d / "proj.gpkg"), "--leakage-belt",
+            str(d / "belt.gpkg"), "--expected-deforestation-ha-per-year", "20", "--max-distance", "1500",
+            "--cell-area-ha", "200", "--out", str(d / "out"), "--json"]
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["nrt_m"] > 0 and 0.995 <= out["nrt_cumulative_share"] <= 1
+    assert [c["class"] for c in out["class_table"]] == list(range(1, 31))
+    assert {a["model"] for a in out["assessment"]} == {"benchmark CAL fit", "benchmark CNF prediction"}
+    assert all(a["medae_ha"] >= 0 for a in out["assessment"])
+    alloc = out["allocation"]
+    assert 0 < alloc["project_ha_per_year"] < 20 and 0 < alloc["leakage_belt_ha_per_year"] < 20
+    assert abs(alloc["allocation_error"]) < 1e-9
+    assert (d / "out" / "classes_vp.tif").exists() and (d / "out" / "density_vp.tif").exists()
+    # never overwrite without --overwrite
+    r2 = CliRunner().invoke(cli, args)
+    assert r2.exit_code != 0 and "overwrite" in r2.output
+    assert CliRunner().invoke(cli, args + ["--overwrite"]).exit_code == 0
+
+
+def test_project_outside_jurisdiction(inputs):
+    d, fp = inputs
+    r = CliRunner().invoke(cli, ["risk", "benchmark", str(fp), "--format", "fcc123", "--admin", str(d / "admin.gpkg"),
+                                 "--project", str(d / "far.gpkg"), "--expected-deforestation-ha-per-year", "5",
+                                 "--max-distance", "1500", "--out", str(d / "o2")])
+    assert r.exit_code != 0
+    assert "does not overlap" in r.output or "outside the jurisdiction" in r.output
+
+
+def test_bad_periods_and_dates(inputs):
+    d, fp = inputs
+    r = CliRunner().invoke(cli, ["risk", "benchmark", str(fp), "--format", "fcc123", "--periods", "CAL=1990-2010",
+                                 "--out", str(d / "o3")])
+    assert r.exit_code != 0 and "1990" in r.output
+    r = CliRunner().invoke(cli, ["risk", "benchmark", str(fp), "--format", "fcc123", "--dates", "2000,x",
+                                 "--out", str(d / "o3")])
+    assert r.exit_code != 0 and "--dates" in r.output
+
+
+def test_local_rate_command(inputs):
+    d, fp = inputs
+    r = CliRunner().invoke(cli, ["risk", "local-rate", str(fp), "--format", "fcc123", "--window", "5",
+                                 "--out", str(d / "lr.tif"), "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["window"] == 5 and (d / "lr.tif").exists()
