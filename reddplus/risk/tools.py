@@ -147,6 +147,40 @@ def _pixel_size(grid: Grid) -> float:
     return float(px)
 
 
+def nrt_histograms(forest_change, fits: dict[str, tuple[int, int]], *, max_distance_m: float = 6000.0,
+                   scheduler: str | None = None, memory_limit_bytes: int = 128 * 2**20, block_size: int | None = None,
+                   blocks=None) -> dict[str, np.ndarray]:
+    """Streamed histograms of distance to edge of the pixels deforested in each fit period (VT0007 steps 1-2).
+
+    ``fits`` maps a name to (start, end) date indices; distances are taken at the start. One pass,
+    bounded halo ``ceil(max_distance_m / p) + 1`` (exact, see the module notes). Bins of width
+    ``p`` up to ``max_distance_m`` plus one overflow bin.
+    """
+    fc = forest_change
+    pixel = _pixel_size(fc.grid)
+    if blocks is None:
+        blocks = iter_blocks(fc.grid.shape, halo=_halo(max_distance_m, pixel), memory_limit_bytes=memory_limit_bytes,
+                             bytes_per_pixel=48, block_size=block_size)
+
+    def hist_task(block):
+        codes = fc.read_codes(block, with_halo=True)
+        core = block.core_slices
+        out = {}
+        dist_cache: dict[int, np.ndarray] = {}
+        for name, (k0, k1) in fits.items():
+            if k0 not in dist_cache:
+                dist_cache[k0] = v.distance_to_edge(_forest(codes, k0), pixel)[core]
+            d = dist_cache[k0]
+            out[name] = v.distance_histogram(d[_defor(codes[core], k0, k1)], pixel, max_distance_m)
+        return out
+
+    hists: dict = {k: 0 for k in fits}
+    for _, h in map_blocks(hist_task, blocks, scheduler=scheduler):
+        for k in fits:
+            hists[k] = hists[k] + h[k]
+    return hists
+
+
 def vt0007_benchmark(
     forest_change,
     *,
@@ -184,22 +218,7 @@ def vt0007_benchmark(
     fits = {"cal": periods.cal, "hrp": periods.hrp}
 
     # ---- pass 1: NRT histograms (steps 1-2)
-    def hist_task(block):
-        codes = fc.read_codes(block, with_halo=True)
-        core = block.core_slices
-        out = {}
-        dist_cache: dict[int, np.ndarray] = {}
-        for name, (k0, k1) in fits.items():
-            if k0 not in dist_cache:
-                dist_cache[k0] = v.distance_to_edge(_forest(codes, k0), pixel)[core]
-            d = dist_cache[k0]
-            out[name] = v.distance_histogram(d[_defor(codes[core], k0, k1)], pixel, max_distance_m)
-        return out
-
-    hists = {k: 0 for k in fits}
-    for _, h in map_blocks(hist_task, blocks, scheduler=scheduler):
-        for k in fits:
-            hists[k] = hists[k] + h[k]
+    hists = nrt_histograms(fc, fits, max_distance_m=max_distance_m, scheduler=scheduler, blocks=blocks)
     nrt_cal = v.negligible_risk_threshold(hists["cal"], pixel, nrt_share)
     nrt_hrp = v.negligible_risk_threshold(hists["hrp"], pixel, nrt_share)
     log.info("NRT: CAL %.0f m (%.4f), HRP %.0f m (%.4f)", nrt_cal.nrt_m, nrt_cal.cumulative_share, nrt_hrp.nrt_m,
