@@ -86,21 +86,35 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, features: tuple[str, ...], seed: 
     """
     import statsmodels.api as sm
 
-    mu, sd = _standardise(X)
-    Z = sm.add_constant((X - mu) / sd, has_constant="add")
+    X = np.asarray(X, dtype=np.float64)
+    keep = X.std(axis=0) > 0
+    if not keep.all():
+        log.warning("drivers %s are constant in the sample and are left out of the logistic regression",
+                    [f for f, k in zip(features, keep) if not k])
+    mu, sd = _standardise(X[:, keep])
+    Z = sm.add_constant((X[:, keep] - mu) / sd, has_constant="add")
     try:
         res = sm.Logit(y, Z).fit(disp=0, maxiter=200)
     except Exception as err:  # perfect separation, singular matrix
-        raise ModelError(f"logistic regression failed: {err}") from err
-    params = np.asarray(res.params)
+        raise ModelError(f"logistic regression failed ({err}): collinear drivers {features}? e.g. distance to "
+                         "edge equal to distance to roads when roads are the only non-forest") from err
+    fit_params = np.asarray(res.params)
+    fit_p = np.asarray(res.pvalues)
+    params = np.zeros(X.shape[1] + 1)
+    pvals = np.full(X.shape[1] + 1, np.nan)
+    params[0], pvals[0] = fit_params[0], fit_p[0]
+    params[1:][keep], pvals[1:][keep] = fit_params[1:], fit_p[1:]
+    mu_all = np.zeros(X.shape[1])
+    sd_all = np.ones(X.shape[1])
+    mu_all[keep], sd_all[keep] = mu, sd
 
     def predict(Xn):
-        z = params[0] + ((np.asarray(Xn) - mu) / sd) @ params[1:]
+        z = params[0] + ((np.asarray(Xn, dtype=np.float64) - mu_all) / sd_all) @ params[1:]
         return 1.0 / (1.0 + np.exp(-z))
 
     summary = {"coefficients": dict(zip(("const",) + features, params.tolist())),
-               "pvalues": dict(zip(("const",) + features, np.asarray(res.pvalues).tolist())),
-               "pseudo_r2": float(res.prsquared)}
+               "pvalues": dict(zip(("const",) + features, pvals.tolist())),
+               "pseudo_r2": float(res.prsquared), "dropped_constant": [f for f, k in zip(features, keep) if not k]}
     return FittedModel("logistic", features, predict, summary)
 
 
