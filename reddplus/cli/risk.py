@@ -126,3 +126,48 @@ def local_rate(forest_change, fmt, dates, period, win_size, out_path, overwrite,
         echo_json({"local_rate_raster": str(p), "window": win_size, "period": [fc.dates[k0], fc.dates[k1]]})
     else:
         click.echo(f"wrote {p}")
+
+
+@risk.command()
+@click.argument("forest_change", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", required=True, type=click.Choice(["fcc123", "masks", "hansen", "tmf"]))
+@click.option("--dates", default=None, metavar="Y1,Y2,...")
+@click.option("--periods", default=None, metavar="CAL=Y-Y,CNF=Y-Y")
+@click.option("--model", "models", multiple=True, type=click.Choice(["logistic", "random_forest"]),
+              help="Alternative model(s) (default: both).")
+@click.option("--roads", type=click.Path(dir_okay=False), default=None, help="Existing roads (vector).")
+@click.option("--planned-roads", type=click.Path(dir_okay=False), default=None,
+              help="Planned roads (vector) with an opening-year field.")
+@click.option("--opening-year-field", default="opening_year", show_default=True)
+@click.option("--rivers", type=click.Path(dir_okay=False), default=None)
+@click.option("--settlements", type=click.Path(dir_okay=False), default=None)
+@click.option("--raster", "rasters", multiple=True, metavar="NAME=RASTER", help="Extra driver (elevation, slope).")
+@click.option("--cell-area-ha", type=float, default=100_000.0, show_default=True)
+@click.option("--sample-size", type=int, default=20_000, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@json_opt
+def compare(forest_change, fmt, dates, periods, models, roads, planned_roads, opening_year_field, rivers, settlements,
+            rasters, cell_area_ha, sample_size, seed, as_json):
+    """Benchmark vs alternative models: MedAE/MAE/R2 in CAL fit and CNF prediction, VT0007 acceptance."""
+    from reddplus.cli.options import column_mapping
+    from reddplus.risk.compare import compare_models_from_paths
+    from reddplus.risk.source import open_forest_change
+    from reddplus.risk.tools import parse_periods
+
+    paths = forest_change[0] if len(forest_change) == 1 else list(forest_change)
+    fc = open_forest_change(paths, fmt, dates=_dates(dates))
+    res = compare_models_from_paths(fc, periods=parse_periods(periods, fc.dates), roads=roads, rivers=rivers,
+                                    settlements=settlements, planned_roads=planned_roads,
+                                    opening_year_field=opening_year_field,
+                                    rasters=column_mapping(rasters, "--raster"),
+                                    models=models or ("logistic", "random_forest"), cell_area_ha=cell_area_ha,
+                                    sample_size=sample_size, seed=seed)
+    out = {"nrt_m": res.nrt_m, "assessment": res.table(), "selected_model": res.best,
+           "models": {a.name: a.summary for a in res.alternatives}}
+    if as_json:
+        echo_json(out)
+    else:
+        for r in out["assessment"]:
+            click.echo(f"{r['model']:>14} {r['stage']:<15} MedAE {r['medae_ha']:.3f} ha  MAE {r['mae_ha']:.3f} ha  "
+                       f"R2 {r['r2']:.3f}  accepted={r['accepted']}")
+        click.echo(f"selected: {out['selected_model']}")

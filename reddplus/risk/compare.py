@@ -187,3 +187,57 @@ def rasterize_lines(path: str | os.PathLike, grid, *, where: Callable | None = N
         return np.zeros(grid.shape, bool)
     return rasterize(((g, 1) for g in gdf.geometry), out_shape=grid.shape, transform=grid.transform, fill=0,
                      all_touched=True, dtype="uint8").astype(bool)
+
+
+def compare_models_from_paths(forest_change, *, periods=None, roads: str | os.PathLike | None = None,
+                              rivers: str | os.PathLike | None = None,
+                              settlements: str | os.PathLike | None = None,
+                              planned_roads: str | os.PathLike | None = None, opening_year_field: str = "opening_year",
+                              rasters: Mapping[str, str | os.PathLike] | None = None,
+                              models: Sequence[str] = ("logistic", "random_forest"), cell_area_ha: float = 100_000.0,
+                              sample_size: int = 20_000, seed: int | None = 0, nrt_share: float = v.NRT_SHARE,
+                              max_distance_m: float = 10_000.0) -> ModelComparison:
+    """Path-level :func:`compare_models`: vector drivers (roads, rivers, settlements, planned roads with an
+    opening-year field) become distances [m]; ``rasters`` (elevation, slope...) must share the grid.
+
+    Reads the whole forest-change raster in memory (the alternative models need every driver per pixel).
+    """
+    from reddplus.raster import Block, check_same_grid, open_raster, read_grid
+    from reddplus.risk.tools import default_periods
+
+    grid = forest_change.grid
+    pixel = float(grid.res[0])
+    per = periods or default_periods(forest_change.dates)
+    if per.cnf is None:
+        raise ModelError("model assessment needs a confirmation period (three or more dates)")
+    full = Block(0, 0, grid.height, grid.width, 0, grid.height, grid.width)
+    codes = forest_change.read_codes(full, with_halo=False)
+    static: dict[str, np.ndarray] = {}
+    for name, path in (("distance_to_river", rivers), ("distance_to_settlement", settlements)):
+        if path is not None:
+            static[name] = distance_to_features(rasterize_lines(path, grid), pixel, max_distance_m)
+    for name, path in (rasters or {}).items():
+        check_same_grid({"forest change": grid, name: read_grid(path)})
+        with open_raster(path) as ds:
+            static[name] = ds.read(1).astype(np.float64)
+    existing = rasterize_lines(roads, grid) if roads is not None else None
+    planned = []
+    if planned_roads is not None:
+        from reddplus.baseline.scenario import read_planned_roads
+
+        planned = read_planned_roads(planned_roads, grid, opening_year_field)
+    dates = forest_change.dates
+
+    def drivers_at(k):
+        d = dict(static)
+        if existing is not None or planned:
+            from reddplus.baseline.scenario import roads_open_in
+
+            base = existing if existing is not None else np.zeros(grid.shape, bool)
+            d["distance_to_road"] = distance_to_features(roads_open_in(base, planned, dates[k]), pixel,
+                                                         max_distance_m)
+        return d
+
+    return compare_models(codes, dates, per.cal, per.cnf, pixel, drivers_at, models=models,
+                          cell_side=v.cell_side_pixels(grid.pixel_area_ha, cell_area_ha), sample_size=sample_size,
+                          seed=seed, nrt_share=nrt_share, max_distance_m=max_distance_m)

@@ -74,3 +74,40 @@ def test_local_rate_command(inputs):
                                  "--out", str(d / "lr.tif"), "--json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["window"] == 5 and (d / "lr.tif").exists()
+
+
+def test_compare_command_with_planned_road(tmp_path):
+    """Loss driven by a road opened in 2010 (planned-road layer): the alternative models see it from 2010."""
+    import numpy as np
+    from shapely.geometry import LineString
+
+    from reddplus.risk.compare import distance_to_features
+
+    rng = np.random.default_rng(4)
+    shape = (200, 200)
+    codes = np.full(shape, 3, np.uint8)
+    for r, c in rng.integers(5, 195, (30, 2)):
+        codes[r - 2:r + 3, c - 2:c + 3] = 0
+    old = np.zeros(shape, bool)
+    old[:, 40] = True
+    new = np.zeros(shape, bool)
+    new[:, 150] = True
+    p1 = 0.3 * np.exp(-distance_to_features(old, 30.0) / 150)
+    p2 = 0.3 * np.exp(-distance_to_features(old | new, 30.0) / 150)
+    forest = codes == 3
+    codes[forest & (rng.random(shape) < p1)] = 1
+    codes[(codes == 3) & (rng.random(shape) < p2)] = 2
+    fp = write_fcc(tmp_path / "fcc.tif", codes)
+    w, s, e, n = bounds(codes)
+    x_old, x_new = w + 40.5 * 30, w + 150.5 * 30
+    gpd.GeoDataFrame({"opening_year": [1990, 2010]}, geometry=[LineString([(x_old, s), (x_old, n)]),
+                     LineString([(x_new, s), (x_new, n)])], crs=CRS).to_file(tmp_path / "roads.gpkg")
+    r = CliRunner().invoke(cli, ["risk", "compare", str(fp), "--format", "fcc123", "--planned-roads",
+                                 str(tmp_path / "roads.gpkg"), "--cell-area-ha", "80", "--sample-size", "6000",
+                                 "--model", "logistic", "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    rows = {(a["model"], a["stage"]): a for a in out["assessment"]}
+    assert rows[("logistic", "CNF prediction")]["medae_ha"] < rows[("benchmark", "CNF prediction")]["medae_ha"]
+    assert out["models"]["logistic"]["coefficients"]["distance_to_road"] < 0
+    assert out["selected_model"] == "logistic"
