@@ -120,3 +120,25 @@ def test_admin_outside_raster(fcc_path, tmp_path):
     fc = open_forest_change(path, "fcc123")
     with pytest.raises(ZoneError, match="does not overlap the raster"):
         vt0007_benchmark(fc, out_dir=tmp_path / "o", admin=tmp_path / "adm.gpkg")
+
+
+def test_feet_crs_is_refused(tmp_path):
+    p = write_fcc(tmp_path / "ft.tif", make_fcc((50, 50)), pixel=100.0, crs="EPSG:2263")  # NY State Plane, US ft
+    with pytest.raises(CRSError, match="metres"):
+        open_forest_change(p, "fcc123")
+
+
+@pytest.mark.slow
+def test_dask_scheduler_gives_same_result(fcc_path, tmp_path):
+    """The same block functions run on a Dask cluster (separate worker process: tasks are pickled)."""
+    from distributed import LocalCluster
+
+    path, _ = fcc_path
+    fc = open_forest_change(path, "fcc123")
+    local = vt0007_benchmark(fc, out_dir=tmp_path / "l", block_size=128, max_distance_m=1500, cell_area_ha=100)
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None) as cluster:
+        dist = vt0007_benchmark(fc, out_dir=tmp_path / "d", block_size=128, max_distance_m=1500, cell_area_ha=100,
+                                scheduler=cluster.scheduler_address)
+    np.testing.assert_array_equal(local.nrt.counts, dist.nrt.counts)
+    with rasterio.open(local.density_path) as a, rasterio.open(dist.density_path) as b:
+        np.testing.assert_array_equal(a.read(1), b.read(1))
