@@ -92,7 +92,17 @@ def allocate_array(density: np.ndarray, expected_ha_per_year: Sequence[float], p
     return AllocationResult(years, tuple(float(e) for e in expected_ha_per_year), out, adjs, err, capped)
 
 
-def allocate(density_path: str | os.PathLike, expected_ha_per_year: float | Sequence[float], *,
+def allocate(*args, **kwargs) -> AllocationResult:
+    """Streamed allocation (see :func:`_allocate`), with GDAL's block cache bounded."""
+    import rasterio
+
+    from reddplus.risk.tools import GDAL_CACHE_BYTES
+
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES):
+        return _allocate(*args, **kwargs)
+
+
+def _allocate(density_path: str | os.PathLike, expected_ha_per_year: float | Sequence[float], *,
              zones: Mapping[str, str | os.PathLike] | None = None, jurisdiction: str | os.PathLike | None = None,
              years: Sequence[int] | None = None, tolerance: float = 0.01, capped_tolerance: float = 0.05,
              scheduler: str | None = None, block_size: int | None = None) -> AllocationResult:

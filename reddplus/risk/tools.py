@@ -34,6 +34,23 @@ from reddplus.risk import vt0007 as v
 log = logging.getLogger(__name__)
 
 CODES_NODATA = 255
+#: GDAL block cache for the risk tools [bytes]; GDAL's default (5 % of the RAM) makes peak RSS grow
+#: with the raster size, while streamed blocks need only a small cache
+GDAL_CACHE_BYTES = 256 * 2**20
+
+
+def bounded_gdal_cache(fn):
+    """Decorator: run a streamed tool with GDAL's block cache bounded to :data:`GDAL_CACHE_BYTES`."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        import rasterio
+
+        with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES):
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -147,6 +164,7 @@ def _pixel_size(grid: Grid) -> float:
     return float(px)
 
 
+@bounded_gdal_cache
 def nrt_histograms(forest_change, fits: dict[str, tuple[int, int]], *, max_distance_m: float = 6000.0,
                    scheduler: str | None = None, memory_limit_bytes: int = 128 * 2**20, block_size: int | None = None,
                    blocks=None) -> dict[str, np.ndarray]:
@@ -181,7 +199,18 @@ def nrt_histograms(forest_change, fits: dict[str, tuple[int, int]], *, max_dista
     return hists
 
 
-def vt0007_benchmark(
+def vt0007_benchmark(forest_change, **kwargs) -> "RiskResult":
+    """Run the VT0007 v1.0 benchmark method (section 5, steps 1-7) on a ``ForestChange``.
+
+    See :func:`_vt0007_benchmark` for the parameters; runs with a bounded GDAL block cache.
+    """
+    import rasterio
+
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES):
+        return _vt0007_benchmark(forest_change, **kwargs)
+
+
+def _vt0007_benchmark(
     forest_change,
     *,
     out_dir: str | os.PathLike,
@@ -342,6 +371,7 @@ def vt0007_benchmark(
                       density_path, area, side, labels)
 
 
+@bounded_gdal_cache
 def local_rate_raster(forest_change, out_path: str | os.PathLike, *, period: tuple[int, int] = (0, 1),
                       win_size: int = 21, overwrite: bool = False, scheduler: str | None = None,
                       block_size: int | None = None) -> Path:
