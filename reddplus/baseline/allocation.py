@@ -128,7 +128,7 @@ def _allocate(density_path: str | os.PathLike, expected_ha_per_year: float | Seq
             if g.difference(jgeom.buffer(max(grid.res))).area > 0.01 * g.area:
                 raise ZoneError(f"{name} extends more than 1% outside the jurisdiction",
                                 path=str((zones or {})[name]))
-    blocks = list(iter_blocks(grid.shape, bytes_per_pixel=16, block_size=block_size))
+    blocks = list(iter_blocks(grid.shape, memory_limit_bytes=64 * 2**20, bytes_per_pixel=40, block_size=block_size))
 
     def uniq(block):
         with open_raster(density_path) as ds:

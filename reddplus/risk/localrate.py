@@ -28,11 +28,14 @@ def window_counts(mask: np.ndarray, win_size: int) -> np.ndarray:
         raise InputDataError(f"window size must be an odd positive number of pixels, got {win_size}",
                              column="win_size")
     h = win_size // 2
-    m = np.asarray(mask, dtype=np.int32)
-    pad = np.pad(m, ((h + 1, h), (h + 1, h)))
-    sat = pad.cumsum(axis=0, dtype=np.int64).cumsum(axis=1)
+    m = np.asarray(mask)
+    dt = np.int32 if m.size < 2**31 else np.int64
     w = win_size
-    return (sat[w:, w:] - sat[:-w, w:] - sat[w:, :-w] + sat[:-w, :-w]).astype(np.int64)
+    # separable box sum with cumulative sums (exact integers): rows, then columns
+    c = np.pad(m.astype(dt, copy=False), ((h + 1, h), (0, 0))).cumsum(axis=0, dtype=dt)
+    rows = c[w:] - c[:-w]
+    c = np.pad(rows, ((0, 0), (h + 1, h))).cumsum(axis=1, dtype=dt)
+    return c[:, w:] - c[:, :-w]
 
 
 def local_deforestation_rate(forest_start: np.ndarray, deforested: np.ndarray, win_size: int,
@@ -66,6 +69,11 @@ def local_deforestation_rate(forest_start: np.ndarray, deforested: np.ndarray, w
     nd = window_counts(deforested, win_size)
     out = np.full(nf.shape, LDEFRATE_NODATA, dtype=np.uint16)
     ok = (nf > 0) & np.asarray(forest_start, dtype=bool)
-    theta = 1.0 - (1.0 - nd[ok] / nf[ok]) ** (1.0 / years)
-    out[ok] = np.rint(9999.0 * theta + 1.0).astype(np.uint16)
+    # the coded rate only depends on the integer pair (nd, nf), nf <= win_size^2: one lookup table
+    n = win_size * win_size
+    a = np.arange(n + 1, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        theta = 1.0 - (1.0 - a[:, None] / a[None, :]) ** (1.0 / years)
+    lut = np.rint(9999.0 * np.nan_to_num(theta) + 1.0).clip(0, 65534).astype(np.uint16)
+    out[ok] = lut[nd[ok], nf[ok]]
     return out
