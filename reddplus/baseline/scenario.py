@@ -172,3 +172,37 @@ def read_planned_roads(path: str | os.PathLike, grid, opening_year_field: str) -
     for y in sorted(set(int(x) for x in years)):
         out.append((rasterize_lines(path, grid, where=lambda g, y=y: g[opening_year_field].astype(int) == y), y))
     return out
+
+
+def planned_road_scenario_from_paths(forest_change, *, planned_roads: str | os.PathLike,
+                                     opening_year_field: str = "opening_year",
+                                     roads: str | os.PathLike | None = None,
+                                     zones: Mapping[str, str | os.PathLike],
+                                     expected_ha_per_year: Mapping[int, float], model: str = "logistic",
+                                     seed: int | None = 0, sample_size: int = 20_000,
+                                     out_dir: str | os.PathLike | None = None, overwrite: bool = False) -> ScenarioResult:
+    """Path-level :func:`planned_road_scenario`: reads the forest change (whole raster, in memory), the
+    existing and planned road layers and the zone polygons; optionally writes the class and density maps
+    without / with the planned roads as COGs into ``out_dir``."""
+    from pathlib import Path
+
+    from reddplus.raster import Block, burn_zones, read_zones, write_cog
+    from reddplus.risk.compare import rasterize_lines
+
+    grid = forest_change.grid
+    full = Block(0, 0, grid.height, grid.width, 0, grid.height, grid.width)
+    codes = forest_change.read_codes(full, with_halo=False)
+    existing = rasterize_lines(roads, grid) if roads is not None else np.zeros(grid.shape, bool)
+    planned = read_planned_roads(planned_roads, grid, opening_year_field)
+    masks = {name: burn_zones(read_zones(p, grid, dissolve=True), grid) > 0 for name, p in zones.items()}
+    res = planned_road_scenario(codes, forest_change.dates, float(grid.res[0]), existing, planned,
+                                expected_ha_per_year, masks, model=model, seed=seed, sample_size=sample_size)
+    if out_dir is not None:
+        out = Path(out_dir)
+        for name, arr, nodata in (("classes_without_planned_roads", res.classes_without, 0),
+                                  ("classes_with_planned_roads", res.classes_with, 0),
+                                  ("density_without_planned_roads", res.density_without.astype(np.float32), None),
+                                  ("density_with_planned_roads", res.density_with.astype(np.float32), None)):
+            write_cog(out / f"{name}.tif", arr, crs=grid.crs, transform=grid.transform, nodata=nodata,
+                      overwrite=overwrite)
+    return res

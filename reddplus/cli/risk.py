@@ -171,3 +171,49 @@ def compare(forest_change, fmt, dates, periods, models, roads, planned_roads, op
             click.echo(f"{r['model']:>14} {r['stage']:<15} MedAE {r['medae_ha']:.3f} ha  MAE {r['mae_ha']:.3f} ha  "
                        f"R2 {r['r2']:.3f}  accepted={r['accepted']}")
         click.echo(f"selected: {out['selected_model']}")
+
+
+@risk.command()
+@click.argument("forest_change", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", required=True, type=click.Choice(["fcc123", "masks", "hansen", "tmf"]))
+@click.option("--dates", default=None, metavar="Y1,Y2,...")
+@click.option("--roads", type=click.Path(dir_okay=False), default=None, help="Existing roads (vector).")
+@click.option("--planned-roads", required=True, type=click.Path(dir_okay=False),
+              help="Planned roads (vector) with an opening-year field.")
+@click.option("--opening-year-field", default="opening_year", show_default=True)
+@click.option("--project", required=True, type=click.Path(dir_okay=False))
+@click.option("--leakage-belt", type=click.Path(dir_okay=False), default=None)
+@click.option("--expected-deforestation-ha-per-year", "expected", required=True, type=float,
+              help="Expected jurisdictional deforestation [ha/yr], each year.")
+@click.option("--years", required=True, metavar="Y-Y", help="Years to allocate, e.g. 2021-2030.")
+@click.option("--model", default="logistic", show_default=True, type=click.Choice(["logistic", "random_forest"]))
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Write class/density maps without and with the planned roads here.")
+@overwrite_opt
+@json_opt
+def scenario(forest_change, fmt, dates, roads, planned_roads, opening_year_field, project, leakage_belt, expected,
+             years, model, seed, out_dir, overwrite, as_json):
+    """Planned-road scenario: per-year baseline in the project that changes from the road's opening year."""
+    from reddplus.baseline.scenario import planned_road_scenario_from_paths
+    from reddplus.risk.source import open_forest_change
+
+    try:
+        y0, y1 = (int(x) for x in years.split("-"))
+    except ValueError as err:
+        raise click.BadParameter(f"expected START-END years, got {years!r}", param_hint="--years") from err
+    paths = forest_change[0] if len(forest_change) == 1 else list(forest_change)
+    fc = open_forest_change(paths, fmt, dates=_dates(dates))
+    zones = {"project": project}
+    if leakage_belt:
+        zones["leakage_belt"] = leakage_belt
+    res = planned_road_scenario_from_paths(fc, planned_roads=planned_roads, opening_year_field=opening_year_field,
+                                           roads=roads, zones=zones,
+                                           expected_ha_per_year={y: expected for y in range(y0, y1 + 1)},
+                                           model=model, seed=seed, out_dir=out_dir, overwrite=overwrite)
+    out = res.to_dict()
+    if as_json:
+        echo_json(out)
+    else:
+        for y, ha in zip(out["years"], out["allocation"]["zones"]["project"]):
+            click.echo(f"{y}: project {ha:.2f} ha")

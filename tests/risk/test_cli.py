@@ -111,3 +111,39 @@ def test_compare_command_with_planned_road(tmp_path):
     assert rows[("logistic", "CNF prediction")]["medae_ha"] < rows[("benchmark", "CNF prediction")]["medae_ha"]
     assert out["models"]["logistic"]["coefficients"]["distance_to_road"] < 0
     assert out["selected_model"] == "logistic"
+
+
+def test_scenario_command(tmp_path):
+    """A planned highway opening in 2026 raises the project's baseline from 2026 on."""
+    import numpy as np
+    from shapely.geometry import LineString
+
+    from reddplus.risk.compare import distance_to_features
+
+    rng = np.random.default_rng(7)
+    shape = (200, 200)
+    codes = np.full(shape, 3, np.uint8)
+    for r, c in rng.integers(5, 195, (30, 2)):
+        codes[r - 2:r + 3, c - 2:c + 3] = 0
+    old = np.zeros(shape, bool)
+    old[:, 30] = True
+    codes[old] = 0
+    p = 0.3 * np.exp(-distance_to_features(old, 30.0) / 200)
+    codes[(codes == 3) & (rng.random(shape) < p)] = 1
+    codes[(codes == 3) & (rng.random(shape) < p)] = 2
+    fp = write_fcc(tmp_path / "fcc.tif", codes)
+    w, s, e, n = bounds(codes)
+    xo, xh = w + 30.5 * 30, w + 160.5 * 30
+    gpd.GeoDataFrame(geometry=[LineString([(xo, s), (xo, n)])], crs=CRS).to_file(tmp_path / "roads.gpkg")
+    gpd.GeoDataFrame({"opening_year": [2026]}, geometry=[LineString([(xh, s), (xh, n)])],
+                     crs=CRS).to_file(tmp_path / "planned.gpkg")
+    gpd.GeoDataFrame(geometry=[box(xh - 900, s + 1500, xh + 900, n - 1500)], crs=CRS).to_file(tmp_path / "p.gpkg")
+    r = CliRunner().invoke(cli, ["risk", "scenario", str(fp), "--format", "fcc123", "--roads", str(tmp_path / "roads.gpkg"),
+                                 "--planned-roads", str(tmp_path / "planned.gpkg"), "--project", str(tmp_path / "p.gpkg"),
+                                 "--expected-deforestation-ha-per-year", "50", "--years", "2021-2030",
+                                 "--out", str(tmp_path / "maps"), "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    ha = dict(zip(out["years"], out["allocation"]["zones"]["project"]))
+    assert ha[2025] == ha[2021] and ha[2030] == ha[2026] and ha[2026] > 2 * ha[2025]
+    assert (tmp_path / "maps" / "classes_with_planned_roads.tif").exists()
