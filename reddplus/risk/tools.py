@@ -167,12 +167,13 @@ def _pixel_size(grid: Grid) -> float:
 @bounded_gdal_cache
 def nrt_histograms(forest_change, fits: dict[str, tuple[int, int]], *, max_distance_m: float = 6000.0,
                    scheduler: str | None = None, memory_limit_bytes: int = 128 * 2**20, block_size: int | None = None,
-                   blocks=None) -> dict[str, np.ndarray]:
+                   blocks=None, zones=None) -> dict[str, np.ndarray]:
     """Streamed histograms of distance to edge of the pixels deforested in each fit period (VT0007 steps 1-2).
 
     ``fits`` maps a name to (start, end) date indices; distances are taken at the start. One pass,
     bounded halo ``ceil(max_distance_m / p) + 1`` (exact, see the module notes). Bins of width
-    ``p`` up to ``max_distance_m`` plus one overflow bin.
+    ``p`` up to ``max_distance_m`` plus one overflow bin. With ``zones`` (the admin divisions) only
+    deforestation inside the jurisdiction counts (distances still see the forest beyond it).
     """
     fc = forest_change
     pixel = _pixel_size(fc.grid)
@@ -189,7 +190,10 @@ def nrt_histograms(forest_change, fits: dict[str, tuple[int, int]], *, max_dista
             if k0 not in dist_cache:
                 dist_cache[k0] = v.distance_to_edge(_forest(codes, k0), pixel)[core]
             d = dist_cache[k0]
-            out[name] = v.distance_histogram(d[_defor(codes[core], k0, k1)], pixel, max_distance_m)
+            sel = _defor(codes[core], k0, k1)
+            if zones is not None:
+                sel &= burn_zones(zones, fc.grid, block) > 0
+            out[name] = v.distance_histogram(d[sel], pixel, max_distance_m)
         return out
 
     hists: dict = {k: 0 for k in fits}
@@ -247,7 +251,7 @@ def _vt0007_benchmark(
     fits = {"cal": periods.cal, "hrp": periods.hrp}
 
     # ---- pass 1: NRT histograms (steps 1-2)
-    hists = nrt_histograms(fc, fits, max_distance_m=max_distance_m, scheduler=scheduler, blocks=blocks)
+    hists = nrt_histograms(fc, fits, max_distance_m=max_distance_m, scheduler=scheduler, blocks=blocks, zones=zones)
     nrt_cal = v.negligible_risk_threshold(hists["cal"], pixel, nrt_share)
     nrt_hrp = v.negligible_risk_threshold(hists["hrp"], pixel, nrt_share)
     log.info("NRT: CAL %.0f m (%.4f), HRP %.0f m (%.4f)", nrt_cal.nrt_m, nrt_cal.cumulative_share, nrt_hrp.nrt_m,
@@ -274,6 +278,11 @@ def _vt0007_benchmark(
 
         out = {name: classes(k, nrt) for name, (k, nrt) in maps.items()}
         c_hrp = classes(*hrp_map)
+        if zones is not None:          # the jurisdiction is the union of the admin divisions
+            outside = z == 0
+            for arr in (*out.values(), c_hrp):
+                arr[outside] = 0
+            cc = np.where(outside, CODES_NODATA, cc)
         counts = {}
         for name, cl, (k0, k1) in (("cal", out["cal"], periods.cal), ("hrp", c_hrp, periods.hrp)):
             idx = cl.astype(np.int64) * nz + z
@@ -328,6 +337,8 @@ def _vt0007_benchmark(
     def dens_task(block):
         cc = fc.read_codes(block, with_halo=False)
         z = burn_zones(zones, grid, block) if zones is not None else np.zeros(cc.shape, np.int64)
+        if zones is not None:
+            cc = np.where(z == 0, CODES_NODATA, cc)
         rows = np.arange(block.row_off, block.row_off + block.height) // side
         cols = np.arange(block.col_off, block.col_off + block.width) // side
         cell = (rows[:, None] * ncc + cols[None, :]).ravel()

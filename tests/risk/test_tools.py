@@ -142,3 +142,29 @@ def test_dask_scheduler_gives_same_result(fcc_path, tmp_path):
     np.testing.assert_array_equal(local.nrt.counts, dist.nrt.counts)
     with rasterio.open(local.density_path) as a, rasterio.open(dist.density_path) as b:
         np.testing.assert_array_equal(a.read(1), b.read(1))
+
+
+def test_admin_divisions_define_the_jurisdiction(fcc_path, tmp_path):
+    """With admin polygons covering the west half only, nothing east of it is fitted, classed or assessed;
+    the NRT histogram counts only western deforestation, with distances that still see the eastern forest."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from .synth import bounds
+
+    path, fcc = fcc_path
+    w, s, e, n = bounds(fcc)
+    gpd.GeoDataFrame({"id": [70_000]}, geometry=[box(w, s, w + 200 * 30, n)], crs=CRS).to_file(tmp_path / "a.gpkg")
+    fc = open_forest_change(path, "fcc123")
+    r = vt0007_benchmark(fc, out_dir=tmp_path / "o", admin=tmp_path / "a.gpkg", admin_field="id", block_size=128,
+                         max_distance_m=1500, cell_area_ha=100)
+    d0 = v.distance_to_edge(fcc > 0, 30.0)
+    west = np.zeros(fcc.shape, bool)
+    west[:, :200] = True
+    sel = ((fcc == 1) | (fcc == 2)) & west
+    np.testing.assert_array_equal(r.nrt.counts, v.distance_histogram(d0[sel], 30.0, 1500))
+    with rasterio.open(r.class_path) as ds:
+        cls = ds.read(1)
+    assert not cls[:, 200:].any() and (cls[:, :200] > 0).sum() == ((fcc == 3) & west).sum()
+    assert r.density_hrp.ndefor[1:].sum() == sel.sum()
+    assert r.zone_labels == {1: "70000"}
