@@ -82,6 +82,18 @@ def benchmark(forest_change, fmt, dates, periods, admin, admin_field, project, l
     from reddplus.errors import ReddplusWarning
 
     out["warnings"] = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, ReddplusWarning)))
+    from pathlib import Path
+
+    from reddplus.manifest import build_manifest, write_manifest
+
+    fc_paths = [paths] if isinstance(paths, str) else list(paths)
+    inputs = {f"forest_change.{i}": Path(p) for i, p in enumerate(fc_paths)}
+    inputs.update({k: Path(p) for k, p in (("admin", admin), ("project", project), ("leakage_belt", leakage_belt))
+                   if p})
+    config = {"command": "risk benchmark", "format": fmt, "dates": list(fc.dates), "periods": out["periods"],
+              "admin_field": admin_field, "expected_ha_per_year": expected, "nrt_share": nrt_share,
+              "max_distance_m": max_distance_m, "cell_area_ha": cell_area_ha}
+    out["manifest"] = str(write_manifest(build_manifest(inputs, config, seed=0), Path(out_dir) / "manifest.json"))
     for msg in out["warnings"]:
         click.echo(f"warning: {msg}", err=True)
     if as_json:

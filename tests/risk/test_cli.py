@@ -43,6 +43,9 @@ def test_benchmark_json_contract(inputs):
     assert 0 < alloc["project_ha_per_year"] < 20 and 0 < alloc["leakage_belt_ha_per_year"] < 20
     assert abs(alloc["allocation_error"]) < 1e-9
     assert (d / "out" / "classes_vp.tif").exists() and (d / "out" / "density_vp.tif").exists()
+    man = json.loads((d / "out" / "manifest.json").read_text())
+    assert set(man["inputs"]) == {"forest_change.0", "admin", "project", "leakage_belt"}
+    assert man["config"]["periods"]["CAL"] == [2000, 2010]
     # never overwrite without --overwrite
     r2 = CliRunner().invoke(cli, args)
     assert r2.exit_code != 0 and "overwrite" in r2.output
