@@ -145,7 +145,8 @@ def compare_models(codes: np.ndarray, dates: Sequence[int], cal: tuple[int, int]
     f_cnf, d_cnf = _forest(codes, c0), _defor(codes, c0, c1)
     dist_cal = v.distance_to_edge(f_cal, pixel_size_m)
     dist_cnf = v.distance_to_edge(f_cnf, pixel_size_m)
-    counts = v.distance_histogram(dist_cal[d_cal], pixel_size_m, max_distance_m)
+    # the NRT comes from the HRP deforestation (CAL start to CNF end), VT0007 v1.0 section 5.1 step 2
+    counts = v.distance_histogram(dist_cal[_defor(codes, k0, max(k1, c1))], pixel_size_m, max_distance_m)
     nrt = v.negligible_risk_threshold(counts, pixel_size_m, nrt_share)
     cls_cal = v.vulnerability_classes(dist_cal, f_cal, nrt.nrt_m, pixel_size_m)
     cls_cnf = v.vulnerability_classes(dist_cnf, f_cnf, nrt.nrt_m, pixel_size_m)

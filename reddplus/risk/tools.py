@@ -113,8 +113,8 @@ def parse_periods(text: str | None, dates: Sequence[int]) -> Periods:
 class RiskResult:
     """Everything the VT0007 benchmark produced (rasters by path, tables, diagnostics)."""
 
-    nrt: v.NRT                 # NRT of the HRP fit (used for the VP map)
-    nrt_cal: v.NRT
+    nrt: v.NRT                 # NRT of the HRP deforestation (used for the CAL, CNF and VP maps)
+    nrt_cal: v.NRT             # diagnostic: the NRT of the CAL deforestation alone
     periods: dict
     density_cal: v.DensityTable
     density_hrp: v.DensityTable
@@ -258,9 +258,12 @@ def _vt0007_benchmark(
              nrt_hrp.cumulative_share)
 
     # ---- pass 2: classes (step 3) and region counts (step 4)
-    maps = {"cal": (periods.cal[0], nrt_cal.nrt_m), "vp": (periods.vp_start, nrt_hrp.nrt_m)}
+    # one NRT, from the HRP deforestation, for every map (VT0007 v1.0 section 5.1 step 2: "99.5 % of the
+    # deforestation experienced over the HRP"; UDef-ARP passes the HRP NRT to the CAL, CNF and VP maps);
+    # the CAL-only NRT is kept as a diagnostic
+    maps = {"cal": (periods.cal[0], nrt_hrp.nrt_m), "vp": (periods.vp_start, nrt_hrp.nrt_m)}
     if periods.cnf:
-        maps["cnf"] = (periods.cnf[0], nrt_cal.nrt_m)
+        maps["cnf"] = (periods.cnf[0], nrt_hrp.nrt_m)
     hrp_map = (periods.hrp[0], nrt_hrp.nrt_m)
     nc = v.N_CLASSES + 1
 
