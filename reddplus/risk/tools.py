@@ -26,7 +26,7 @@ from typing import Sequence
 
 import numpy as np
 
-from reddplus.errors import ConfigError, ModelError, ZoneError
+from reddplus.errors import ConfigError
 from reddplus.raster import BlockWriter, Grid, iter_blocks, map_blocks, open_raster, read_block, read_zones, \
     burn_zones
 from reddplus.risk import vt0007 as v

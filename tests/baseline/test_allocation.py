@@ -1,6 +1,5 @@
 """Allocation of expected deforestation (VT0007 step 6, section 6): arrays and streamed rasters."""
 
-import warnings
 
 import geopandas as gpd
 import numpy as np

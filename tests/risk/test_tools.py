@@ -1,6 +1,5 @@
 """Streamed tools: bounded-halo exactness, block independence, bad inputs."""
 
-import warnings
 
 import numpy as np
 import pytest
