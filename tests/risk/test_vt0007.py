@@ -83,3 +83,14 @@ def test_assessment_and_acceptance():
     assert v.accept_alternative(worse, worse, a, a)
     assert not v.accept_alternative(worse, a, a, a)      # must beat in both CAL and CNF
     assert v.cell_side_pixels(0.09, 100_000) == 1054
+
+
+@settings(max_examples=50, deadline=None)
+@given(arrays(np.bool_, st.tuples(st.integers(1, 40), st.integers(1, 40))), st.sampled_from([1, 3, 5, 21]))
+def test_window_counts_equal_zero_padded_convolution(mask, w):
+    from scipy import ndimage
+
+    from reddplus.risk.localrate import window_counts
+
+    ref = ndimage.convolve(mask.astype(np.int64), np.ones((w, w), np.int64), mode="constant", cval=0)
+    np.testing.assert_array_equal(window_counts(mask, w), ref)
