@@ -129,6 +129,19 @@ class RiskResult:
     def nrt_m(self) -> float:
         return self.nrt.nrt_m
 
+    def class_table(self) -> list[dict]:
+        """Per class: distance range [m] at the VP start, HRP forest/deforestation and fitted density."""
+        b = v.class_breaks(self.nrt.nrt_m, self.nrt.pixel_size_m)
+        rows = self.density_hrp.class_table()
+        for r in rows:
+            c = r["class"]
+            if c == 1:
+                r["distance_min_m"], r["distance_max_m"] = self.nrt.nrt_m, None
+            else:
+                i = v.N_CLASSES - c
+                r["distance_min_m"], r["distance_max_m"] = (float(b[i - 1]) if i else 0.0), float(b[i])
+        return rows
+
     def to_dict(self) -> dict:
         return {
             "nrt_m": self.nrt.nrt_m,
@@ -137,7 +150,7 @@ class RiskResult:
             "nrt_cal_cumulative_share": self.nrt_cal.cumulative_share,
             "periods": self.periods,
             "pixel_area_ha": self.pixel_area_ha,
-            "class_table": self.density_hrp.class_table(),
+            "class_table": self.class_table(),
             "assessment": [a.row() for a in self.assessment],
             "assessment_cell_side_pixels": self.cell_side_pixels,
             "class_raster": str(self.class_path),

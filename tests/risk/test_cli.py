@@ -37,6 +37,10 @@ def test_benchmark_json_contract(inputs):
     out = json.loads(r.stdout)
     assert out["nrt_m"] > 0 and 0.995 <= out["nrt_cumulative_share"] <= 1
     assert [c["class"] for c in out["class_table"]] == list(range(1, 31))
+    ct = out["class_table"]
+    assert ct[0]["distance_min_m"] == out["nrt_m"] and ct[0]["distance_max_m"] is None
+    assert ct[1]["distance_max_m"] == out["nrt_m"] and ct[-1]["distance_min_m"] == 0.0
+    assert all(ct[i]["distance_min_m"] == ct[i + 1]["distance_max_m"] for i in range(1, 29))
     assert {a["model"] for a in out["assessment"]} == {"benchmark CAL fit", "benchmark CNF prediction"}
     assert all(a["medae_ha"] >= 0 for a in out["assessment"])
     alloc = out["allocation"]
