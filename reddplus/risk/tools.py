@@ -198,15 +198,15 @@ def nrt_histograms(forest_change, fits: dict[str, tuple[int, int]], *, max_dista
         codes = fc.read_codes(block, with_halo=True)
         core = block.core_slices
         out = {}
-        dist_cache: dict[int, np.ndarray] = {}
+        inside = burn_zones(zones, fc.grid, block) > 0 if zones is not None else None
         for name, (k0, k1) in fits.items():
-            if k0 not in dist_cache:
-                dist_cache[k0] = v.distance_to_edge(_forest(codes, k0), pixel)[core]
-            d = dist_cache[k0]
-            sel = _defor(codes[core], k0, k1)
-            if zones is not None:
-                sel &= burn_zones(zones, fc.grid, block) > 0
-            out[name] = v.distance_histogram(d[sel], pixel, max_distance_m)
+            sel = np.zeros(codes.shape, bool)
+            sel[core] = _defor(codes[core], k0, k1)
+            if inside is not None:
+                sel[core] &= inside
+            # distances of the deforested core pixels only (k-d tree of edge pixels; exact, see docstring)
+            d = v.distance_to_edge_at(_forest(codes, k0), sel, pixel, max_distance_m)
+            out[name] = v.distance_histogram(d, pixel, max_distance_m)
         return out
 
     hists: dict = {k: 0 for k in fits}

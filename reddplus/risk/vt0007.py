@@ -58,6 +58,49 @@ def distance_to_edge(forest: np.ndarray, pixel_size_m: float) -> np.ndarray:
     return ndimage.distance_transform_edt(forest, sampling=pixel_size_m).astype(np.float32)
 
 
+def distance_to_edge_at(forest: np.ndarray, query: np.ndarray, pixel_size_m: float,
+                        max_distance_m: float) -> np.ndarray:
+    """Exact distance to the forest edge for the ``query`` pixels only, up to a search distance (step 1).
+
+    Parameters
+    ----------
+    forest : array of bool
+        Forest mask at the start of the period.
+    query : array of bool
+        Forest pixels whose distance is wanted (e.g. deforested in the fit period).
+    pixel_size_m, max_distance_m : float [m]
+
+    Returns
+    -------
+    distance_m : array of float64 [m], one per ``query`` pixel (row-major order); ``inf`` beyond
+        ``max_distance_m``.
+
+    Notes
+    -----
+    .. math:: d_i = \min_{j \in E} \lVert x_i - x_j \rVert_2,\quad
+              E = \{j \notin F : j \text{ 4-adjacent to } F\}
+
+    The nearest non-forest pixel ``q`` of a forest pixel ``p`` is 4-adjacent to the forest: its
+    neighbour one step towards ``p`` is closer to ``p``, hence forest. So a k-d tree of those edge
+    pixels gives the same distances as the full EDT (:func:`distance_to_edge`) at a fraction of the
+    cost when few pixels are queried (the NRT histogram). VT0007 v1.0 section 5.1 step 1 [1].
+    """
+    forest = np.asarray(forest, dtype=bool)
+    query = np.asarray(query, dtype=bool)
+    q = np.argwhere(query)
+    if q.size == 0:
+        return np.zeros(0)
+    from scipy.spatial import cKDTree
+
+    edge = ~forest & ndimage.binary_dilation(forest, structure=ndimage.generate_binary_structure(2, 1))
+    pts = np.argwhere(edge)
+    if pts.size == 0:
+        return np.full(len(q), np.inf)
+    bound = max_distance_m / pixel_size_m + 1.0
+    d, _ = cKDTree(pts).query(q, k=1, distance_upper_bound=bound)
+    return d * pixel_size_m
+
+
 def distance_histogram(distance_m: np.ndarray, pixel_size_m: float, max_distance_m: float) -> np.ndarray:
     """Counts of pixels per distance bin of width = pixel size (step 2 histogram).
 
