@@ -10,8 +10,11 @@ the true one, so a core pixel whose true distance exceeds ``H`` pixels also has 
 distance ``> H``. Classes (thresholds <= S) and the NRT histogram (bins up to S, one overflow bin)
 are therefore exact; ``tests/risk/test_tools.py`` checks it against a whole-array EDT.
 
-Passes: (1) NRT histograms of the fit periods (CAL, HRP); (2) class rasters and region counts;
-(3) densities, assessment cells and the density raster (no halo).
+Passes: (1) NRT histograms of the fit periods (CAL, HRP): distances of the deforested pixels only,
+from a k-d tree of the edge pixels in the halo'd window (:func:`~reddplus.risk.vt0007.distance_to_edge_at`,
+same bounded-halo argument); (2) class rasters (windowed EDT) and region counts; (3) densities,
+assessment cells and the density raster (no halo). GDAL's block cache is bounded so that peak RSS
+stays flat as the raster grows.
 """
 
 from __future__ import annotations
