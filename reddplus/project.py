@@ -19,7 +19,8 @@ Example (abridged; ``reddplus demo`` writes a complete one)::
 
     [forest_change]
     path = "lossyear.tif"
-    format = "annual"
+    format = "hansen"
+    treecover = "treecover2000.tif"
 
     [periods]
     historical_reference = [2001, 2010]
@@ -92,10 +93,43 @@ class Stocks(_Model):
 
 
 class ForestChangeInput(_Model):
+    """The forest-change input (see :func:`reddplus.landcover.open_forest_change`).
+
+    ``path`` is the fcc123 raster, the first mask (``masks``: give the others in ``more_paths``), the
+    Hansen ``lossyear`` raster (with ``treecover`` and optionally ``datamask``) or the TMF raster.
+    """
+
     path: Path
-    format: Literal["fcc123", "masks", "hansen", "tmf", "annual"] = "fcc123"
+    format: Literal["fcc123", "masks", "hansen", "tmf"] = "fcc123"
     dates: list[int] | None = None
-    datamask: Path | None = None
+    more_paths: list[Path] = Field(default_factory=list, description="masks: the rasters after the first")
+    treecover: Path | None = Field(None, description="hansen: treecover2000 [%]")
+    datamask: Path | None = Field(None, description="hansen: datamask (1 = land)")
+    canopy_threshold: float = Field(30.0, ge=0, le=100, description="hansen: forest if treecover >= this [%]")
+    mmu_ha: float | None = Field(None, ge=0, description="hansen: minimum mapping unit of loss patches [ha]")
+
+    @model_validator(mode="after")
+    def _inputs(self):
+        if self.format == "hansen" and self.treecover is None:
+            raise ValueError("format 'hansen' needs forest_change.treecover (treecover2000)")
+        if self.format == "masks" and not self.more_paths:
+            raise ValueError("format 'masks' needs at least two rasters: path and more_paths")
+        if self.dates is not None and list(self.dates) != sorted(set(self.dates)):
+            raise ValueError("forest_change.dates must be strictly increasing years")
+        return self
+
+    def open(self):
+        """Open as a canonical ``ForestChange`` (one code per pixel: number of leading forest dates)."""
+        from reddplus.landcover import open_forest_change
+
+        dates = tuple(self.dates) if self.dates else None
+        if self.format == "hansen":
+            paths = [self.treecover, self.path] + ([self.datamask] if self.datamask else [])
+            return open_forest_change([str(p) for p in paths], "hansen", dates=dates,
+                                      canopy_threshold=self.canopy_threshold, mmu_ha=self.mmu_ha)
+        if self.format == "masks":
+            return open_forest_change([str(p) for p in [self.path, *self.more_paths]], "masks", dates=dates)
+        return open_forest_change(str(self.path), self.format, dates=dates)
 
 
 class Periods(_Model):
@@ -253,4 +287,6 @@ def _with_resolved_paths(model: BaseModel, base: Path) -> Any:
             updates[name] = _with_resolved_paths(value, base)
         elif isinstance(value, list) and value and isinstance(value[0], BaseModel):
             updates[name] = [_with_resolved_paths(v, base) for v in value]
+        elif isinstance(value, list) and value and isinstance(value[0], Path):
+            updates[name] = [v if v.is_absolute() else (base / v).resolve() for v in value]
     return model.model_copy(update=updates)
