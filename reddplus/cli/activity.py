@@ -1,0 +1,84 @@
+"""``reddplus activity``: forest area and deforestation per zone, period and year (thin: parse, call, print)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from reddplus.cli.options import check_output, dask_opt, echo_json, json_opt, overwrite_opt, progress
+
+
+@click.command()
+@click.argument("forest_change", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", default="fcc123", show_default=True,
+              type=click.Choice(["fcc123", "masks", "hansen", "tmf"]),
+              help="Convention of FOREST_CHANGE (hansen: TREECOVER2000 LOSSYEAR [DATAMASK]; masks: one per date).")
+@click.option("--dates", default=None, metavar="Y1,Y2,...", help="Years of the dates (masks; optional otherwise).")
+@click.option("--canopy-threshold", type=float, default=30.0, show_default=True,
+              help="hansen: forest in 2000 where treecover2000 >= this [%].")
+@click.option("--mmu-ha", type=float, default=None, help="hansen: minimum mapping unit of loss patches [ha].")
+@click.option("--zones", type=click.Path(dir_okay=False), default=None, help="Zone polygons (GeoPackage, ...).")
+@click.option("--zone-field", default=None, help="Attribute naming each zone.")
+@click.option("--align", is_flag=True, help="Resample inputs on other grids onto the first one (nearest).")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None,
+              help="Write the tidy table (.csv or .parquet).")
+@overwrite_opt
+@dask_opt
+@json_opt
+@click.pass_context
+def activity(ctx, forest_change, fmt, dates, canopy_threshold, mmu_ha, zones, zone_field, align, out_path, overwrite,
+             dask_scheduler, as_json):
+    """Deforestation per period and year and forest area per date, per zone, in hectares."""
+    from reddplus.landcover import activity_data, open_forest_change
+
+    date_tuple = None
+    if dates:
+        try:
+            date_tuple = tuple(int(d) for d in dates.split(","))
+        except ValueError as err:
+            raise click.BadParameter(f"expected comma-separated years, got {dates!r}", param_hint="--dates") from err
+    if out_path:
+        check_output(out_path, overwrite)
+        if Path(out_path).suffix.lower() not in (".csv", ".parquet"):
+            raise click.BadParameter("the table must be .csv or .parquet", param_hint="--out")
+    paths = list(forest_change)
+    if align and len(paths) > 1:
+        paths = _aligned(paths)
+    fc = open_forest_change(paths[0] if len(paths) == 1 else paths, fmt, dates=date_tuple,
+                            canopy_threshold=canopy_threshold, mmu_ha=mmu_ha)
+    from reddplus.raster import iter_blocks
+
+    n = sum(1 for _ in iter_blocks(fc.grid.shape, memory_limit_bytes=64 * 2**20, bytes_per_pixel=24))
+    with progress("activity data", total=n, quiet=ctx.obj.get("quiet", False)) as advance:
+        res = activity_data(fc, zones=zones, zone_field=zone_field, scheduler=dask_scheduler,
+                            progress=lambda k=1: advance(k))
+    if out_path:
+        from reddplus.raster import atomic_path
+
+        with atomic_path(out_path, overwrite=overwrite) as tmp:
+            table = res.table()
+            if Path(out_path).suffix.lower() == ".parquet":
+                table.to_parquet(tmp, index=False)
+            else:
+                table.to_csv(tmp, index=False)
+    if as_json:
+        echo_json(res.to_dict())
+    else:
+        for r in res.rows():
+            click.echo(f"{r['zone']}\t{r['period']}\t{r['area_ha']:.2f} ha\t{r['annual_ha']:.2f} ha/yr\t"
+                       f"compound rate {r['rate_compound']:.4%}/yr")
+
+
+def _aligned(paths: list[str]) -> list[str]:
+    import tempfile
+
+    from reddplus.raster import align_raster, read_grid
+
+    grid = read_grid(paths[0])
+    tmp = Path(tempfile.mkdtemp(prefix="reddplus-align-"))
+    out = [paths[0]]
+    for i, p in enumerate(paths[1:], 1):
+        g = read_grid(p)
+        out.append(p if g.same_as(grid) else str(align_raster(p, grid, tmp / f"aligned_{i}.tif")))
+    return out

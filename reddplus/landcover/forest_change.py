@@ -1,0 +1,368 @@
+"""Forest-change inputs in one canonical representation.
+
+Every supported convention is decoded, block by block, into one ``uint8`` code per pixel: the
+number of leading dates at which the pixel is forest.
+
+* ``0``: non-forest already at ``dates[0]``;
+* ``k`` (1 .. n-1): forest at ``dates[0..k-1]``, deforested in the period ``(dates[k-1], dates[k]]``;
+* ``n = len(dates)``: forest at every date;
+* ``255`` (:data:`NODATA`): outside the data.
+
+So "forest at date index k" is ``(codes > k) & (codes != 255)`` (:func:`forest_at`) and
+"deforested between date indices k0 and k1" is ``(codes > k0) & (codes <= k1)``
+(:func:`deforested_between`). Deforestation is final: a pixel that regrows after a loss stays
+counted as deforested (VT0007 v1.0 section 4: the benchmark map uses forest/non-forest
+transitions, not regrowth).
+
+Conventions (``fmt``):
+
+``fcc123``
+    riskmapjnr / forestatrisk: 0 = non-forest (or no data), 1 = deforested in the first period,
+    2 = deforested in the second period, 3 = forest at the last date; dates default to
+    (2000, 2010, 2020). Pixels flagged by the file's nodata/mask are 255.
+``masks``
+    one raster per date, 1 = forest, 0 = non-forest, nodata = outside; dates are given.
+``hansen``
+    Global Forest Change (Hansen et al. 2013): ``treecover2000`` [%] and ``lossyear``
+    (0 = no loss, k = loss in 2000 + k), optionally ``datamask`` (0 = no data -> 255,
+    1 = land, 2 = permanent water -> non-forest). Forest in 2000 where
+    ``treecover2000 >= canopy_threshold`` (default 30 %). Dates are the years 2000, 2001, ...
+    An optional minimum mapping unit removes loss patches smaller than ``mmu_ha`` (8-connected;
+    see :func:`apply_mmu`).
+``tmf``
+    JRC Tropical Moist Forest "annual change" collection (Vancutsem et al. 2021): one band per
+    year with classes 1 undisturbed TMF, 2 degraded TMF, 3 deforested land, 4 TMF regrowth,
+    5 permanent or seasonal water, 6 other land cover; 0 = no data. Forest = classes 1 and 2.
+    Dates: one per band (``dates`` given, or 1990 + band index).
+
+References
+----------
+1. Vieilledent G. (2021) forestatrisk / riskmapjnr fcc123 convention, doi:10.18637/jss.v104.i08 (not this DOI for
+   riskmapjnr; see its documentation).
+2. Hansen M.C. et al. (2013) High-resolution global maps of 21st-century forest cover change,
+   Science 342:850-853, doi:10.1126/science.1244693 (GFC user notes: datamask codes, lossyear).
+3. Vancutsem C. et al. (2021) Long-term (1990-2019) monitoring of forest cover changes in the
+   humid tropics, Science Advances 7:eabe1603, doi:10.1126/sciadv.abe1603 (annual change classes).
+4. Verra (2023) VT0007 v1.0, section 4 (forest cover benchmark maps).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+from scipy import ndimage
+
+from reddplus.errors import InputDataError, ReddplusError
+from reddplus.raster import Block, Grid, check_same_grid, iter_blocks, map_blocks, open_raster, read_block, read_grid
+
+log = logging.getLogger(__name__)
+
+NODATA = 255
+FORMATS = ("fcc123", "masks", "hansen", "tmf")
+FCC123_DATES = (2000, 2010, 2020)
+TMF_FOREST_CLASSES = (1, 2)
+TMF_VALID_CLASSES = (0, 1, 2, 3, 4, 5, 6)
+
+
+# ------------------------------------------------------------------------------------------ pure decoders
+def forest_at(codes: np.ndarray, k: int) -> np.ndarray:
+    """Forest at date index ``k``: ``(codes > k) & (codes != 255)``."""
+    return (codes > k) & (codes != NODATA)
+
+
+def deforested_between(codes: np.ndarray, k0: int, k1: int) -> np.ndarray:
+    """Deforested after date index ``k0`` and up to date index ``k1``: ``k0 < codes <= k1``."""
+    return (codes > k0) & (codes <= k1)
+
+
+def codes_from_fcc123(values: np.ndarray, nodata: np.ndarray | None, n_dates: int = 3) -> np.ndarray:
+    """fcc123 values (0..n_dates) -> canonical codes (identity; ``nodata`` pixels -> 255).
+
+    Raises
+    ------
+    InputDataError
+        A value outside 0..n_dates.
+    """
+    codes = np.asarray(values).astype(np.uint8, copy=True)
+    bad = np.asarray(values) > n_dates
+    if nodata is not None:
+        bad &= ~nodata
+        codes[nodata] = NODATA
+    if bad.any():
+        raise InputDataError(f"fcc123 values must be 0..{n_dates}; found {int(np.asarray(values)[bad].max())}",
+                             column="fcc123")
+    return codes
+
+
+def codes_from_masks(stack: np.ndarray, nodata: np.ndarray | None) -> np.ndarray:
+    """Forest masks (dates, rows, cols; 1 forest, 0 non-forest) -> codes = number of leading forest dates.
+
+    Raises
+    ------
+    InputDataError
+        A mask value other than 0 or 1 inside the data.
+    """
+    stack = np.asarray(stack)
+    bad = (stack != 0) & (stack != 1)
+    if nodata is not None:
+        bad &= ~nodata[None]
+    if bad.any():
+        raise InputDataError(f"forest masks must be 0/1; found {int(stack[bad][0])}", column="mask")
+    alive = np.cumprod(stack == 1, axis=0, dtype=np.uint8)
+    codes = alive.sum(axis=0, dtype=np.uint8)
+    if nodata is not None:
+        codes[nodata] = NODATA
+    return codes
+
+
+def codes_from_hansen(treecover: np.ndarray, lossyear: np.ndarray, n_dates: int, *,
+                      canopy_threshold: float = 30.0, datamask: np.ndarray | None = None,
+                      nodata: np.ndarray | None = None) -> np.ndarray:
+    """Hansen GFC treecover2000 [%] and lossyear -> codes over the dates 2000, 2001, ..., 1999 + n_dates.
+
+    .. math:: c = \\begin{cases} 0 & tc_{2000} < \\theta \\\\ l & l > 0 \\\\ n & l = 0 \\end{cases}
+
+    where :math:`l` is the loss year index (loss in 2000 + l, i.e. in the period ending at date
+    index l) and :math:`n` the number of dates (Hansen et al. 2013).
+
+    Raises
+    ------
+    InputDataError
+        Tree cover outside 0..100 or a loss year beyond the last date.
+    """
+    tc = np.asarray(treecover)
+    ly = np.asarray(lossyear)
+    valid = np.ones(tc.shape, bool) if nodata is None else ~nodata
+    if datamask is not None:
+        valid &= datamask != 0
+    if (tc[valid] > 100).any():
+        raise InputDataError("treecover2000 must be 0..100 %", column="treecover2000")
+    if (ly[valid] >= n_dates).any():
+        raise InputDataError(f"lossyear {int(ly[valid].max())} is beyond the last date {1999 + n_dates}",
+                             column="lossyear")
+    forest = tc >= canopy_threshold
+    if datamask is not None:
+        forest &= datamask == 1
+    codes = np.where(forest, np.where(ly > 0, ly, n_dates), 0).astype(np.uint8)
+    codes[~valid] = NODATA
+    return codes
+
+
+def codes_from_tmf(stack: np.ndarray, nodata: np.ndarray | None = None) -> np.ndarray:
+    """JRC TMF annual change classes (years, rows, cols) -> codes (leading years in class 1 or 2).
+
+    Raises
+    ------
+    InputDataError
+        A class outside 0..6.
+    """
+    stack = np.asarray(stack)
+    if (stack > 6).any():
+        raise InputDataError(f"TMF annual change classes are 0..6; found {int(stack.max())}", column="tmf")
+    forest = np.isin(stack, TMF_FOREST_CLASSES)
+    codes = np.cumprod(forest, axis=0, dtype=np.uint8).sum(axis=0, dtype=np.uint8)
+    missing = (stack == 0).all(axis=0)
+    if nodata is not None:
+        missing |= nodata
+    codes[missing] = NODATA
+    return codes
+
+
+def apply_mmu(codes: np.ndarray, n_dates: int, min_pixels: int) -> np.ndarray:
+    """Undo loss patches smaller than ``min_pixels`` (8-connected components of any-year loss).
+
+    A removed patch is set back to forest at every date (code ``n_dates``). Used by the Hansen
+    reader with a halo of ``min_pixels`` pixels: a patch smaller than the MMU spans fewer than
+    ``min_pixels`` pixels in any direction, so every small patch that touches a block's core lies
+    wholly inside the read window, and a component that reaches the window's edge from the core
+    is at least ``min_pixels`` large and is kept. The block-wise result is therefore exact.
+    """
+    loss = (codes >= 1) & (codes < n_dates)
+    if min_pixels <= 1 or not loss.any():
+        return codes
+    lab, n = ndimage.label(loss, structure=np.ones((3, 3), bool))
+    sizes = np.bincount(lab.ravel(), minlength=n + 1)
+    small = sizes < min_pixels
+    small[0] = False
+    out = codes.copy()
+    out[small[lab]] = n_dates
+    return out
+
+
+# ------------------------------------------------------------------------------------------ the reader
+@dataclass(frozen=True)
+class ForestChange:
+    """A validated forest-change input on one grid; decode any block with :meth:`read_codes`."""
+
+    dates: tuple[int, ...]
+    grid: Grid
+    fmt: str
+    paths: tuple[str, ...]
+    options: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def halo(self) -> int:
+        """Halo [px] the decoder itself needs (the Hansen MMU)."""
+        return int(self.options.get("mmu_pixels", 0) or 0)
+
+    def read_codes(self, block: Block, *, with_halo: bool = True) -> np.ndarray:
+        """Canonical codes (uint8; 255 = no data) of ``block`` (its read window, or only its core)."""
+        if self.fmt == "hansen" and self.halo > 1:
+            return self._hansen_mmu(block, with_halo)
+        return self._decode(block.read_window if with_halo else block.window)
+
+    def _read(self, path: str, window) -> tuple[np.ndarray, np.ndarray]:
+        with open_raster(path) as ds:
+            try:
+                data = ds.read(window=window)
+                mask = ds.read_masks(1, window=window) == 0
+            except Exception as err:  # rasterio.errors.RasterioIOError on a corrupt tile
+                raise InputDataError(f"cannot read {window} (corrupt GeoTIFF?): {err}", path=path) from err
+        return data, mask
+
+    def _decode(self, window) -> np.ndarray:
+        n = len(self.dates)
+        if self.fmt == "fcc123":
+            data, nod = self._read(self.paths[0], window)
+            return _with_path(codes_from_fcc123, self.paths[0], data[0], nod, n)
+        if self.fmt == "masks":
+            layers, nods = zip(*(self._read(p, window) for p in self.paths))
+            nodata = np.logical_or.reduce(nods)
+            return _with_path(codes_from_masks, ",".join(self.paths), np.stack([a[0] for a in layers]), nodata)
+        if self.fmt == "hansen":
+            tc, tc_nod = self._read(self.paths[0], window)
+            ly, ly_nod = self._read(self.paths[1], window)
+            dm = self._read(self.paths[2], window)[0][0] if len(self.paths) > 2 else None
+            return _with_path(codes_from_hansen, ",".join(self.paths), tc[0], ly[0], n,
+                              canopy_threshold=self.options.get("canopy_threshold", 30.0), datamask=dm,
+                              nodata=tc_nod | ly_nod)
+        data, nod = self._read(self.paths[0], window)
+        return _with_path(codes_from_tmf, self.paths[0], data, nod)
+
+    def _hansen_mmu(self, block: Block, with_halo: bool) -> np.ndarray:
+        from rasterio.windows import Window
+
+        h = self.halo
+        r0 = max(0, block.row_off - block.halo - h)
+        c0 = max(0, block.col_off - block.halo - h)
+        r1 = min(self.grid.height, block.row_off + block.height + block.halo + h)
+        c1 = min(self.grid.width, block.col_off + block.width + block.halo + h)
+        wide = self._decode(Window(c0, r0, c1 - c0, r1 - r0))
+        wide = apply_mmu(wide, len(self.dates), self.halo)
+        win = block.read_window if with_halo else block.window
+        return wide[int(win.row_off) - r0:int(win.row_off) - r0 + int(win.height),
+                    int(win.col_off) - c0:int(win.col_off) - c0 + int(win.width)]
+
+
+def _with_path(fn, path: str, *args, **kwargs):
+    """Call a pure decoder; a value error is re-raised naming the file."""
+    try:
+        return fn(*args, **kwargs)
+    except InputDataError as err:
+        if err.path is not None:
+            raise
+        msg = str(err).split(" (column")[0]
+        raise InputDataError(msg, column=err.column, path=path) from None
+
+
+def _streamed_max(path: str) -> int:
+    """Largest value of band 1 in the data, streamed by blocks."""
+    grid = read_grid(path)
+    best = 0
+
+    def task(block):
+        with open_raster(path) as ds:
+            a = read_block(ds, block, with_halo=False)
+            m = ds.read_masks(1, window=block.window) > 0
+        return int(a[m].max()) if m.any() else 0
+
+    for _, v in map_blocks(task, iter_blocks(grid.shape, memory_limit_bytes=64 * 2**20, bytes_per_pixel=4)):
+        best = max(best, v)
+    return best
+
+
+def open_forest_change(path_or_paths, fmt: str, *, dates: Sequence[int] | None = None,
+                       canopy_threshold: float = 30.0, mmu_ha: float | None = None) -> ForestChange:
+    """Open and validate a forest-change input (see the module docstring for the conventions).
+
+    Parameters
+    ----------
+    path_or_paths : path or list of paths
+        fcc123: one raster; masks: one per date; hansen: ``[treecover2000, lossyear]`` or
+        ``[treecover2000, lossyear, datamask]``; tmf: one multi-band raster (one band per year).
+    fmt : {"fcc123", "masks", "hansen", "tmf"}
+    dates : sequence of int [year], optional
+        Required for masks; hansen defaults to 2000 .. 2000 + max(lossyear) (streamed max);
+        tmf defaults to 1990 + band index.
+    canopy_threshold : float [%]
+        Hansen: forest in 2000 where treecover2000 >= this.
+    mmu_ha : float [ha], optional
+        Hansen: minimum mapping unit of loss patches.
+
+    Raises
+    ------
+    InputDataError, CRSError, GridMismatchError
+        Missing file, wrong number of files or dates, a geographic or non-metre CRS, grids that
+        differ. Values outside the convention are reported when the blocks are read.
+    """
+    if fmt not in FORMATS:
+        raise InputDataError(f"unknown forest-change format {fmt!r}; choose one of {', '.join(FORMATS)}",
+                             column="format")
+    paths = [path_or_paths] if isinstance(path_or_paths, (str, os.PathLike)) else list(path_or_paths)
+    paths = tuple(str(p) for p in paths)
+    for p in paths:
+        if not os.path.exists(p):
+            raise InputDataError("forest-change file not found", path=p)
+    grids = {}
+    for p in paths:
+        try:
+            grids[p] = read_grid(p)
+        except ReddplusError:
+            raise
+        except Exception as err:  # rasterio.errors.RasterioIOError: not a raster / corrupt
+            raise InputDataError(f"cannot open raster: {err}", path=p) from err
+    grid = check_same_grid(grids)
+    options: dict[str, Any] = {}
+    if fmt == "fcc123":
+        if len(paths) != 1:
+            raise InputDataError("fcc123 takes one raster", path=",".join(paths))
+        dates = tuple(dates) if dates else FCC123_DATES
+        if len(dates) != 3:
+            raise InputDataError(f"fcc123 encodes 3 dates, got {tuple(dates)}", column="dates")
+    elif fmt == "masks":
+        if len(paths) < 2 or not dates or len(dates) != len(paths):
+            raise InputDataError("masks need at least two rasters and one date per raster (--dates)", column="dates")
+    elif fmt == "hansen":
+        if len(paths) not in (2, 3):
+            raise InputDataError("hansen takes treecover2000 and lossyear [and datamask]", path=",".join(paths))
+        if not 0 <= canopy_threshold <= 100:
+            raise InputDataError("canopy threshold must be 0..100 %", column="canopy_threshold")
+        if dates:
+            dates = tuple(int(d) for d in dates)
+            if dates[0] != 2000 or list(dates) != list(range(2000, 2000 + len(dates))):
+                raise InputDataError("hansen dates are consecutive years from 2000", column="dates")
+        else:
+            last = _streamed_max(paths[1])
+            dates = tuple(range(2000, 2000 + max(last, 1) + 1))
+        options["canopy_threshold"] = float(canopy_threshold)
+        if mmu_ha:
+            options["mmu_pixels"] = int(np.ceil(mmu_ha / grid.pixel_area_ha - 1e-9))
+            options["mmu_ha"] = float(mmu_ha)
+    else:
+        if len(paths) != 1:
+            raise InputDataError("tmf takes one multi-band raster (one band per year)", path=",".join(paths))
+        with open_raster(paths[0]) as ds:
+            nb = ds.count
+        dates = tuple(dates) if dates else tuple(range(1990, 1990 + nb))
+        if len(dates) != nb:
+            raise InputDataError(f"{nb} bands but {len(dates)} dates", column="dates", path=paths[0])
+    dates = tuple(int(d) for d in dates)
+    if list(dates) != sorted(set(dates)):
+        raise InputDataError(f"dates must be strictly ascending, got {dates}", column="dates")
+    if len(dates) >= NODATA:
+        raise InputDataError("at most 254 dates", column="dates")
+    return ForestChange(dates, grid, fmt, paths, options)
