@@ -77,8 +77,8 @@ def distance_to_edge_at(forest: np.ndarray, query: np.ndarray, pixel_size_m: flo
 
     Notes
     -----
-    .. math:: d_i = \min_{j \in E} \lVert x_i - x_j \rVert_2,\quad
-              E = \{j \notin F : j \text{ 4-adjacent to } F\}
+    .. math:: d_i = \\min_{j \\in E} \\lVert x_i - x_j \\rVert_2,\\quad
+              E = \\{j \\notin F : j \\text{ 4-adjacent to } F\\}
 
     The nearest non-forest pixel ``q`` of a forest pixel ``p`` is 4-adjacent to the forest: its
     neighbour one step towards ``p`` is closer to ``p``, hence forest. So a k-d tree of those edge
