@@ -78,6 +78,8 @@ class Stocks(_Model):
     plot_area_ha: float | None = Field(None, gt=0)
     columns: dict[str, str] = Field(default_factory=dict)
     stratum_column: str = "stratum"
+    height_model: str | None = Field("best", description="local H-D model for trees without a height: log1, log2, "
+                                     "weibull, michaelis_menten, best, feldpausch:REGION or none")
     strata: list[StratumStock] = Field(default_factory=list)
     root_shoot_ratio: float = Field(0.37, ge=0, le=1, description="BGB/AGB [-], IPCC 2006 vol. 4 table 4.4, "
                                     "tropical rainforest")
