@@ -51,6 +51,7 @@ class Manifest:
     config: dict[str, Any]
     seed: int
     versions: dict[str, str]
+    base_dir: str | None = None   # relative input paths are relative to it (not part of the hash)
     python: str = field(default_factory=platform.python_version)
     created_utc: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
@@ -64,14 +65,38 @@ class Manifest:
         return hashlib.sha256(blob).hexdigest()
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.reproducible_part(), "python": self.python, "created_utc": self.created_utc,
-                "manifest_sha256": self.sha256}
+        return {**self.reproducible_part(), "base_dir": self.base_dir, "python": self.python,
+                "created_utc": self.created_utc, "manifest_sha256": self.sha256}
 
 
-def build_manifest(inputs: dict[str, Path], config: dict[str, Any], seed: int) -> Manifest:
-    """Hash the named input files (dotted config keys -> paths) and freeze the run's settings."""
-    hashed = {key: {"path": str(p), "sha256": file_sha256(p)} for key, p in sorted(inputs.items()) if Path(p).is_file()}
-    return Manifest(inputs=hashed, config=config, seed=seed, versions=package_versions())
+def _relative(value: Any, base: Path | None) -> Any:
+    """Absolute paths under ``base`` -> relative strings (so the hash does not depend on where a run lives)."""
+    if base is None:
+        return value
+    if isinstance(value, dict):
+        return {k: _relative(v, base) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_relative(v, base) for v in value]
+    if isinstance(value, str) and os.path.isabs(value):
+        try:
+            return Path(value).resolve().relative_to(base.resolve()).as_posix()
+        except ValueError:
+            return value
+    return value
+
+
+def build_manifest(inputs: dict[str, Path], config: dict[str, Any], seed: int,
+                   base_dir: str | os.PathLike | None = None) -> Manifest:
+    """Hash the named input files (dotted config keys -> paths) and freeze the run's settings.
+
+    With ``base_dir`` (the project folder), input and config paths inside it are recorded relative
+    to it, so the same project moved elsewhere has the same manifest hash.
+    """
+    base = Path(base_dir) if base_dir is not None else None
+    hashed = {key: {"path": _relative(str(p), base), "sha256": file_sha256(p)}
+              for key, p in sorted(inputs.items()) if Path(p).is_file()}
+    return Manifest(inputs=hashed, config=_relative(config, base), seed=seed, versions=package_versions(),
+                    base_dir=str(base) if base is not None else None)
 
 
 def write_manifest(manifest: Manifest, path: str | os.PathLike, *, overwrite: bool = True) -> Path:
@@ -87,8 +112,11 @@ def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
 def verify_inputs(manifest: dict[str, Any]) -> list[str]:
     """Keys whose file is missing or whose hash changed since the manifest was written."""
     bad = []
+    base = Path(manifest.get("base_dir") or ".")
     for key, item in manifest["inputs"].items():
         p = Path(item["path"])
+        if not p.is_absolute():
+            p = base / p
         if not p.is_file() or file_sha256(p) != item["sha256"]:
             bad.append(key)
     return bad

@@ -18,9 +18,11 @@ to 2024 every forest pixel is lost with the probability
 .. math:: p_i(y) = 1 - \\left(1 - \\operatorname{logit}^{-1}(\\beta_0 + \\beta_e e_i(y) + \\beta_r r_i(y)
           + \\beta_w w_i + \\beta_s s_i + \\beta_m m_i)\\right)^{a}\\,\\cdot\\,\\pi_i(y)
 
-with ``e`` the distance to the forest edge at the start of the year [km, capped at 10], ``r`` the
+with ``e`` the distance from the pixel's edge to the forest edge at the start of the year [km,
+capped at 10], ``r`` the
 distance to the roads open in year ``y`` [km, capped at 30], ``w`` to the river [km], ``s`` to a
-settlement [km], ``m`` = 1 in mining areas, ``a`` the pixel area [ha] and ``pi`` the protection
+settlement [km], ``m`` = 1 in mining areas, ``a`` the pixel side in hectometres (1 at the demo's
+100 m; the loss advances as a front, so this keeps coarser test landscapes comparable) and ``pi`` the protection
 multiplier: ``protection_effect`` inside the project from ``project_start_year`` on, and
 ``leakage_effect`` in the leakage belt (1 elsewhere). The coefficients are in
 :data:`HAZARD_COEFFICIENTS` and in the metadata. Uniform random numbers are drawn per year from
@@ -71,15 +73,15 @@ ORIGIN = (-1_180_000.0, 2_300_000.0)  # upper-left corner in ESRI:102033 (about 
 FIRST_YEAR, LAST_YEAR = 2000, 2024
 
 #: logistic hazard per hectare and year (see the module docstring); distances in km
-HAZARD_COEFFICIENTS = {"intercept": -3.2, "edge_km": -1.6, "road_km": -0.16, "river_km": -0.05,
+HAZARD_COEFFICIENTS = {"intercept": -1.5, "edge_km": -1.0, "road_km": -0.16, "river_km": -0.05,
                        "settlement_km": -0.03, "mining": 2.0}
 EDGE_CAP_KM, ROAD_CAP_KM = 10.0, 30.0
 
 #: forest strata: code -> name, AGB density [Mg/ha] and its plot-level coefficient of variation
 STRATA = {
-    1: {"name": "terra_firme", "agb_mg_per_ha": 368.0, "cv": 0.18},
-    2: {"name": "floodplain", "agb_mg_per_ha": 325.0, "cv": 0.20},
-    3: {"name": "bamboo", "agb_mg_per_ha": 220.0, "cv": 0.22},
+    1: {"name": "terra_firme", "agb_mg_per_ha": 360.0, "cv": 0.18},
+    2: {"name": "floodplain", "agb_mg_per_ha": 318.0, "cv": 0.20},
+    3: {"name": "bamboo", "agb_mg_per_ha": 215.0, "cv": 0.22},
 }
 CARBON_FRACTION = 0.47
 CO2_PER_C = 44.0 / 12.0
@@ -191,9 +193,9 @@ def distance_km(features: np.ndarray, pixel_m: float, cap_km: float | None = Non
     return np.minimum(d, cap_km) if cap_km is not None else d
 
 
-def hazard_probability(edge_km, road_km, river_km, settle_km, mining, pixel_area_ha: float,
+def hazard_probability(edge_km, road_km, river_km, settle_km, mining, exposure: float,
                        coefficients: dict = HAZARD_COEFFICIENTS) -> np.ndarray:
-    """Annual loss probability of a forest pixel (logistic hazard per hectare, compounded over the pixel).
+    """Annual loss probability of a forest pixel: the logistic hazard compounded ``exposure`` times.
 
     .. math:: p = 1 - (1 - \\operatorname{logit}^{-1}(\\eta))^{a}
     """
@@ -201,7 +203,7 @@ def hazard_probability(edge_km, road_km, river_km, settle_km, mining, pixel_area
     eta = (c["intercept"] + c["edge_km"] * edge_km + c["road_km"] * road_km + c["river_km"] * river_km
            + c["settlement_km"] * settle_km + c["mining"] * mining)
     p_ha = 1.0 / (1.0 + np.exp(-eta))
-    return 1.0 - np.power(1.0 - p_ha, pixel_area_ha)
+    return 1.0 - np.power(1.0 - p_ha, exposure)
 
 
 def simulate(forest0: np.ndarray, drivers: dict, roads_by_year, multiplier_by_year, *, years, pixel_m: float,
@@ -212,7 +214,10 @@ def simulate(forest0: np.ndarray, drivers: dict, roads_by_year, multiplier_by_ye
     multiplier array (protection, leakage). Random numbers come from ``default_rng((seed, y))``
     (common random numbers across runs).
     """
-    area = (pixel_m / 100.0) ** 2
+    # exposure: the pixel side in hectometres (100 m). Deforestation advances as a front from edges
+    # and roads, so the area lost per unit of front length, not per pixel, stays the same when the
+    # pixel size changes; at 100 m (the demo) the exponent is 1 and p is the per-hectare hazard.
+    area = pixel_m / 100.0
     loss = np.zeros(forest0.shape, np.uint8) if state is None else state.copy()
     forest = forest0 & (loss == 0)
     road_cache: dict[bytes, np.ndarray] = {}
@@ -222,7 +227,8 @@ def simulate(forest0: np.ndarray, drivers: dict, roads_by_year, multiplier_by_ye
         if key not in road_cache:
             road_cache.clear()
             road_cache[key] = distance_km(roads, pixel_m, ROAD_CAP_KM)
-        edge = distance_km(~forest, pixel_m, EDGE_CAP_KM)
+        # distance from the pixel's edge, not its centre, so the process changes little with the pixel size
+        edge = np.maximum(distance_km(~forest, pixel_m, EDGE_CAP_KM) - pixel_m / 2000.0, 0.0)
         p = hazard_probability(edge, road_cache[key], drivers["river_km"], drivers["settlement_km"],
                                drivers["mining"], area, coefficients) * multiplier_by_year(y)
         u = np.random.default_rng((seed, y)).random(forest.shape, dtype=np.float32)
@@ -306,7 +312,7 @@ def generate_sample_landscape(out_dir: str | os.PathLike, *, seed: int = 20061, 
     if out_dir.exists() and not overwrite:
         from reddplus.errors import OutputExistsError
 
-        raise OutputExistsError(f"{out_dir} exists", path=str(out_dir))
+        raise OutputExistsError(f"{out_dir} exists; pass overwrite=True to replace it")
     rng = np.random.default_rng(seed)
     pixel = BASE_PIXEL_M / scale
     width = int(round(REGION_KM[0] * 1000 / pixel))
@@ -502,7 +508,7 @@ def _write(stage: Path, grid, layers: dict, rasters: dict, trees: pd.DataFrame, 
                      "planned_roads": [{"path": "planned_roads.gpkg",
                                         "opening_year": int(truth["planned_road_opening_year"])}]},
         "deductions": {"market_leakage_percent": 0.0, "nprt": EXAMPLE_ANSWERS},
-        "counterfactual": {"enabled": True, "repeats": 20, "sample_density_per_ha": 0.25, "buffer_km": 5.0},
+        "counterfactual": {"enabled": True, "repeats": 20, "sample_density_per_ha": 0.05, "buffer_km": 5.0},
     }
     (stage / "project.toml").write_text("# GENERATED sample project (reddplus.sample): not real project data\n"
                                         + tomli_w.dumps(cfg))

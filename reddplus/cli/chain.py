@@ -1,0 +1,60 @@
+"""``reddplus run`` and ``reddplus demo``: the end-to-end crediting run."""
+
+from __future__ import annotations
+
+import click
+
+from reddplus.cli.options import echo_json, json_opt, overwrite_opt
+
+
+def _steps(quiet: bool):
+    """Progress on stderr: one timed line per step of the chain."""
+    if quiet:
+        return None
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    return lambda step: console.log(f"[bold]{step}[/bold]")
+
+
+def _print_summary(result, as_json: bool) -> None:
+    summary = result.summary()
+    if as_json:
+        echo_json(summary)
+        return
+    for line in result.headline_lines():
+        click.echo(line)
+    click.echo(f"report: {summary['report_html']}")
+
+
+@click.command()
+@click.argument("project_toml", type=click.Path(dir_okay=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Run directory.")
+@overwrite_opt
+@json_opt
+@click.pass_context
+def run(ctx, project_toml, out_dir, overwrite, as_json):
+    """Run the whole crediting chain for PROJECT_TOML into OUT (report, rasters, tables, manifest)."""
+    from reddplus.chain import run_project
+    from reddplus.project import load_project
+
+    cfg = load_project(project_toml)
+    quiet = ctx.obj.get("quiet", False)
+    result = run_project(cfg, out_dir, overwrite=overwrite, quiet=quiet, progress=_steps(quiet))
+    _print_summary(result, as_json)
+
+
+@click.command()
+@click.option("--out", "out_dir", default="reddplus-demo", show_default=True, type=click.Path(file_okay=False),
+              help="Run directory.")
+@click.option("--seed", type=int, default=None, help="Seed of the generated landscape (default: the built-in one).")
+@overwrite_opt
+@json_opt
+@click.pass_context
+def demo(ctx, out_dir, seed, overwrite, as_json):
+    """Run the whole chain on the built-in GENERATED sample project (no arguments, no network)."""
+    from reddplus.chain import run_demo
+
+    quiet = ctx.obj.get("quiet", False)
+    result = run_demo(out_dir, seed=seed, overwrite=overwrite, quiet=quiet, progress=_steps(quiet))
+    _print_summary(result, as_json)

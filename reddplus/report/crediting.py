@@ -1,0 +1,285 @@
+"""The crediting run's report: maps, charts, tables (each number with its formula) and the run manifest.
+
+Called by :func:`reddplus.chain.run_project` with the in-memory results of each step; writes
+``figures/*.png``, ``manifest.json`` and ``report.html`` into the run directory (the PDF is printed
+from the HTML once the run directory has its final name).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+import numpy as np
+
+from reddplus.manifest import build_manifest, write_manifest
+from reddplus.report import figures as fg
+from reddplus.report.render import Figure, ReportContent, Table, render_html
+
+log = logging.getLogger(__name__)
+
+GENERATED_BANNER = ("GENERATED sample landscape: every map, plot and number below comes from the built-in "
+                    "generator (reddplus.sample), modelled on the reference project's situation. It is not real "
+                    "project data.")
+
+
+def _outlines(cfg) -> dict:
+    import geopandas as gpd
+
+    out = {}
+    for label, path, colour in (("jurisdiction", cfg.areas.jurisdiction, "#444444"),
+                                ("leakage belt", cfg.areas.leakage_belt, "#e08000"),
+                                ("project", cfg.areas.project, "#0050c8")):
+        if path is not None:
+            out[label] = (gpd.read_file(path).geometry, colour)
+    return out
+
+
+def _reproject(outlines: dict, crs) -> dict:
+    return {k: (g.to_crs(crs) if g.crs is not None and g.crs != crs else g, c) for k, (g, c) in outlines.items()}
+
+
+def _history_map(codes: np.ndarray, dates: tuple[int, ...], hrp: tuple[int, int], start: int) -> tuple[np.ndarray, dict]:
+    """Forest-change classes for the map: non-forest, loss before/within the HRP, after it, forest today."""
+    i0, i1 = dates.index(hrp[0]), dates.index(hrp[1])
+    n = len(dates)
+    out = np.zeros(codes.shape, np.uint8)
+    out[(codes == 0)] = 1
+    out[(codes >= 1) & (codes <= i0)] = 2
+    out[(codes > i0) & (codes <= i1)] = 3
+    out[(codes > i1) & (codes < n)] = 4
+    out[codes == n] = 5
+    cats = {1: ("non-forest at %d" % dates[0], "#d9c8a9"), 2: (f"lost {dates[0]}–{hrp[0]}", "#8c6d31"),
+            3: (f"lost {hrp[0]}–{hrp[1]} (HRP)", "#d62728"), 4: (f"lost after {hrp[1]}", "#ff9896"),
+            5: (f"forest in {dates[-1]}", "#2ca02c")}
+    return out, cats
+
+
+def _frame_table(section: str, title: str, frame, note: str = "") -> Table:
+    cols = [str(c) for c in frame.columns]
+    rows = [[_plain(v) for v in r] for r in frame.itertuples(index=False)]
+    return Table(section, title, cols, rows, note)
+
+
+def _plain(v):
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating,)):
+        return float(v)
+    return v
+
+
+def write_report(results, cfg, out: Path, *, codes, dates, grid, strata, project, jurisdiction, belt, risk,
+                 scenario, baseline_sd: dict, extra_manifest: dict) -> Path:
+    """Write the figures, the manifest and ``report.html`` of a crediting run into ``out``."""
+    steps = results.steps
+    figs: list[Figure] = []
+    tables: list[Table] = []
+    fdir = out / "figures"
+    bounds = grid.bounds
+    outlines = _reproject(_outlines(cfg), grid.crs)
+
+    # ---- areas and maps
+    zones = np.zeros(grid.shape, np.uint8)
+    zones[jurisdiction] = 1
+    if belt is not None:
+        zones[belt] = 2
+    zones[project] = 3
+    figs.append(Figure("Areas and maps", "Project, leakage belt and jurisdiction", fg.categorical_map(
+        fdir / "areas.png", zones, bounds, title="Areas",
+        categories={1: ("jurisdiction", "#e8e8e8"), 2: ("leakage belt", "#ffd59e"), 3: ("project", "#9ecae1")},
+        outlines=outlines), "Polygons burned on the forest-change grid (pixel centres)."))
+    hist, cats = _history_map(codes, dates, cfg.periods.historical_reference, cfg.project.crediting_start)
+    figs.append(Figure("Activity data", "Historical deforestation", fg.categorical_map(
+        fdir / "history.png", hist, bounds, title="Forest change", categories=cats, outlines=outlines),
+        "Forest-change input in the canonical convention; HRP = historical reference period."))
+
+    # ---- stocks
+    st = steps["stocks"]["strata"]
+    labels = [s["name"] for s in st]
+    figs.append(Figure("Carbon stocks", "Carbon stock per stratum (AGB + BGB) with its 90% CI", fg.bar_with_ci(
+        fdir / "stocks.png", labels, [s["total_tco2e_per_ha"] for s in st],
+        [s["ci90_tco2e_per_ha"][0] for s in st], [s["ci90_tco2e_per_ha"][1] for s in st],
+        ylabel="t CO2e/ha", title="Stock per stratum (90% CI)"),
+        "Plot means scaled by stratum (Chave et al. 2014 eq. 4; IPCC 2006 vol. 4 tables 4.3-4.4)."))
+    tables.append(Table("Carbon stocks", "Strata", [
+        "stratum", "plots", "AGB [Mg/ha]", "AGB [t CO2e/ha]", "BGB [t CO2e/ha]", "total [t CO2e/ha]",
+        "90% CI half-width", "forest in project [ha]", "EF [t CO2e/ha]", "EF sd"],
+        [[s["name"], s["n_plots"], s["agb_mg_per_ha"], s["agb_tco2e_per_ha"], s["bgb_tco2e_per_ha"],
+          s["total_tco2e_per_ha"], s["ci90_half_width_tco2e_per_ha"], s["forest_area_ha"],
+          s["emission_factor"].get("mean"), s["emission_factor"].get("sd")] for s in st],
+        "EF = pre-deforestation stock (AGB + BGB) - post-deforestation stock (VMD0055; IPCC 2006 vol. 4 eq. 2.16)."))
+    ps = steps["stocks"]["project_stock"]
+    tables.append(Table("Carbon stocks", "Project stock", ["quantity", "value", "90% CI low", "90% CI high"], [
+        ["AGB + BGB [t CO2e]", ps["total_tco2e"], ps["ci90_tco2e"][0], ps["ci90_tco2e"][1]],
+        ["AGB [t CO2]", steps["stocks"]["agb_stock_tco2"], steps["stocks"]["agb_stock_tco2_ci90"][0],
+         steps["stocks"]["agb_stock_tco2_ci90"][1]],
+        ["forest area [ha]", ps["area_ha"], None, None]],
+        "Y = sum_h A_h ybar_h; SE(Y) = sqrt(sum_h A_h^2 SE_h^2); Satterthwaite df (Cochran 1977 eqs. 5.2, 5.16)."))
+
+    # ---- activity data
+    act = steps["activity"]
+    years = sorted(act["jurisdiction_ha_per_year"])
+    tables.append(Table("Activity data", "Deforestation per year [ha/yr]", ["year", "jurisdiction", "project",
+                                                                           "leakage belt"],
+                        [[y, act["jurisdiction_ha_per_year"][y], act["project_ha_per_year"][y],
+                          act["leakage_belt_ha_per_year"].get(y)] for y in years],
+                        "Pixel counts x pixel area; a period's loss is spread evenly over its years."))
+
+    # ---- baseline
+    risk_d = steps["risk"]
+    classes = _read(risk.class_path)
+    figs.append(Figure("Baseline", "VT0007 risk classes (validity period)", fg.continuous_map(
+        fdir / "risk_classes.png", np.where(classes > 0, classes, np.nan), bounds,
+        title=f"Risk classes (NRT {risk_d['nrt_m']:,.0f} m)", label="risk class (30 = highest)", cmap="magma_r",
+        outlines=outlines),
+        "VT0007 v1.0 section 5.1: distance to forest edge in classes, density fitted on the HRP."))
+    if scenario is not None:
+        figs.append(Figure("Baseline", "Risk classes without and with the planned highway", fg.side_by_side_maps(
+            fdir / "risk_with_without_highway.png", [scenario.classes_without, scenario.classes_with],
+            ["without planned roads", f"with planned roads (from {min(scenario.opening_years)})"], bounds,
+            label="risk class", cmap="magma_r", outlines=outlines),
+            "The road driver of the risk model opens in the planned year (VT0007 section 5.3)."))
+    assess = risk_d.get("assessment") or []
+    if assess:
+        cols = list(assess[0].keys())
+        rows = [[_plain(r[c]) for c in cols] for r in assess]
+        tables.append(Table("Baseline", "Model assessment (VT0007 section 5.2)", cols, rows))
+        figs.append(Figure("Baseline", "Model assessment", fg.table_figure(
+            fdir / "assessment.png", cols, rows, title="Model assessment (VT0007)"), ""))
+    rate = steps["rate"]
+    alloc = steps["scenario"]["allocation"] if "scenario" in steps else steps["allocation_benchmark"]
+    tables.append(Table("Baseline", "Baseline deforestation [ha/yr]", ["year", "jurisdiction expected",
+                                                                       "project", "leakage belt"],
+                        [[y, e, p, (alloc["zones"].get("leakage_belt") or [None] * len(alloc["years"]))[i]]
+                         for i, (y, e, p) in enumerate(zip(alloc["years"], alloc["expected_ha_per_year"],
+                                                           alloc["zones"]["project"]))],
+                        f"Jurisdictional rate: {rate.get('method')}; allocated with the adjustment ratio "
+                        "(VT0007 section 6)."))
+
+    # ---- credits
+    be = results.baseline_emissions_tco2e_per_year
+    yrs = sorted(be)
+    post = steps.get("credits_ex_post")
+    proj_by_year = {}
+    leak_by_year = {}
+    if post:
+        for r in post["rows"]:
+            proj_by_year[int(r["year"])] = r.get("project_tco2e")
+            leak_by_year[int(r["year"])] = r.get("leakage_tco2e")
+    cf = steps.get("_cf")
+    cf_vals = None
+    if cf is not None:
+        cy, cvals = cf.control_deforestation_per_year()
+        ef = steps["baseline_emission_factor"]["mean_tco2e_per_ha"]
+        m = {int(y): v for y, v in zip(cy, np.asarray(cvals).T)}
+        cf_vals = [(float(np.median(m[y])) * ef, float(np.quantile(m[y], 0.05)) * ef,
+                    float(np.quantile(m[y], 0.95)) * ef) if y in m else (np.nan,) * 3 for y in yrs]
+    figs.append(Figure("Credits", "Baseline vs project emissions per year", fg.emissions_chart(
+        fdir / "emissions.png", yrs, [be[y] for y in yrs], [be[y] - 1.6449 * baseline_sd[y] for y in yrs],
+        [be[y] + 1.6449 * baseline_sd[y] for y in yrs], [proj_by_year.get(y, np.nan) for y in yrs],
+        leakage=[leak_by_year.get(y, np.nan) for y in yrs] if leak_by_year else None,
+        counterfactual=[c[0] for c in cf_vals] if cf_vals else None,
+        counterfactual_lo=[c[1] for c in cf_vals] if cf_vals else None,
+        counterfactual_hi=[c[2] for c in cf_vals] if cf_vals else None),
+        "Baseline = allocated project deforestation x emission factor; project = monitored deforestation x EF."))
+    for key, title in (("credits_ex_post", "Credits per vintage, ex-post (monitoring)"),
+                       ("credits_ex_ante", "Credits per vintage, ex-ante projection")):
+        if key in steps:
+            tables.extend(_credit_tables(steps[key], title))
+    unc = steps["uncertainty"]
+    tables.append(Table("Credits", "Uncertainty (Monte Carlo)", ["quantity", "value"],
+                        [[k, _plain(v) if not isinstance(v, (list, tuple)) else ", ".join(f"{x:,.0f}" for x in v)]
+                         for k, v in unc.items() if not isinstance(v, dict)],
+                        "Activity data (SE of the HRP mean annual loss) and emission factor combined by Monte Carlo; "
+                        "VCS deduction when the 90% CI half-width exceeds 15% of the mean."))
+
+    # ---- NPRT
+    nprt = steps["nprt"]
+    factors = _nprt_factors(nprt)
+    if factors:
+        figs.append(Figure("Non-permanence risk", "Non-permanence risk ratings", fg.breakdown_chart(
+            fdir / "nprt.png", [f[0] for f in factors], [f[1] for f in factors],
+            title=f"AFOLU Non-Permanence Risk Tool: buffer {nprt.get('buffer_percent')}%", xlabel="risk rating"),
+            "Each factor's rating; negative values are mitigation."))
+    tables.append(Table("Non-permanence risk", "Ratings", ["factor", "rating"], [[f[0], f[1]] for f in factors],
+                        f"Overall rating {nprt.get('overall_rating')}, buffer {nprt.get('buffer_percent')}%."))
+
+    # ---- counterfactual
+    if "counterfactual" in steps:
+        c = steps["counterfactual"]
+        oc = results.overcrediting_ratio or {}
+        tables.append(Table("Counterfactual", "Over-crediting ratio", ["quantity", "value"], [
+            ["over-crediting ratio (baseline / matched controls)", oc.get("overcrediting_ratio")],
+            ["interval low", oc.get("low")], ["interval high", oc.get("high")],
+            ["baseline deforestation [ha]", oc.get("baseline_deforestation_ha")],
+            ["years", ", ".join(str(y) for y in oc.get("years", []))]],
+            "> 1: the baseline expects more deforestation than matched comparable forest lost (West et al. 2023)."))
+        bal = c.get("balance")
+        if isinstance(bal, list) and bal:
+            cols = list(bal[0].keys())
+            tables.append(Table("Counterfactual", "Covariate balance (standardised mean differences)", cols,
+                                [[_plain(r[k]) for k in cols] for r in bal], "|SMD| <= 0.2 after matching."))
+
+    # ---- manifest
+    manifest = build_manifest(cfg.input_files(), cfg.model_dump(mode="json"), cfg.project.seed,
+                              base_dir=cfg.base_dir)
+    mdict = manifest.to_dict() | extra_manifest
+    write_manifest(manifest, out / "manifest.json")
+    if extra_manifest:
+        import json
+
+        (out / "manifest.json").write_text(json.dumps(mdict, indent=2, sort_keys=True, default=str))
+    content = ReportContent(
+        title=f"Crediting report: {cfg.project.name}",
+        subtitle=f"VCS / VM0048 (VMD0055, VT0007) · crediting {cfg.project.crediting_start}–"
+                 f"{cfg.project.crediting_start + cfg.project.crediting_years - 1} · reddplus",
+        banner=GENERATED_BANNER if results.generated else None,
+        headline=results.headline(), figures=figs, tables=tables, manifest=mdict)
+    return render_html(content, out)
+
+
+def _credit_tables(ct: dict, title: str) -> list[Table]:
+    rows = ct.get("rows", [])
+    if not rows:
+        return []
+    cols = [k for k in rows[0] if not isinstance(rows[0][k], (dict, list)) and k != "formula"]
+    out = [Table("Credits", title, cols, [[_plain(r[k]) for k in cols] for r in rows],
+                 "VCUs are whole tonnes, rounded down; see the formulas below.")]
+    formulas = []
+    for r in rows:
+        f = r.get("formula") or r.get("formulas")
+        if isinstance(f, dict):
+            formulas.extend([[str(r.get("year")), k, str(v)] for k, v in f.items()])
+        elif f:
+            formulas.append([str(r.get("year")), "", str(f)])
+    if formulas:
+        out.append(Table("Credits", title + ": formulas and inputs", ["vintage", "quantity", "formula with inputs"],
+                         formulas))
+    return out
+
+
+def _nprt_factors(nprt: dict) -> list[tuple[str, float]]:
+    out = []
+    for cat in nprt.get("categories", []) if isinstance(nprt.get("categories"), list) else \
+            [{"name": k, **(v if isinstance(v, dict) else {"rating": v})} for k, v in
+             (nprt.get("categories") or {}).items()]:
+        factors = cat.get("factors")
+        if isinstance(factors, dict):
+            for k, v in factors.items():
+                val = v.get("rating") if isinstance(v, dict) else v
+                if isinstance(val, (int, float)):
+                    out.append((f"{cat.get('name', '')}: {k}", float(val)))
+        elif isinstance(factors, list):
+            for f in factors:
+                if isinstance(f.get("rating"), (int, float)):
+                    out.append((f"{cat.get('name', '')}: {f.get('name', f.get('factor', ''))}", float(f["rating"])))
+        elif isinstance(cat.get("rating"), (int, float)):
+            out.append((str(cat.get("name")), float(cat["rating"])))
+    return out
+
+
+def _read(path) -> np.ndarray:
+    from reddplus.raster import open_raster
+
+    with open_raster(path) as ds:
+        return ds.read(1)

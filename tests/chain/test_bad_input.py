@@ -1,0 +1,95 @@
+"""Bad input to the crediting run: one clear error naming the key or file, and nothing half-written."""
+
+from __future__ import annotations
+
+import shutil
+import tomllib
+
+import tomli_w
+
+import pytest
+
+from reddplus.errors import ConfigError, ReddplusError, ZoneError
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    from reddplus.sample import generate_sample_landscape
+
+    return generate_sample_landscape(tmp_path_factory.mktemp("sample") / "s", scale=0.15)
+
+
+def _variant(sample, tmp_path, edit):
+    """Copy the sample and apply ``edit`` (a function of the parsed TOML dict) to its project.toml."""
+    folder = tmp_path / "s"
+    shutil.copytree(sample.out_dir, folder)
+    toml = folder / "project.toml"
+    cfg = tomllib.loads(toml.read_text())
+    edit(cfg)
+    toml.write_text(tomli_w.dumps(cfg))
+    return toml
+
+
+def _set(section, key, value):
+    def edit(cfg):
+        cfg[section][key] = value
+    return edit
+
+
+def _run(toml, out):
+    from reddplus.chain import run_project
+    from reddplus.project import load_project
+
+    return run_project(load_project(toml), out, report_pdf=False)
+
+
+def _assert_clean(out):
+    assert not out.exists()
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.partial")]
+
+
+@pytest.mark.parametrize("edit, key", [
+    (_set("periods", "not_a_key", 1), "periods.not_a_key"),
+    (_set("areas", "project", "missing.gpkg"), "areas.project"),
+    (_set("periods", "monitoring", [[2021, 2023], [2022, 2024]]), "periods.monitoring"),
+    (_set("periods", "monitoring", [[2015, 2016]]), "periods.monitoring"),
+])
+def test_config_errors_name_the_key(sample, tmp_path, edit, key):
+    toml = _variant(sample, tmp_path, edit)
+    with pytest.raises(ConfigError) as err:
+        _run(toml, tmp_path / "out")
+    assert key in str(err.value)
+    _assert_clean(tmp_path / "out")
+
+
+def test_periods_outside_the_data(sample, tmp_path):
+    toml = _variant(sample, tmp_path, _set("periods", "historical_reference", [1990, 2010]))
+    with pytest.raises(ConfigError, match="historical_reference"):
+        _run(toml, tmp_path / "out")
+    _assert_clean(tmp_path / "out")
+
+
+def test_nprt_answer_outside_allowed_values(sample, tmp_path):
+    def edit(cfg):
+        cfg["deductions"]["nprt"]["financial_viability"] = ["breakeven_soon"]
+    toml = _variant(sample, tmp_path, edit)
+    with pytest.raises(ConfigError) as err:
+        _run(toml, tmp_path / "out")
+    assert "deductions.nprt.financial_viability" in str(err.value) and "breakeven_lt_4" in str(err.value)
+    _assert_clean(tmp_path / "out")
+
+
+def test_project_outside_the_jurisdiction(sample, tmp_path):
+    import geopandas as gpd
+    from shapely.affinity import translate
+
+    folder = tmp_path / "s"
+    shutil.copytree(sample.out_dir, folder)
+    p = folder / "project.gpkg"
+    g = gpd.read_file(p)
+    minx, miny, maxx, maxy = gpd.read_file(folder / "jurisdiction.gpkg").total_bounds
+    g["geometry"] = g.geometry.apply(lambda geom: translate(geom, xoff=(maxx - minx) * 3))
+    g.to_file(p)
+    with pytest.raises((ZoneError, ReddplusError), match="project"):
+        _run(folder / "project.toml", tmp_path / "out")
+    _assert_clean(tmp_path / "out")

@@ -1,0 +1,101 @@
+"""End-to-end crediting run on the built-in GENERATED sample (small scale), report rendered and looked at."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from reddplus.cli.main import cli
+
+SCALE = 0.25  # a quarter-size landscape keeps the test fast; the full size is the benchmark's job
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    from reddplus.chain import run_demo
+
+    out = tmp_path_factory.mktemp("demo") / "run"
+    return run_demo(out, scale=SCALE)
+
+
+def test_summary_contract(demo):
+    s = demo.summary()
+    for key in ("project_area_ha", "agb_stock_tco2", "agb_stock_tco2_ci90", "baseline_emissions_tco2e_per_year",
+                "net_vcus_by_vintage", "buffer_percent", "report_html"):
+        assert key in s, key
+    lo, hi = s["agb_stock_tco2_ci90"]
+    assert lo < s["agb_stock_tco2"] < hi
+    assert s["generated_sample"] is True
+    assert all(isinstance(v, int) and v >= 0 for v in s["net_vcus_by_vintage"].values())
+    assert 10 <= s["buffer_percent"] <= 60
+    assert (demo.out_dir / "report.html").is_file() and (demo.out_dir / "report.pdf").is_file()
+    assert json.loads((demo.out_dir / "summary.json").read_text())["report_html"] == str(demo.out_dir / "report.html")
+
+
+def test_credits_rules(demo):
+    """Issued VCUs + buffer never exceed the unrounded net reductions; VCUs are whole tonnes rounded down."""
+    rows = demo.steps["credits_ex_post"]["rows"]
+    assert rows
+    for r in rows:
+        assert r["vcus"] == int(r["vcus"])
+        assert r["vcus"] + r["buffer"] <= max(0.0, r["net_tco2e"]) + 1e-6
+
+
+def test_baseline_follows_the_highway(demo):
+    """The planned road changes the project's baseline from its opening year on (issue: the seed's point)."""
+    sc = demo.steps["scenario"]
+    years = sc["years"]
+    opening = min(sc["opening_years"])
+    proj = dict(zip(years, sc["allocation"]["zones"]["project"]))
+    before = [proj[y] for y in years if y < opening]
+    after = [proj[y] for y in years if y >= opening]
+    assert before and after
+    assert np.mean(after) > np.mean(before)
+
+
+def test_report_is_looked_at(demo, tmp_path):
+    """Render the PDF to PNG and check the maps and charts are there and not blank."""
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm (poppler-utils) not installed")
+    from PIL import Image
+
+    html = demo.report_html.read_text()
+    for fig in ("areas.png", "history.png", "risk_classes.png", "risk_with_without_highway.png", "stocks.png",
+                "emissions.png", "nprt.png"):
+        assert f"figures/{fig}" in html, fig
+        img = np.asarray(Image.open(demo.out_dir / "figures" / fig).convert("L"), dtype=float)
+        assert img.std() > 10, f"{fig} looks blank"
+    subprocess.run(["pdftoppm", "-r", "40", "-png", str(demo.report_pdf), str(tmp_path / "page")], check=True)
+    pages = sorted(tmp_path.glob("page*.png"))
+    assert len(pages) >= 3
+    inked = [np.asarray(Image.open(p).convert("L"), dtype=float).std() for p in pages]
+    assert min(inked) > 5
+
+
+def test_manifest_reproduces(demo, tmp_path):
+    """Same config + same manifest -> same numbers (rerun the sample's project.toml)."""
+    from reddplus.chain import run_project
+    from reddplus.manifest import read_manifest, verify_inputs
+    from reddplus.project import load_project
+
+    m = read_manifest(demo.out_dir / "manifest.json")
+    assert verify_inputs(m) == []
+    again = run_project(load_project(demo.out_dir / "sample" / "project.toml"), tmp_path / "again", report_pdf=False)
+    assert again.net_vcus_by_vintage == demo.net_vcus_by_vintage
+    assert again.agb_stock_tco2 == pytest.approx(demo.agb_stock_tco2, rel=1e-12)
+    assert read_manifest(tmp_path / "again" / "manifest.json")["manifest_sha256"] == m["manifest_sha256"]
+
+
+def test_cli_run_json_and_refuses_existing(demo, tmp_path):
+    toml = demo.out_dir / "sample" / "project.toml"
+    r = CliRunner().invoke(cli, ["-q", "run", str(toml), "--out", str(tmp_path / "r"), "--json"])
+    assert r.exit_code == 0, r.output
+    s = json.loads(r.output)
+    assert s["net_vcus_by_vintage"] == {str(k): v for k, v in demo.net_vcus_by_vintage.items()}
+    r = CliRunner().invoke(cli, ["-q", "run", str(toml), "--out", str(tmp_path / "r")])
+    assert r.exit_code != 0 and "exists" in r.output
