@@ -321,9 +321,11 @@ def run_project(cfg: ProjectConfig, out_dir: str | os.PathLike, *, overwrite: bo
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
-    for w in caught:
-        if not issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning, SyntaxWarning, ResourceWarning)):
-            log.warning("%s: %s", w.category.__name__, w.message)
+    from reddplus.errors import ReddplusWarning
+
+    for w in caught:  # the run's own diagnostics are warnings; third-party noise goes to debug
+        level = logging.WARNING if issubclass(w.category, ReddplusWarning) else logging.DEBUG
+        log.log(level, "%s: %s", w.category.__name__, w.message)
     from dataclasses import replace
 
     return replace(result, out_dir=out_dir, report_html=out_dir / "report.html",

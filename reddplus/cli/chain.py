@@ -13,7 +13,7 @@ def _steps(quiet: bool):
         return None
     from rich.console import Console
 
-    console = Console(stderr=True)
+    console = Console(stderr=True, log_path=False)
     return lambda step: console.log(f"[bold]{step}[/bold]")
 
 

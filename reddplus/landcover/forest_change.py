@@ -19,7 +19,8 @@ Conventions (``fmt``):
 ``fcc123``
     riskmapjnr / forestatrisk: 0 = non-forest (or no data), 1 = deforested in the first period,
     2 = deforested in the second period, 3 = forest at the last date; dates default to
-    (2000, 2010, 2020). Pixels flagged by the file's nodata/mask are 255.
+    (2000, 2010, 2020). Pixels flagged by the file's nodata are 255, except when the nodata value
+    is 0 (riskmapjnr's files): 0 then stays code 0, "non-forest or outside", as riskmapjnr reads it.
 ``masks``
     one raster per date, 1 = forest, 0 = non-forest, nodata = outside; dates are given.
 ``hansen``
@@ -228,6 +229,8 @@ class ForestChange:
         n = len(self.dates)
         if self.fmt == "fcc123":
             data, nod = self._read(self.paths[0], window)
+            if self.options.get("nodata_is_nonforest"):
+                nod = None  # riskmapjnr writes nodata = 0: 0 is "non-forest or outside", kept as code 0
             return _with_path(codes_from_fcc123, self.paths[0], data[0], nod, n)
         if self.fmt == "masks":
             layers, nods = zip(*(self._read(p, window) for p in self.paths))
@@ -333,6 +336,8 @@ def open_forest_change(path_or_paths, fmt: str, *, dates: Sequence[int] | None =
         dates = tuple(dates) if dates else FCC123_DATES
         if len(dates) != 3:
             raise InputDataError(f"fcc123 encodes 3 dates, got {tuple(dates)}", column="dates")
+        with open_raster(paths[0]) as ds:
+            options["nodata_is_nonforest"] = ds.nodata is not None and float(ds.nodata) == 0.0
     elif fmt == "masks":
         if len(paths) < 2 or not dates or len(dates) != len(paths):
             raise InputDataError("masks need at least two rasters and one date per raster (--dates)", column="dates")

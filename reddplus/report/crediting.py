@@ -121,7 +121,7 @@ def write_report(results, cfg, out: Path, *, codes, dates, grid, strata, project
     years = sorted(act["jurisdiction_ha_per_year"])
     tables.append(Table("Activity data", "Deforestation per year [ha/yr]", ["year", "jurisdiction", "project",
                                                                            "leakage belt"],
-                        [[y, act["jurisdiction_ha_per_year"][y], act["project_ha_per_year"][y],
+                        [[str(y), act["jurisdiction_ha_per_year"][y], act["project_ha_per_year"][y],
                           act["leakage_belt_ha_per_year"].get(y)] for y in years],
                         "Pixel counts x pixel area; a period's loss is spread evenly over its years."))
 
@@ -150,7 +150,7 @@ def write_report(results, cfg, out: Path, *, codes, dates, grid, strata, project
     alloc = steps["scenario"]["allocation"] if "scenario" in steps else steps["allocation_benchmark"]
     tables.append(Table("Baseline", "Baseline deforestation [ha/yr]", ["year", "jurisdiction expected",
                                                                        "project", "leakage belt"],
-                        [[y, e, p, (alloc["zones"].get("leakage_belt") or [None] * len(alloc["years"]))[i]]
+                        [[str(y), e, p, (alloc["zones"].get("leakage_belt") or [None] * len(alloc["years"]))[i]]
                          for i, (y, e, p) in enumerate(zip(alloc["years"], alloc["expected_ha_per_year"],
                                                            alloc["zones"]["project"]))],
                         f"Jurisdictional rate: {rate.get('method')}; allocated with the adjustment ratio "
@@ -243,7 +243,7 @@ def _credit_tables(ct: dict, title: str) -> list[Table]:
     if not rows:
         return []
     cols = [k for k in rows[0] if not isinstance(rows[0][k], (dict, list)) and k != "formula"]
-    out = [Table("Credits", title, cols, [[_plain(r[k]) for k in cols] for r in rows],
+    out = [Table("Credits", title, cols, [[str(r[k]) if k == "year" else _plain(r[k]) for k in cols] for r in rows],
                  "VCUs are whole tonnes, rounded down; see the formulas below.")]
     formulas = []
     for r in rows:
