@@ -555,7 +555,17 @@ def _run(cfg: ProjectConfig, out: Path, note: Progress, *, generated: bool, extr
         steps["counterfactual"] = cf.to_dict(oc)
         steps["_cf"] = cf
 
-    # ---------------------------------------------------------------- 6 report
+    # ---------------------------------------------------------------- 6 manifest and registry
+    from reddplus.manifest import build_manifest
+
+    manifest = build_manifest(cfg.input_files(), cfg.model_dump(mode="json"), seed, base_dir=cfg.base_dir)
+    mdict = manifest.to_dict() | extra_manifest
+    (out / "manifest.json").write_text(json.dumps(mdict, indent=2, sort_keys=True, default=str))
+    if credits is not None and any(r.issuance > 0 for r in credits.rows):
+        note("registry: issuing the ex-post vintages (serial blocks)")
+        steps["registry"] = issue_credits(out / "registry.sqlite", cfg, credits, manifest.sha256)
+
+    # ---------------------------------------------------------------- 7 report
     note("report (figures, HTML, PDF)")
     from reddplus.report.crediting import write_report
 
@@ -567,11 +577,54 @@ def _run(cfg: ProjectConfig, out: Path, note: Progress, *, generated: bool, extr
         report_html=out / "report.html", report_pdf=out / "report.pdf", steps=steps, generated=generated)
     write_report(results, cfg, out, codes=codes, dates=dates, grid=grid, strata=strata, project=project,
                  jurisdiction=jurisdiction, belt=belt, risk=risk, scenario=scenario, baseline_sd=baseline_sd,
-                 extra_manifest=extra_manifest)
+                 manifest=mdict)
     steps.pop("_cf", None)
     (out / "summary.json").write_text(json.dumps(results.summary(), indent=2, default=_json_default))
     (out / "results.json").write_text(json.dumps(steps, indent=2, default=_json_default))
     return results
+
+
+def issue_credits(db_path: Path, cfg: ProjectConfig, credits, manifest_sha256: str) -> dict:
+    """Issue each ex-post vintage into a registry (SQLite file) as serial-number blocks.
+
+    One monitoring period per configured period, verified for the whole tonnes computed; each
+    vintage is one issuance linked to the run's manifest hash, split by the registry into a holder
+    block and a buffer-pool block at the run's buffer percentage (the same rounding as
+    :func:`reddplus.accounting.net_credits`, so the blocks equal the credits table).
+    """
+    import secrets
+
+    from reddplus.registry.db import connect, migrate
+    from reddplus.registry.service import OPERATOR, RegistryService
+
+    db = connect(f"sqlite:///{db_path}")
+    migrate(db)
+    svc = RegistryService(db, secret_key=secrets.token_hex(32))
+    prj = svc.create_project(OPERATOR, cfg.project.name, cfg.project.country, external_id=cfg.project.id)
+    acc = svc.create_account(OPERATOR, f"{cfg.project.name}: proponent")
+    rows = {r.year: r for r in credits.rows}
+    out = {"database": str(db_path), "project_id": prj["id"], "account_id": acc["id"], "issuances": []}
+    for a, b in cfg.periods.monitoring:
+        verified = sum(rows[y].issuance for y in range(a, b + 1) if y in rows)
+        if verified <= 0:
+            continue
+        mp = svc.create_monitoring_period(OPERATOR, prj["id"], dt.date(a, 1, 1), dt.date(b, 12, 31), verified)
+        for y in range(a, b + 1):
+            r = rows.get(y)
+            if r is None or r.issuance <= 0:
+                continue
+            iss = svc.issue(OPERATOR, prj["id"], dt.date(y, 1, 1), dt.date(y, 12, 31), r.issuance,
+                            credits.buffer_percent, acc["id"], monitoring_period_id=mp["id"],
+                            manifest_sha256=manifest_sha256)
+            blocks = {("buffer" if bl["account_id"] != acc["id"] else "holder"): bl for bl in iss["blocks"]}
+            out["issuances"].append({"vintage": y, "quantity": r.issuance,
+                                     "holder_vcus": blocks.get("holder", {}).get("quantity", 0),
+                                     "buffer_credits": blocks.get("buffer", {}).get("quantity", 0),
+                                     "holder_serial": blocks.get("holder", {}).get("serial"),
+                                     "buffer_serial": blocks.get("buffer", {}).get("serial")})
+    db.write_engine.dispose()
+    db.read_engine.dispose()
+    return out
 
 
 def _benchmark_with_search_distance(fc, out_dir: Path, periods, cfg, start_m: float = 6000.0, tries: int = 4):

@@ -7,13 +7,15 @@ Per vintage (calendar year ``y``, prorated by the days of the year inside the pe
     LK_y &= f_y\\,LK^{AS}_y + m\\,ER_y \\\\
     UD_y &= u\\,\\max(0, ER_y - LK_y) \\\\
     NER_y &= ER_y - LK_y - UD_y \\\\
-    BUF_y &= \\min(\\lceil b\\,NER_y \\rceil, \\lfloor NER_y \\rfloor),\\quad VCU_y = \\lfloor NER_y \\rfloor - BUF_y
+    BUF_y &= \\lceil b\\,\\lfloor NER_y \\rfloor \\rceil,\\quad VCU_y = \\lfloor NER_y \\rfloor - BUF_y
 
 with :math:`f_y` the share of the year's days in the crediting (or monitoring) period, :math:`m`
 the market-leakage share, :math:`u` the uncertainty deduction share and :math:`b` the buffer share.
 
-Rounding rule: VCUs are whole tonnes and are never rounded up. Buffer credits are rounded up
-(the conservative side), taken from the whole tonnes of the net reductions; the fractional
+Rounding rule: VCUs are whole tonnes and are never rounded up. The issuance is the whole tonnes
+of the net reductions; buffer credits are that issuance times the buffer share, rounded up (the
+conservative side, and the registry's own rule: :func:`reddplus.registry.service.buffer_quantity`),
+so the registry splits each issuance into exactly these holder and buffer blocks. The fractional
 tonne left (:math:`NER_y - \\lfloor NER_y \\rfloor`) is not issued and not carried forward. A
 vintage with negative net reductions issues nothing and is reported as such.
 
@@ -61,6 +63,11 @@ class CreditRow:
     buffer: int
     vcus: int
     formula: dict = field(default_factory=dict)
+
+    @property
+    def issuance(self) -> int:
+        """Whole tonnes issued for the vintage: the holder's VCUs plus the buffer credits [t CO2e]."""
+        return self.vcus + self.buffer
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -137,7 +144,7 @@ def net_credits(vintages: Sequence[VintageInput], *, uncertainty_deduction_perce
         ud = u * max(0.0, er - lk)
         net = er - lk - ud
         whole = max(0, math.floor(net + 1e-9))
-        buf = min(math.ceil(b * net - 1e-9), whole) if net > 0 else 0
+        buf = math.ceil(round(b * whole, 9))
         vcus = whole - buf
         formula = {
             "fraction": f"{days}/{ndays} days = {f:.6f}",
@@ -146,7 +153,7 @@ def net_credits(vintages: Sequence[VintageInput], *, uncertainty_deduction_perce
                        f"= {lk:,.2f}",
             "uncertainty_deduction": f"{uncertainty_deduction_percent:.4g}% x {max(0.0, er - lk):,.2f} = {ud:,.2f}",
             "net": f"{er:,.2f} - {lk:,.2f} - {ud:,.2f} = {net:,.2f}",
-            "buffer": f"min(ceil({buffer_percent:g}% x {net:,.2f}), floor({net:,.2f})) = {buf:,}",
+            "buffer": f"ceil({buffer_percent:g}% x floor({net:,.2f})) = {buf:,}",
             "vcus": f"floor({net:,.2f}) - {buf:,} = {vcus:,}",
         }
         rows.append(CreditRow(v.year, days, f, be, pe, las, ml, lk, ud, net, int(buf), int(vcus), formula))

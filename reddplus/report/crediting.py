@@ -11,7 +11,6 @@ import logging
 from pathlib import Path
 import numpy as np
 
-from reddplus.manifest import build_manifest, write_manifest
 from reddplus.report import figures as fg
 from reddplus.report.render import Figure, ReportContent, Table, render_html
 
@@ -69,8 +68,8 @@ def _plain(v):
 
 
 def write_report(results, cfg, out: Path, *, codes, dates, grid, strata, project, jurisdiction, belt, risk,
-                 scenario, baseline_sd: dict, extra_manifest: dict) -> Path:
-    """Write the figures, the manifest and ``report.html`` of a crediting run into ``out``."""
+                 scenario, baseline_sd: dict, manifest: dict) -> Path:
+    """Write the figures and ``report.html`` of a crediting run into ``out``."""
     steps = results.steps
     figs: list[Figure] = []
     tables: list[Table] = []
@@ -220,21 +219,23 @@ def write_report(results, cfg, out: Path, *, codes, dates, grid, strata, project
             tables.append(Table("Counterfactual", "Covariate balance (standardised mean differences)", cols,
                                 [[_plain(r[k]) for k in cols] for r in bal], "|SMD| <= 0.2 after matching."))
 
-    # ---- manifest
-    manifest = build_manifest(cfg.input_files(), cfg.model_dump(mode="json"), cfg.project.seed,
-                              base_dir=cfg.base_dir)
-    mdict = manifest.to_dict() | extra_manifest
-    write_manifest(manifest, out / "manifest.json")
-    if extra_manifest:
-        import json
-
-        (out / "manifest.json").write_text(json.dumps(mdict, indent=2, sort_keys=True, default=str))
+    # ---- registry
+    reg = steps.get("registry")
+    if reg:
+        tables.append(Table("Registry", "Issuances (serial-number blocks)",
+                            ["vintage", "issued", "holder VCUs", "buffer credits", "holder serials", "buffer serials"],
+                            [[str(i["vintage"]), i["quantity"], i["holder_vcus"], i["buffer_credits"],
+                              i["holder_serial"] or "—", i["buffer_serial"] or "—"] for i in reg["issuances"]],
+                            "Each issuance is linked to this run's manifest hash; the registry journal is hash-chained "
+                            f"(database {Path(reg['database']).name})."))
     content = ReportContent(
         title=f"Crediting report: {cfg.project.name}",
         subtitle=f"VCS / VM0048 (VMD0055, VT0007) · crediting {cfg.project.crediting_start}–"
                  f"{cfg.project.crediting_start + cfg.project.crediting_years - 1} · reddplus",
         banner=GENERATED_BANNER if results.generated else None,
-        headline=results.headline(), figures=figs, tables=tables, manifest=mdict)
+        headline=results.headline(), figures=figs, tables=tables, manifest=manifest,
+        sections=("Summary", "Areas and maps", "Carbon stocks", "Activity data", "Baseline", "Credits",
+                  "Non-permanence risk", "Counterfactual", "Registry"))
     return render_html(content, out)
 
 
