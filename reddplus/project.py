@@ -104,7 +104,8 @@ class ForestChangeInput(_Model):
     path: Path
     format: Literal["fcc123", "masks", "hansen", "tmf"] = "fcc123"
     dates: list[int] | None = None
-    more_paths: list[Path] = Field(default_factory=list, description="masks: the rasters after the first")
+    more_paths: list[Path] = Field(default_factory=list, description="masks: the rasters after the first (or none: "
+                                   "one raster with a band per date)")
     treecover: Path | None = Field(None, description="hansen: treecover2000 [%]")
     datamask: Path | None = Field(None, description="hansen: datamask (1 = land)")
     canopy_threshold: float = Field(30.0, ge=0, le=100, description="hansen: forest if treecover >= this [%]")
@@ -114,8 +115,8 @@ class ForestChangeInput(_Model):
     def _inputs(self):
         if self.format == "hansen" and self.treecover is None:
             raise ValueError("format 'hansen' needs forest_change.treecover (treecover2000)")
-        if self.format == "masks" and not self.more_paths:
-            raise ValueError("format 'masks' needs at least two rasters: path and more_paths")
+        if self.format == "masks" and not self.dates:
+            raise ValueError("format 'masks' needs forest_change.dates (one per mask)")
         if self.dates is not None and list(self.dates) != sorted(set(self.dates)):
             raise ValueError("forest_change.dates must be strictly increasing years")
         return self

@@ -22,7 +22,8 @@ Conventions (``fmt``):
     (2000, 2010, 2020). Pixels flagged by the file's nodata are 255, except when the nodata value
     is 0 (riskmapjnr's files): 0 then stays code 0, "non-forest or outside", as riskmapjnr reads it.
 ``masks``
-    one raster per date, 1 = forest, 0 = non-forest, nodata = outside; dates are given.
+    a stack of forest masks, one band per date in one raster (or one raster per date),
+    1 = forest, 0 = non-forest, nodata = outside; dates are given.
 ``hansen``
     Global Forest Change (Hansen et al. 2013): ``treecover2000`` [%] and ``lossyear``
     (0 = no loss, k = loss in 2000 + k), optionally ``datamask`` (0 = no data -> 255,
@@ -233,9 +234,12 @@ class ForestChange:
                 nod = None  # riskmapjnr writes nodata = 0: 0 is "non-forest or outside", kept as code 0
             return _with_path(codes_from_fcc123, self.paths[0], data[0], nod, n)
         if self.fmt == "masks":
-            layers, nods = zip(*(self._read(p, window) for p in self.paths))
-            nodata = np.logical_or.reduce(nods)
-            return _with_path(codes_from_masks, ",".join(self.paths), np.stack([a[0] for a in layers]), nodata)
+            if len(self.paths) == 1:  # one raster, one band per date
+                stack, nodata = self._read(self.paths[0], window)
+            else:
+                layers, nods = zip(*(self._read(p, window) for p in self.paths))
+                stack, nodata = np.stack([a[0] for a in layers]), np.logical_or.reduce(nods)
+            return _with_path(codes_from_masks, ",".join(self.paths), stack, nodata)
         if self.fmt == "hansen":
             tc, tc_nod = self._read(self.paths[0], window)
             ly, ly_nod = self._read(self.paths[1], window)
@@ -295,7 +299,7 @@ def open_forest_change(path_or_paths, fmt: str, *, dates: Sequence[int] | None =
     Parameters
     ----------
     path_or_paths : path or list of paths
-        fcc123: one raster; masks: one per date; hansen: ``[treecover2000, lossyear]`` or
+        fcc123: one raster; masks: one multi-band raster (a band per date) or one raster per date; hansen: ``[treecover2000, lossyear]`` or
         ``[treecover2000, lossyear, datamask]``; tmf: one multi-band raster (one band per year).
     fmt : {"fcc123", "masks", "hansen", "tmf"}
     dates : sequence of int [year], optional
@@ -339,8 +343,14 @@ def open_forest_change(path_or_paths, fmt: str, *, dates: Sequence[int] | None =
         with open_raster(paths[0]) as ds:
             options["nodata_is_nonforest"] = ds.nodata is not None and float(ds.nodata) == 0.0
     elif fmt == "masks":
-        if len(paths) < 2 or not dates or len(dates) != len(paths):
-            raise InputDataError("masks need at least two rasters and one date per raster (--dates)", column="dates")
+        if len(paths) == 1:
+            with open_raster(paths[0]) as ds:
+                n_layers = ds.count
+        else:
+            n_layers = len(paths)
+        if n_layers < 2 or not dates or len(dates) != n_layers:
+            raise InputDataError(f"masks need one date per mask ({n_layers} masks: one band each of one raster, or "
+                                 "one raster each) and at least two (--dates)", column="dates")
     elif fmt == "hansen":
         if len(paths) not in (2, 3):
             raise InputDataError("hansen takes treecover2000 and lossyear [and datamask]", path=",".join(paths))

@@ -77,6 +77,19 @@ def test_masks_leading_forest_dates():
         codes_from_masks(np.array([[[2]], [[1]]]), None)
 
 
+def test_mask_stack_in_one_raster_equals_one_file_per_date(tmp_path):
+    rng = np.random.default_rng(1)
+    stack = np.cumprod(rng.random((3, 20, 20)) < 0.9, axis=0).astype(np.uint8)
+    one = write(tmp_path / "stack.tif", stack)
+    many = [write(tmp_path / f"m{i}.tif", stack[i]) for i in range(3)]
+    a = activity_data(open_forest_change(one, "masks", dates=[2000, 2010, 2020]))
+    b = activity_data(open_forest_change(many, "masks", dates=[2000, 2010, 2020]))
+    np.testing.assert_array_equal(a.counts, b.counts)
+    assert a.counts[0][3] == np.count_nonzero(stack[2])
+    with pytest.raises(InputDataError, match="one date per mask"):
+        open_forest_change(one, "masks", dates=[2000, 2010])
+
+
 def test_hansen_threshold_lossyear_datamask():
     tc = np.array([[50, 50, 10, 80, 90]])
     ly = np.array([[0, 3, 3, 24, 5]])

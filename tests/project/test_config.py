@@ -89,7 +89,7 @@ def test_manifest_hash_is_reproducible_and_detects_changes(folder):
     json.dumps(stored)
 
 
-def test_hansen_needs_treecover_and_masks_need_more_paths(folder):
+def test_hansen_needs_treecover_and_masks_need_dates(folder):
     text = BASE.replace('format = "fcc123"', 'format = "hansen"')
     with pytest.raises(ConfigError) as err:
         load_project(write(folder, text))
@@ -97,8 +97,9 @@ def test_hansen_needs_treecover_and_masks_need_more_paths(folder):
     (folder / "tc.tif").write_bytes(b"x")
     cfg = load_project(write(folder, text.replace('format = "hansen"', 'format = "hansen"\ntreecover = "tc.tif"')))
     assert cfg.forest_change.treecover == (folder / "tc.tif").resolve()
-    with pytest.raises(ConfigError, match="more_paths"):
+    with pytest.raises(ConfigError, match="dates"):
         load_project(write(folder, BASE.replace('format = "fcc123"', 'format = "masks"')))
-    cfg = load_project(write(folder, BASE.replace('format = "fcc123"', 'format = "masks"\nmore_paths = ["tc.tif"]')))
+    cfg = load_project(write(folder, BASE.replace('format = "fcc123"',
+                                                  'format = "masks"\ndates = [2000, 2010]\nmore_paths = ["tc.tif"]')))
     assert cfg.forest_change.more_paths == [(folder / "tc.tif").resolve()]
     assert "forest_change.more_paths[0]" in cfg.input_files()
