@@ -296,14 +296,12 @@ def run_project(cfg: ProjectConfig, out_dir: str | os.PathLike, *, overwrite: bo
     CreditingResults
         Paths point into ``out_dir``.
     """
+    from reddplus.raster import atomic_dir
+
     t0 = time.perf_counter()
     out_dir = Path(out_dir).absolute()
-    if out_dir.exists() and not overwrite:
-        raise OutputExistsError(f"{out_dir} exists; pass --overwrite to replace it")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    stage = _stage or Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
     note = progress or (lambda s: None)
-    try:
+    with atomic_dir(out_dir, overwrite=overwrite, stage=_stage) as stage:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             result = _run(cfg, stage, note, generated=generated, extra_manifest=extra_manifest or {})
@@ -315,12 +313,6 @@ def run_project(cfg: ProjectConfig, out_dir: str | os.PathLike, *, overwrite: bo
             from reddplus.report.render import render_pdf
 
             render_pdf(stage / "report.html")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(stage, out_dir)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
     from reddplus.errors import ReddplusWarning
 
     for w in caught:  # the run's own diagnostics are warnings; third-party noise goes to debug
@@ -490,7 +482,6 @@ def _run(cfg: ProjectConfig, out: Path, note: Progress, *, generated: bool, extr
 
     # ex-ante: the whole crediting period; project deforestation continues at its own HRP rate
     proj_hrp = float(np.mean([proj_loss[y] for y in hrp_years]))
-    belt_hrp = float(np.mean([belt_loss[y] for y in hrp_years])) if belt_loss else 0.0
     baseline_e = {y: baseline_project[y] * ef_mean for y in crediting_years}
     baseline_sd = {y: baseline_project[y] * ef_mean * np.hypot(rate_rel_se, ef_sd / ef_mean if ef_mean else 0.0)
                    for y in crediting_years}

@@ -39,6 +39,28 @@ def _check_overwrite(path: Path, overwrite: bool) -> None:
 
 
 @contextmanager
+def atomic_dir(path: str | os.PathLike, *, overwrite: bool = False, stage: Path | None = None) -> Iterator[Path]:
+    """Yield a staging folder beside ``path`` (or ``stage``); it replaces ``path`` only on success.
+
+    On any exception the staging folder is removed and ``path`` is left as it was.
+    """
+    import shutil
+
+    path = Path(path)
+    _check_overwrite(path, overwrite)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = stage or Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
+    try:
+        yield tmp
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+@contextmanager
 def atomic_path(path: str | os.PathLike, *, overwrite: bool = False, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only on success."""
     path = Path(path)

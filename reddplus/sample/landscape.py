@@ -53,8 +53,6 @@ import json
 import logging
 import math
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -299,12 +297,11 @@ def generate_sample_landscape(out_dir: str | os.PathLike, *, seed: int = 20061, 
         Hazard multiplier in the leakage belt from ``project_start_year`` on.
     highway_opening_year, planned_road_opening_year, project_start_year : int [year]
     """
-    import geopandas as gpd
     import rasterio
     from rasterio.features import rasterize
     from rasterio.transform import from_origin
 
-    from reddplus.raster import Grid
+    from reddplus.raster import Grid, atomic_dir
 
     if scale <= 0:
         raise ValueError("scale must be > 0")
@@ -445,19 +442,11 @@ def generate_sample_landscape(out_dir: str | os.PathLike, *, seed: int = 20061, 
                                            * CARBON_FRACTION * CO2_PER_C)
 
     # ---- write everything into a staging folder, then rename
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.gen-", dir=out_dir.parent))
-    try:
+    with atomic_dir(out_dir, overwrite=True) as stage:
         paths = _write(stage, grid, layers, {"treecover2000": (treecover, 255), "lossyear": (loss, 255),
                                              "fcc123": (fcc, 0), "strata": (strata, 0),
                                              "elevation": (elevation, None), "slope": (slope, None)},
                        trees, plots, truth, project_start_year)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(stage, out_dir)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
     paths = {k: out_dir / p.name for k, p in paths.items()}
     meta = json.loads((out_dir / "metadata.json").read_text())
     return SampleLandscape(out_dir, grid, paths, out_dir / "project.toml", meta, meta["truth"])

@@ -18,7 +18,7 @@ from reddplus.cli.main import cli
 from reddplus.errors import CRSError, GridMismatchError, InputDataError, ZoneError
 from reddplus.landcover import (activity_data, annual_rates, apply_mmu, codes_from_fcc123, codes_from_hansen,
                                 codes_from_masks, codes_from_tmf, deforested_between, forest_at, open_forest_change)
-from reddplus.raster import Block, iter_blocks
+from reddplus.raster import iter_blocks
 
 CRS = "EPSG:32719"
 T = from_origin(300_000, 8_600_000, 30, 30)
