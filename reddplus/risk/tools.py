@@ -410,7 +410,7 @@ def local_rate_raster(forest_change, out_path: str | os.PathLike, *, period: tup
     The halo is ``win_size // 2`` pixels, so every block sees the whole window of each core pixel
     (zero padding only at the raster edge, as riskmapjnr): the result equals the whole-array one.
     """
-    from reddplus.risk.localrate import LDEFRATE_NODATA, local_deforestation_rate
+    from reddplus.risk.localrate import LDEFRATE_NODATA, local_rate_codes
 
     fc = forest_change
     k0, k1 = period
@@ -419,7 +419,8 @@ def local_rate_raster(forest_change, out_path: str | os.PathLike, *, period: tup
 
     def task(block):
         codes = fc.read_codes(block, with_halo=True)
-        return local_deforestation_rate(_forest(codes, k0), _defor(codes, k0, k1), win_size, years)[block.core_slices]
+        rs, cs = block.core_slices
+        return local_rate_codes(codes, k0, k1, win_size, years, (rs.start, rs.stop, cs.start, cs.stop))
 
     with BlockWriter(out_path, fc.grid, dtype="uint16", nodata=LDEFRATE_NODATA, overwrite=overwrite) as w:
         for block, arr in map_blocks(task, blocks, scheduler=scheduler):
