@@ -181,20 +181,19 @@ def _annual_loss(codes: np.ndarray, mask: np.ndarray, dates: tuple[int, ...], pi
                  strata: np.ndarray | None = None, codes_of_strata: tuple[int, ...] = ()) -> dict:
     """Deforestation per period of the forest change inside ``mask`` [ha], optionally per stratum.
 
-    Code ``k`` (1..len(dates)-1) is deforestation in ``(dates[k-1], dates[k]]`` (the canonical
-    ForestChange convention). Returns ``{end_year: ha}`` or ``{end_year: {stratum: ha}}``.
+    Returns ``{end_year: ha}`` or ``{end_year: {stratum: ha}}`` (canonical codes: code ``k`` is loss
+    in ``(dates[k-1], dates[k]]``; counted with :func:`reddplus.landcover.code_counts`).
     """
-    c = codes[mask]
+    from reddplus.landcover import code_counts
+    from reddplus.landcover.activity import deforestation_ha
+
     n = len(dates)
     if strata is None:
-        counts = np.bincount(c[c < n], minlength=n)
-        return {dates[k]: float(counts[k]) * pixel_area_ha for k in range(1, n)}
-    s = strata[mask]
-    out = {}
-    for k in range(1, n):
-        sel = c == k
-        out[dates[k]] = {h: float(np.count_nonzero(sel & (s == h))) * pixel_area_ha for h in codes_of_strata}
-    return out
+        d = deforestation_ha(code_counts(codes[mask], None, 0)[0], n, pixel_area_ha)
+        return {dates[k]: float(d[k - 1]) for k in range(1, n)}
+    counts = code_counts(codes[mask], strata[mask], int(max(codes_of_strata)))
+    per = {h: deforestation_ha(counts[h], n, pixel_area_ha) for h in codes_of_strata}
+    return {dates[k]: {h: float(per[h][k - 1]) for h in codes_of_strata} for k in range(1, n)}
 
 
 def _per_year(loss_by_end: dict, dates: tuple[int, ...]) -> dict[int, float]:
@@ -399,7 +398,7 @@ def _run(cfg: ProjectConfig, out: Path, note: Progress, *, generated: bool, extr
     note("activity data (deforestation per zone and year)")
     act = activity_data(fc, zones=cfg.areas.jurisdiction, zone_field=cfg.areas.admin_field)
     act.table().to_csv(out / "tables" / "activity_by_admin.csv", index=False)
-    jur_loss = _per_year(_annual_loss(codes, jurisdiction, dates, px), dates)
+    jur_loss = {y: float(sum(act.annual_loss_ha(z)[y] for z in act.zones)) for y in act.annual_loss_ha(act.zones[0])}
     proj_loss_s = _annual_loss(codes, project, dates, px, strata, strata_codes) if strata is not None else None
     proj_loss = _per_year(_annual_loss(codes, project, dates, px), dates)
     belt_loss = _per_year(_annual_loss(codes, belt, dates, px), dates) if belt is not None else {}
@@ -459,10 +458,9 @@ def _run(cfg: ProjectConfig, out: Path, note: Progress, *, generated: bool, extr
         w = np.array([float(dens[project & (strata == h)].sum()) for h in strata_codes])
     else:
         w = np.ones(1)
-    w = w / w.sum() if w.sum() > 0 else np.full(len(strata_codes), 1.0 / len(strata_codes))
-    ef_mean = float(sum(wi * efs[h].mean for wi, h in zip(w, strata_codes)))
-    ef_sd = float(np.sqrt(sum((wi * efs[h].sd) ** 2 for wi, h in zip(w, strata_codes))))
-    steps["baseline_emission_factor"] = {"weights": dict(zip(strata_codes, w.tolist())),
+    ef = acc.weighted_emission_factor(w, [efs[h] for h in strata_codes])
+    ef_mean, ef_sd = ef.mean, ef.sd
+    steps["baseline_emission_factor"] = {"weights": dict(zip(strata_codes, ef.components["weights"])),
                                          "mean_tco2e_per_ha": ef_mean, "sd_tco2e_per_ha": ef_sd}
 
     # ---------------------------------------------------------------- 4 credits
@@ -490,9 +488,7 @@ def _run(cfg: ProjectConfig, out: Path, note: Progress, *, generated: bool, extr
         np.array([baseline_project[y] * rate_rel_se for y in crediting_years]), ef_mean, ef_sd,
         draws=cfg.deductions.uncertainty.draws, seed=seed, confidence=cfg.deductions.uncertainty.confidence)
     udp = 100.0 * unc.deduction_fraction
-    steps["uncertainty"] = unc.to_dict() if hasattr(unc, "to_dict") else {
-        "mean": unc.mean, "ci": list(unc.ci), "halfwidth_percent": unc.halfwidth_percent,
-        "deduction_fraction": unc.deduction_fraction}
+    steps["uncertainty"] = unc.to_dict()
     start = dt.date(c0, 1, 1)
     end = dt.date(c0 + n_years - 1, 12, 31)
     ex_ante_in = [acc.VintageInput(y, baseline_e[y], min(proj_hrp, baseline_project[y]) * ef_mean,

@@ -95,3 +95,25 @@ def activity_shifting_leakage_tco2e(belt_monitored_ha: float, belt_baseline_ha: 
     if belt_monitored_ha < 0 or belt_baseline_ha < 0:
         raise InputDataError("leakage-belt areas must be >= 0 ha", column="leakage_belt_ha")
     return max(0.0, belt_monitored_ha - belt_baseline_ha) * float(emission_factor_tco2e_per_ha)
+
+
+def weighted_emission_factor(weights, factors) -> EmissionFactor:
+    """Emission factor of deforestation spread over strata with the given weights [t CO2e/ha].
+
+    .. math:: \\overline{EF} = \\sum_h w_h EF_h, \\quad \\sigma = \\sqrt{\\sum_h (w_h \\sigma_h)^2},
+              \\quad \\sum_h w_h = 1
+
+    The weights are the shares of the expected deforestation in each stratum (e.g. the allocated
+    VT0007 density summed over the project's pixels of each stratum; VMD0055 v1.0 section 5:
+    emissions are activity data per stratum times its emission factor). Stratum errors are taken
+    as independent.
+    """
+    w = np.asarray(weights, dtype=float)
+    if w.ndim != 1 or len(w) != len(factors) or (w < 0).any():
+        raise InputDataError("one non-negative weight per stratum", column="weights")
+    w = w / w.sum() if w.sum() > 0 else np.full(len(w), 1.0 / len(w))
+    mean = float(sum(wi * f.mean for wi, f in zip(w, factors)))
+    sd = float(np.sqrt(sum((wi * f.sd) ** 2 for wi, f in zip(w, factors))))
+    pre = float(sum(wi * f.pre_tco2e_per_ha for wi, f in zip(w, factors)))
+    post = float(sum(wi * f.post_tco2e_per_ha for wi, f in zip(w, factors)))
+    return EmissionFactor(mean, sd, pre, post, {"weights": w.tolist()})

@@ -6,6 +6,7 @@ import copy
 import datetime as dt
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -179,3 +180,14 @@ def test_credit_bad_input():
     with pytest.raises(InputDataError, match="buffer_percent"):
         net_credits([], crediting_start=D(2021, 1, 1), crediting_end=D(2022, 1, 1), uncertainty_deduction_percent=0,
                     buffer_percent=120, market_leakage_percent=0)
+
+
+def test_weighted_emission_factor():
+    from reddplus.accounting import weighted_emission_factor
+
+    a, b = emission_factor(500.0, agb_sd=10.0), emission_factor(300.0, agb_sd=20.0)
+    ef = weighted_emission_factor([3, 1], [a, b])
+    assert ef.mean == pytest.approx(0.75 * a.mean + 0.25 * b.mean)
+    assert ef.sd == pytest.approx(np.hypot(0.75 * a.sd, 0.25 * b.sd))
+    with pytest.raises(InputDataError):
+        weighted_emission_factor([1.0], [a, b])
