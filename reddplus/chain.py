@@ -377,6 +377,12 @@ def _run(cfg: ProjectConfig, out: Path, note: Progress, *, generated: bool, extr
     present = tuple(s["strata"][h]["stock"] for h in strata_codes if areas[h] > 0)
     stock = project_carbon_stock(present, {s["strata"][h]["stock"].stratum: areas[h] for h in strata_codes
                                            if areas[h] > 0})
+    if cfg.stocks.inventory is None:  # stocks from a previous assessment: mean +- SE, large-sample interval
+        from dataclasses import replace as _replace
+
+        half = 1.6448536 * stock.se_tco2e
+        stock = _replace(stock, ci90_half_width_tco2e=half, relative_half_width=half / stock.total_tco2e,
+                         df=float("inf"))
     r_s = cfg.stocks.root_shoot_ratio
     agb_share = 1.0 / (1.0 + r_s)
     agb_stock = stock.total_tco2e * agb_share

@@ -93,3 +93,17 @@ def test_project_outside_the_jurisdiction(sample, tmp_path):
     with pytest.raises((ZoneError, ReddplusError), match="project"):
         _run(folder / "project.toml", tmp_path / "out")
     _assert_clean(tmp_path / "out")
+
+
+def test_stocks_from_a_previous_assessment(sample, tmp_path):
+    """Without a tree inventory the per-stratum stocks of the config (mean, SD) carry the interval."""
+    def edit(cfg):
+        del cfg["stocks"]["inventory"], cfg["stocks"]["plot_areas"]
+        for st in cfg["stocks"]["strata"]:
+            st["agb_tco2e_per_ha_sd"] = 0.05 * st["agb_tco2e_per_ha"]
+        cfg["counterfactual"]["enabled"] = False
+    res = _run(_variant(sample, tmp_path, edit), tmp_path / "out")
+    lo, hi = res.agb_stock_tco2_ci90
+    assert lo < res.agb_stock_tco2 < hi
+    assert 0.02 < (hi - lo) / 2 / res.agb_stock_tco2 <= 1.6449 * 0.05   # 90% half-width of 5 % SEs
+    assert res.overcrediting_ratio is None and res.net_vcus_by_vintage
