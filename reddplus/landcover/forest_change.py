@@ -35,7 +35,8 @@ Conventions (``fmt``):
     JRC Tropical Moist Forest "annual change" collection (Vancutsem et al. 2021): one band per
     year with classes 1 undisturbed TMF, 2 degraded TMF, 3 deforested land, 4 TMF regrowth,
     5 permanent or seasonal water, 6 other land cover; 0 = no data. Forest = classes 1 and 2.
-    Dates: one per band (``dates`` given, or 1990 + band index).
+    One multi-band raster (a band per year) or one raster per year; dates: one per band
+    (``dates`` given, or 1990 + band index).
 
 References
 ----------
@@ -247,8 +248,12 @@ class ForestChange:
             return _with_path(codes_from_hansen, ",".join(self.paths), tc[0], ly[0], n,
                               canopy_threshold=self.options.get("canopy_threshold", 30.0), datamask=dm,
                               nodata=tc_nod | ly_nod)
-        data, nod = self._read(self.paths[0], window)
-        return _with_path(codes_from_tmf, self.paths[0], data, nod)
+        if len(self.paths) == 1:  # one raster, a band per year
+            data, nod = self._read(self.paths[0], window)
+        else:                      # one raster per year
+            layers, nods = zip(*(self._read(p, window) for p in self.paths))
+            data, nod = np.stack([a[0] for a in layers]), np.logical_or.reduce(nods)
+        return _with_path(codes_from_tmf, ",".join(self.paths), data, nod)
 
     def _hansen_mmu(self, block: Block, with_halo: bool) -> np.ndarray:
         from rasterio.windows import Window
@@ -300,7 +305,7 @@ def open_forest_change(path_or_paths, fmt: str, *, dates: Sequence[int] | None =
     ----------
     path_or_paths : path or list of paths
         fcc123: one raster; masks: one multi-band raster (a band per date) or one raster per date; hansen: ``[treecover2000, lossyear]`` or
-        ``[treecover2000, lossyear, datamask]``; tmf: one multi-band raster (one band per year).
+        ``[treecover2000, lossyear, datamask]``; tmf: one multi-band raster (a band per year) or one raster per year.
     fmt : {"fcc123", "masks", "hansen", "tmf"}
     dates : sequence of int [year], optional
         Required for masks; hansen defaults to 2000 .. 2000 + max(lossyear) (streamed max);
@@ -368,10 +373,11 @@ def open_forest_change(path_or_paths, fmt: str, *, dates: Sequence[int] | None =
             options["mmu_pixels"] = int(np.ceil(mmu_ha / grid.pixel_area_ha - 1e-9))
             options["mmu_ha"] = float(mmu_ha)
     else:
-        if len(paths) != 1:
-            raise InputDataError("tmf takes one multi-band raster (one band per year)", path=",".join(paths))
-        with open_raster(paths[0]) as ds:
-            nb = ds.count
+        if len(paths) == 1:
+            with open_raster(paths[0]) as ds:
+                nb = ds.count
+        else:
+            nb = len(paths)
         dates = tuple(dates) if dates else tuple(range(1990, 1990 + nb))
         if len(dates) != nb:
             raise InputDataError(f"{nb} bands but {len(dates)} dates", column="dates", path=paths[0])

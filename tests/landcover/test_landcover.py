@@ -108,6 +108,18 @@ def test_tmf_classes():
         codes_from_tmf(np.array([[[7]]]))
 
 
+def test_tmf_files_one_per_year_or_one_stack(tmp_path):
+    stack = np.array([[[1, 2, 6, 1]], [[1, 3, 6, 1]], [[2, 3, 6, 4]]], dtype=np.uint8)
+    one = write(tmp_path / "tmf.tif", stack)
+    many = [write(tmp_path / f"tmf{i}.tif", stack[i]) for i in range(3)]
+    a = open_forest_change(one, "tmf", dates=[2018, 2019, 2020])
+    b = open_forest_change(many, "tmf", dates=[2018, 2019, 2020])
+    assert open_forest_change(one, "tmf").dates == (1990, 1991, 1992)
+    blk = next(iter(iter_blocks((1, 4))))
+    np.testing.assert_array_equal(a.read_codes(blk, with_halo=False), b.read_codes(blk, with_halo=False))
+    assert a.read_codes(blk, with_halo=False).tolist() == [[3, 1, 0, 2]]   # regrowth (4) is not forest
+
+
 def test_mmu_removes_small_patches():
     codes = np.full((8, 8), 3, np.uint8)
     codes[1, 1] = 1               # 1-pixel patch
