@@ -30,8 +30,10 @@ from typing import Sequence
 import numpy as np
 
 from reddplus.errors import ConfigError
-from reddplus.raster import BlockWriter, Grid, iter_blocks, map_blocks, open_raster, read_block, read_zones, \
+from reddplus.raster import Grid, copy_as_cog, iter_blocks, map_blocks, open_raster, read_block, read_zones, \
     burn_zones
+from reddplus.raster.io import _check_overwrite
+from reddplus.raster.windows import TILE
 from reddplus.risk import vt0007 as v
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,50 @@ def bounded_gdal_cache(fn):
             return fn(*args, **kwargs)
 
     return wrapper
+
+
+class _CogWriter:
+    """Stream blocks into a raster that becomes a COG at ``path`` when the context exits cleanly.
+
+    Same contract as :class:`reddplus.raster.BlockWriter`, tuned for the risk maps: the staging
+    GeoTIFF (rewritten once as the COG, then deleted) is left uncompressed, which saves a deflate
+    pass over the whole raster, and ``overview_resampling`` sets how the COG overviews are made
+    (``"nearest"`` for coded rasters such as classes and local-rate codes, which must not be
+    interpolated; ``None`` keeps the COG default).
+    """
+
+    def __init__(self, path, grid: Grid, *, dtype, nodata=None, overwrite: bool = False,
+                 overview_resampling: str | None = None):
+        self.path = Path(path)
+        _check_overwrite(self.path, overwrite)
+        self.profile = dict(driver="GTiff", tiled=True, blockxsize=TILE, blockysize=TILE, compress="none",
+                            bigtiff="if_safer", width=grid.width, height=grid.height, count=1,
+                            dtype=np.dtype(dtype).name, crs=grid.crs, transform=grid.transform, nodata=nodata)
+        self.cog_options = {"overview_resampling": overview_resampling} if overview_resampling else {}
+        self._tmpdir = None
+        self._ds = None
+
+    def __enter__(self) -> "_CogWriter":
+        import tempfile
+
+        import rasterio
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._tmpdir = tempfile.TemporaryDirectory(prefix=f".{self.path.name}.", dir=self.path.parent)
+        self._ds = rasterio.open(Path(self._tmpdir.name) / "stage.tif", "w", **self.profile)
+        return self
+
+    def write(self, block, data: np.ndarray) -> None:
+        """Write the core of ``block`` (``data`` has the core's shape)."""
+        self._ds.write(np.asarray(data).astype(self.profile["dtype"], copy=False), 1, window=block.window)
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self._ds.close()
+            if exc_type is None:
+                copy_as_cog(self._ds.name, self.path, overwrite=True, **self.cog_options)
+        finally:
+            self._tmpdir.cleanup()
 
 
 @dataclass(frozen=True)
@@ -314,7 +360,8 @@ def _vt0007_benchmark(
 
     paths = {name: out_dir / f"classes_{name}.tif" for name in maps}
     acc: dict[str, list] = {}
-    writers = {name: BlockWriter(p, grid, dtype="uint8", nodata=0, overwrite=overwrite) for name, p in paths.items()}
+    writers = {name: _CogWriter(p, grid, dtype="uint8", nodata=0, overwrite=overwrite, overview_resampling="nearest")
+               for name, p in paths.items()}
     for w in writers.values():
         w.__enter__()
     try:
@@ -380,7 +427,7 @@ def _vt0007_benchmark(
 
     density_path = out_dir / "density_vp.tif"
     tot: dict[str, np.ndarray] = {}
-    with BlockWriter(density_path, grid, dtype="float32", nodata=None, overwrite=overwrite) as w:
+    with _CogWriter(density_path, grid, dtype="float32", nodata=None, overwrite=overwrite) as w:
         for block, (res, dens) in map_blocks(dens_task, blocks, scheduler=scheduler):
             w.write(block, dens)
             for k, a in res.items():
@@ -422,7 +469,8 @@ def local_rate_raster(forest_change, out_path: str | os.PathLike, *, period: tup
         rs, cs = block.core_slices
         return local_rate_codes(codes, k0, k1, win_size, years, (rs.start, rs.stop, cs.start, cs.stop))
 
-    with BlockWriter(out_path, fc.grid, dtype="uint16", nodata=LDEFRATE_NODATA, overwrite=overwrite) as w:
+    with _CogWriter(out_path, fc.grid, dtype="uint16", nodata=LDEFRATE_NODATA, overwrite=overwrite,
+                     overview_resampling="nearest") as w:
         for block, arr in map_blocks(task, blocks, scheduler=scheduler):
             w.write(block, arr)
     return Path(out_path)

@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 from scipy import ndimage
 
 from reddplus.errors import InputDataError, ModelError
@@ -92,13 +93,36 @@ def distance_to_edge_at(forest: np.ndarray, query: np.ndarray, pixel_size_m: flo
         return np.zeros(0)
     from scipy.spatial import cKDTree
 
-    edge = ~forest & ndimage.binary_dilation(forest, structure=ndimage.generate_binary_structure(2, 1))
-    pts = np.argwhere(edge)
+    pts = _edge_pixels(np.ascontiguousarray(forest))
     if pts.size == 0:
         return np.full(len(q), np.inf)
     bound = max_distance_m / pixel_size_m + 1.0
-    d, _ = cKDTree(pts).query(q, k=1, distance_upper_bound=bound)
+    # unbalanced, non-compact tree: builds several times faster; nearest distances are the same
+    d, _ = cKDTree(pts, balanced_tree=False, compact_nodes=False).query(q, k=1, distance_upper_bound=bound)
     return d * pixel_size_m
+
+
+@njit(nogil=True, cache=True)
+def _edge_pixels(forest):  # pragma: no cover - numba
+    """(row, col) of the non-forest pixels 4-adjacent to a forest pixel, row-major (one compiled pass)."""
+    nr, nc = forest.shape
+    flag = np.zeros((nr, nc), np.bool_)
+    n = 0
+    for r in range(nr):
+        for c in range(nc):
+            if not forest[r, c] and ((r > 0 and forest[r - 1, c]) or (r + 1 < nr and forest[r + 1, c])
+                                     or (c > 0 and forest[r, c - 1]) or (c + 1 < nc and forest[r, c + 1])):
+                flag[r, c] = True
+                n += 1
+    out = np.empty((n, 2), np.int64)
+    i = 0
+    for r in range(nr):
+        for c in range(nc):
+            if flag[r, c]:
+                out[i, 0] = r
+                out[i, 1] = c
+                i += 1
+    return out
 
 
 def distance_histogram(distance_m: np.ndarray, pixel_size_m: float, max_distance_m: float) -> np.ndarray:
