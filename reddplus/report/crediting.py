@@ -181,10 +181,9 @@ def write_report(results, cfg, out: Path, *, codes, dates, grid, strata, project
         counterfactual_lo=[c[1] for c in cf_vals] if cf_vals else None,
         counterfactual_hi=[c[2] for c in cf_vals] if cf_vals else None),
         "Baseline = allocated project deforestation x emission factor; project = monitored deforestation x EF."))
-    for key, title in (("credits_ex_post", "Credits per vintage, ex-post (monitoring)"),
-                       ("credits_ex_ante", "Credits per vintage, ex-ante projection")):
-        if key in steps:
-            tables.extend(_credit_tables(steps[key], title))
+    if "credits_ex_post" in steps:
+        tables.extend(_credit_tables(steps["credits_ex_post"], "Credits per vintage, ex-post (monitoring)"))
+    tables.extend(_credit_tables(steps["credits_ex_ante"], "Credits per vintage, ex-ante projection", formulas=False))
     unc = steps["uncertainty"]
     tables.append(Table("Credits", "Uncertainty (Monte Carlo)", ["quantity", "value"],
                         [[k, _plain(v) if not isinstance(v, (list, tuple)) else ", ".join(f"{x:,.0f}" for x in v)]
@@ -239,23 +238,26 @@ def write_report(results, cfg, out: Path, *, codes, dates, grid, strata, project
     return render_html(content, out)
 
 
-def _credit_tables(ct: dict, title: str) -> list[Table]:
+#: column headers of the credits tables (CreditRow fields -> readable, wrappable labels)
+CREDIT_COLUMNS = {"year": "vintage", "days": "days", "baseline_tco2e": "baseline [t CO2e]",
+                  "project_tco2e": "project [t CO2e]", "activity_shifting_leakage_tco2e": "activity-shifting leakage",
+                  "market_leakage_tco2e": "market leakage", "uncertainty_deduction_tco2e": "uncertainty deduction",
+                  "net_tco2e": "net reductions [t CO2e]", "buffer": "buffer credits", "vcus": "VCUs"}
+
+
+def _credit_tables(ct: dict, title: str, *, formulas: bool = True) -> list[Table]:
     rows = ct.get("rows", [])
     if not rows:
         return []
-    cols = [k for k in rows[0] if not isinstance(rows[0][k], (dict, list)) and k != "formula"]
-    out = [Table("Credits", title, cols, [[str(r[k]) if k == "year" else _plain(r[k]) for k in cols] for r in rows],
-                 "VCUs are whole tonnes, rounded down; see the formulas below.")]
-    formulas = []
-    for r in rows:
-        f = r.get("formula") or r.get("formulas")
-        if isinstance(f, dict):
-            formulas.extend([[str(r.get("year")), k, str(v)] for k, v in f.items()])
-        elif f:
-            formulas.append([str(r.get("year")), "", str(f)])
+    cols = list(CREDIT_COLUMNS)
+    out = [Table("Credits", title, [CREDIT_COLUMNS[k] for k in cols],
+                 [[str(r[k]) if k == "year" else _plain(r[k]) for k in cols] for r in rows],
+                 "Annual quantities prorated by the days of each vintage inside the period; VCUs are whole tonnes, "
+                 "never rounded up; buffer credits are the issued tonnes times the buffer share, rounded up.")]
     if formulas:
-        out.append(Table("Credits", title + ": formulas and inputs", ["vintage", "quantity", "formula with inputs"],
-                         formulas))
+        lines = [[str(r["year"]), k.replace("_", " "), str(v)] for r in rows for k, v in r["formula"].items()]
+        out.append(Table("Credits", title + ": every number with its formula and inputs",
+                         ["vintage", "quantity", "formula with inputs"], lines))
     return out
 
 
