@@ -714,6 +714,7 @@ def run_demo(out_dir: str | os.PathLike = "reddplus-demo", *, seed: int | None =
     from reddplus.project import load_project
     from reddplus.sample import generate_sample_landscape
 
+    t0 = time.perf_counter()
     out_dir = Path(out_dir).absolute()
     if out_dir.exists() and not overwrite:
         raise OutputExistsError(f"{out_dir} exists; pass --overwrite to replace it")
@@ -730,5 +731,8 @@ def run_demo(out_dir: str | os.PathLike = "reddplus-demo", *, seed: int | None =
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
-    return run_project(cfg, out_dir, overwrite=True, quiet=quiet, progress=note, generated=True,
-                       report_pdf=report_pdf, extra_manifest={"sample_truth": sample.truth}, _stage=stage)
+    res = run_project(cfg, out_dir, overwrite=True, quiet=quiet, progress=note, generated=True,
+                      report_pdf=report_pdf, extra_manifest={"sample_truth": sample.truth}, _stage=stage)
+    from dataclasses import replace
+
+    return replace(res, seconds=time.perf_counter() - t0)
