@@ -304,6 +304,10 @@ def run_project(cfg: ProjectConfig, out_dir: str | os.PathLike, *, overwrite: bo
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             result = _run(cfg, stage, note, generated=generated, extra_manifest=extra_manifest or {})
+        from dataclasses import replace
+
+        (stage / "summary.json").write_text(json.dumps(replace(result, seconds=time.perf_counter() - t0).summary(),
+                                                       indent=2, default=_json_default))
         # every path written so far names the staging folder: point it at the final one
         for f in list(stage.glob("*.json")) + list(stage.glob("*.html")):
             f.write_text(f.read_text(encoding="utf-8").replace(str(stage), str(out_dir)), encoding="utf-8")
@@ -317,8 +321,6 @@ def run_project(cfg: ProjectConfig, out_dir: str | os.PathLike, *, overwrite: bo
     for w in caught:  # the run's own diagnostics are warnings; third-party noise goes to debug
         level = logging.WARNING if issubclass(w.category, ReddplusWarning) else logging.DEBUG
         log.log(level, "%s: %s", w.category.__name__, w.message)
-    from dataclasses import replace
-
     return replace(result, out_dir=out_dir, report_html=out_dir / "report.html",
                    report_pdf=(out_dir / "report.pdf") if report_pdf else None,
                    seconds=time.perf_counter() - t0)
@@ -572,7 +574,6 @@ def _run(cfg: ProjectConfig, out: Path, note: Progress, *, generated: bool, extr
                  jurisdiction=jurisdiction, belt=belt, risk=risk, scenario=scenario, baseline_sd=baseline_sd,
                  manifest=mdict)
     steps.pop("_cf", None)
-    (out / "summary.json").write_text(json.dumps(results.summary(), indent=2, default=_json_default))
     (out / "results.json").write_text(json.dumps(steps, indent=2, default=_json_default))
     return results
 
