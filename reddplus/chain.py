@@ -439,6 +439,17 @@ def _run(cfg: ProjectConfig, out: Path, note: Progress, *, generated: bool, extr
     risk = _benchmark_with_search_distance(fc, out / "rasters", periods, cfg)
     steps["risk"] = risk.to_dict()
 
+    if per.confirmation is not None and (cfg.baseline.roads or cfg.baseline.rivers or cfg.baseline.settlements):
+        note("baseline: benchmark vs alternative models (VT0007 section 5.3)")
+        from reddplus.risk.compare import compare_models_from_paths
+
+        cmp = compare_models_from_paths(fc, periods=periods, roads=cfg.baseline.roads, rivers=cfg.baseline.rivers,
+                                        settlements=cfg.baseline.settlements,
+                                        planned_roads=cfg.baseline.planned_roads[0].path
+                                        if cfg.baseline.planned_roads else None,
+                                        models=("logistic",), seed=seed)
+        steps["model_assessment"] = {"table": cmp.table(), "selected": cmp.best, "nrt_m": cmp.nrt_m}
+
     note("baseline: allocation to the project and leakage belt")
     from reddplus.baseline.allocation import allocate
 
@@ -452,13 +463,21 @@ def _run(cfg: ProjectConfig, out: Path, note: Progress, *, generated: bool, extr
     baseline_project = dict(zip(crediting_years, alloc.zone_ha_per_year["project"]))
     baseline_belt = dict(zip(crediting_years, alloc.zone_ha_per_year.get("leakage_belt", [0.0] * n_years)))
     scenario = None
+    steps["baseline_source"] = "VT0007 benchmark risk map"
     if cfg.baseline.planned_roads:
         note("baseline: planned-road scenario")
         scenario = _scenario(cfg, fc, codes, grid, periods, rate, crediting_years, project, belt, seed, out)
         steps["scenario"] = scenario.to_dict()
-        baseline_project = dict(zip(crediting_years, scenario.allocation.zone_ha_per_year["project"]))
-        if belt is not None:
-            baseline_belt = dict(zip(crediting_years, scenario.allocation.zone_ha_per_year["leakage_belt"]))
+        # VT0007 section 5.3: the road-driven alternative replaces the benchmark only when it is accepted
+        accepted = steps.get("model_assessment", {}).get("selected", "logistic") != "benchmark"
+        if accepted:
+            steps["baseline_source"] = f"{scenario.model_summary.get('model', 'alternative')} model with planned roads"
+            baseline_project = dict(zip(crediting_years, scenario.allocation.zone_ha_per_year["project"]))
+            if belt is not None:
+                baseline_belt = dict(zip(crediting_years, scenario.allocation.zone_ha_per_year["leakage_belt"]))
+        else:
+            log.warning("the alternative model does not beat the VT0007 benchmark: the benchmark allocation is the "
+                        "baseline and the planned-road scenario is reported only")
 
     # emission factor of the baseline deforestation: strata weighted by the allocated density in the project
     dens = _read_density(risk.density_path)

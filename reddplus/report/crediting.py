@@ -145,15 +145,23 @@ def write_report(results, cfg, out: Path, *, codes, dates, grid, strata, project
         tables.append(Table("Baseline", "Model assessment (VT0007 section 5.2)", cols, rows))
         figs.append(Figure("Baseline", "Model assessment", fg.table_figure(
             fdir / "assessment.png", cols, rows, title="Model assessment (VT0007)"), ""))
+    ma = steps.get("model_assessment")
+    if ma and ma["table"]:
+        cols = list(ma["table"][0].keys())
+        tables.append(Table("Baseline", "Benchmark vs alternative models (VT0007 section 5.3)", cols,
+                            [[_plain(r[c]) for c in cols] for r in ma["table"]],
+                            f"An alternative replaces the benchmark only when its MedAE is lower in both the "
+                            f"calibration fit and the confirmation prediction; selected: {ma['selected']}."))
     rate = steps["rate"]
-    alloc = steps["scenario"]["allocation"] if "scenario" in steps else steps["allocation_benchmark"]
+    alloc = steps["scenario"]["allocation"] if steps.get("baseline_source", "").endswith("planned roads") \
+        else steps["allocation_benchmark"]
     tables.append(Table("Baseline", "Baseline deforestation [ha/yr]", ["year", "jurisdiction expected",
                                                                        "project", "leakage belt"],
                         [[str(y), e, p, (alloc["zones"].get("leakage_belt") or [None] * len(alloc["years"]))[i]]
                          for i, (y, e, p) in enumerate(zip(alloc["years"], alloc["expected_ha_per_year"],
                                                            alloc["zones"]["project"]))],
                         f"Jurisdictional rate: {rate.get('method')}; allocated with the adjustment ratio "
-                        "(VT0007 section 6)."))
+                        f"(VT0007 section 6) on the {steps.get('baseline_source', 'benchmark risk map')}."))
 
     # ---- credits
     be = results.baseline_emissions_tco2e_per_year
