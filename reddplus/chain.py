@@ -106,7 +106,7 @@ class CreditingResults:
         }
 
     def headline(self) -> list[dict]:
-        """Headline figures beside the seed project's reference figures, with the difference."""
+        """Headline figures; for the built-in sample, beside the seed project's reference figures."""
         lo, hi = REFERENCE["avoided_emissions_tco2e_per_year"]
         avoided = list(self.ex_ante_avoided_tco2e_per_year.values())
         mean_avoided = float(np.mean(avoided)) if avoided else float("nan")
@@ -134,6 +134,8 @@ class CreditingResults:
              "value": f"{self.buffer_percent:g}% / {sum(self.buffer_by_vintage.values()):,}",
              "reference": "—", "difference": "—"},
         ]
+        if not self.generated:  # the seed project's figures only make sense beside its sample
+            rows = [r | {"reference": "—", "difference": "—"} for r in rows]
         if self.overcrediting_ratio:
             r = self.overcrediting_ratio
             rows.append({"label": "Over-crediting ratio (baseline / matched controls)",
