@@ -104,7 +104,26 @@ h = nrt_histograms(fc, {{"cal": (0, 1)}}, max_distance_m={maxd})["cal"]
 t1 = time.perf_counter()
 local_rate_raster(fc, {out!r} + "/ldefrate.tif", win_size=21, overwrite=True)
 t2 = time.perf_counter()
-print("hist", h[:6].tolist(), f"| steps: distance+hist {{t1 - t0:.1f}} s, local rate {{t2 - t1:.1f}} s")
+print("hist", h[:6].tolist(), f"| steps: distance+hist {{t1 - t0:.2f}} s, local rate {{t2 - t1:.2f}} s")
+"""
+
+# fixed costs and floors of the reddplus process: interpreter + imports + compiled-kernel cache, and a
+# plain block read of the input (the I/O floor of any pass over it)
+REDDPLUS_FLOOR = """
+import time
+t0 = time.perf_counter()
+import numpy as np, rasterio
+from reddplus.risk.source import open_forest_change
+from reddplus.risk.tools import local_rate_raster, nrt_histograms
+from reddplus.risk.localrate import local_rate_codes
+t1 = time.perf_counter()
+local_rate_codes(np.zeros((3, 3), np.uint8), 0, 1, 3, 10.0, (0, 3, 0, 3))
+t2 = time.perf_counter()
+with rasterio.open({fcc!r}) as ds:
+    for _, w in ds.block_windows(1):
+        ds.read(1, window=w)
+t3 = time.perf_counter()
+print(f"| imports {{t1 - t0:.2f}} s, kernel cache {{t2 - t1:.2f}} s, plain read {{t3 - t2:.2f}} s")
 """
 
 PEER_SHARED = """
@@ -130,7 +149,7 @@ for y in range(0, ny, 1024):
     idx = np.clip(np.ceil(d[f == 1] / 30.0 - 1e-6).astype(np.int64) - 1, 0, counts.size - 1)
     counts += np.bincount(idx, minlength=counts.size)
 t3 = time.perf_counter()
-print("hist", counts[:6].tolist(), f"| steps: distance+hist {{t1 - t0 + t3 - t2:.1f}} s, local rate {{t2 - t1:.1f}} s")
+print("hist", counts[:6].tolist(), f"| steps: distance+hist {{t1 - t0 + t3 - t2:.2f}} s, local rate {{t2 - t1:.2f}} s")
 """
 
 
@@ -157,6 +176,7 @@ def main(argv=None) -> None:
     ap.add_argument("--peers", default="/tmp/peers", help="riskmapjnr 1.3.2 virtual environment")
     ap.add_argument("--max-distance", type=float, default=3000.0, help="NRT search distance [m]")
     ap.add_argument("--skip-peer", action="store_true")
+    ap.add_argument("--skip-full", action="store_true", help="only the shared steps (no full VT0007 run)")
     args = ap.parse_args(argv)
     peer_py = Path(args.peers) / "bin" / "python"
     have_peer = peer_py.exists() and not args.skip_peer
@@ -172,27 +192,41 @@ def main(argv=None) -> None:
         if not fcc.exists():
             generate_fcc(fcc, side, args.seed)
         fmt = dict(fcc=str(fcc), out=str(wd), maxd=args.max_distance)
-        full = timed(PY, REDDPLUS_FULL.format(**fmt), env)
+        full = None if args.skip_full else timed(PY, REDDPLUS_FULL.format(**fmt), env)
         shared = timed(PY, REDDPLUS_SHARED.format(**fmt), env)
+        floor = timed(PY, REDDPLUS_FLOOR.format(**fmt), env)
         peer = timed(str(peer_py), PEER_SHARED.format(**fmt)) if have_peer else None
         rows.append((side, full, shared, peer))
         print(f"\n{side}x{side} = {side * side:.2e} px")
-        print(f"  reddplus VT0007 benchmark + allocation: {full['wall_s']:7.1f} s  {full['rss_mb']:7.0f} MB   "
-              f"{full['out']}")
+        if full:
+            print(f"  reddplus VT0007 benchmark + allocation:       {full['wall_s']:7.1f} s  {full['rss_mb']:7.0f} MB"
+                  f"   {full['out']}")
         print(f"  reddplus shared steps (dist hist + local rate): {shared['wall_s']:7.1f} s  {shared['rss_mb']:7.0f} MB"
               f"   {shared['out']}")
+        print(f"  reddplus fixed costs and I/O floor:           {floor['wall_s']:7.1f} s  {floor['rss_mb']:7.0f} MB"
+              f"   {floor['out']}")
         if peer:
             print(f"  riskmapjnr 1.3.2 shared steps:                {peer['wall_s']:7.1f} s  {peer['rss_mb']:7.0f} MB"
                   f"   {peer['out']}")
-            print(f"  ratio riskmapjnr / reddplus: wall x{peer['wall_s'] / shared['wall_s']:.1f}, "
-                  f"RSS x{peer['rss_mb'] / shared['rss_mb']:.1f}; first histogram bins equal: "
-                  f"{peer['out'].split('|')[0] == shared['out'].split('|')[0]} (GDAL proximity is approximate at a "
-                  "few pixels; reddplus uses the exact EDT)")
-    if len(rows) > 1:
-        s0, f0 = rows[0][0], rows[0][1]
-        for s, f, _, _ in rows[1:]:
+            mine, theirs = _steps(shared["out"]), _steps(peer["out"])
+            print("  ratio riskmapjnr / reddplus (wall):  " + ", ".join(
+                f"{k} x{theirs[k] / mine[k]:.1f}" for k in mine)
+                + f", in-process steps together x{sum(theirs.values()) / sum(mine.values()):.1f}"
+                + f", whole processes x{peer['wall_s'] / shared['wall_s']:.1f}"
+                + f"; peak RSS x{peer['rss_mb'] / shared['rss_mb']:.1f}")
+            print(f"  first histogram bins equal: {peer['out'].split('|')[0] == shared['out'].split('|')[0]} (GDAL "
+                  "proximity is approximate at a few pixels; reddplus uses the exact EDT)")
+    runs = [(s, f) for s, f, _, _ in rows if f]
+    if len(runs) > 1:
+        s0, f0 = runs[0]
+        for s, f in runs[1:]:
             print(f"growth {s0}->{s} ({(s / s0) ** 2:.0f}x px): wall x{f['wall_s'] / f0['wall_s']:.2f}, "
                   f"peak RSS x{f['rss_mb'] / f0['rss_mb']:.2f}")
+
+
+def _steps(out: str) -> dict:
+    """Per-step in-process times [s] from a run's output line."""
+    return {k: float(x) for k, x in re.findall(r"(distance\+hist|local rate) ([\d.]+) s", out)}
 
 
 if __name__ == "__main__":

@@ -88,9 +88,9 @@ def rate_lut(win_size: int, years: float) -> np.ndarray:
     """
     n = win_size * win_size
     a = np.arange(n + 1, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):   # nf = 0 entries: never looked up
         theta = 1.0 - (1.0 - a[:, None] / a[None, :]) ** (1.0 / years)
-    return np.rint(9999.0 * np.nan_to_num(theta) + 1.0).clip(0, 65534).astype(np.uint16)
+        return np.rint(9999.0 * np.nan_to_num(theta) + 1.0).clip(0, 65534).astype(np.uint16)
 
 
 def local_rate_codes(codes: np.ndarray, k0: int, k1: int, win_size: int, years: float,

@@ -93,13 +93,33 @@ def distance_to_edge_at(forest: np.ndarray, query: np.ndarray, pixel_size_m: flo
         return np.zeros(0)
     from scipy.spatial import cKDTree
 
-    pts = _edge_pixels(np.ascontiguousarray(forest))
+    forest = np.ascontiguousarray(forest)
+    pts = _edge_pixels(forest)
     if pts.size == 0:
         return np.full(len(q), np.inf)
     bound = max_distance_m / pixel_size_m + 1.0
-    # unbalanced, non-compact tree: builds several times faster; nearest distances are the same
-    d, _ = cKDTree(pts, balanced_tree=False, compact_nodes=False).query(q, k=1, distance_upper_bound=bound)
+    # a forest pixel with a non-forest 4-neighbour is exactly 1 pixel from the edge (no edge pixel is
+    # closer): only the others go to the tree
+    d = np.ones(len(q))
+    far = _not_on_edge(forest, q)
+    if far.any():
+        # unbalanced, non-compact tree: builds several times faster; nearest distances are the same
+        d[far], _ = cKDTree(pts, balanced_tree=False, compact_nodes=False).query(q[far], k=1,
+                                                                                   distance_upper_bound=bound)
     return d * pixel_size_m
+
+
+@njit(nogil=True, cache=True)
+def _not_on_edge(forest, q):  # pragma: no cover - numba
+    """For each (row, col) in ``q``: False when it is forest with a non-forest 4-neighbour in the array."""
+    nr, nc = forest.shape
+    out = np.ones(len(q), np.bool_)
+    for i in range(len(q)):
+        r, c = q[i, 0], q[i, 1]
+        if forest[r, c] and ((r > 0 and not forest[r - 1, c]) or (r + 1 < nr and not forest[r + 1, c])
+                             or (c > 0 and not forest[r, c - 1]) or (c + 1 < nc and not forest[r, c + 1])):
+            out[i] = False
+    return out
 
 
 @njit(nogil=True, cache=True)
