@@ -154,9 +154,9 @@ class CreditingResults:
 
 
 # --------------------------------------------------------------------------------------------- helpers
-def _zone_mask(path: os.PathLike, grid: Grid, field_name: str | None = None) -> np.ndarray:
-    """Boolean mask of a polygon layer on the grid (pixel centres, all_touched off)."""
-    return burn_zones(read_zones(path, grid, field=field_name, dissolve=field_name is None), grid) > 0
+def _zone_mask(path: os.PathLike, grid: Grid, block: Block | None = None) -> np.ndarray:
+    """Boolean mask of a polygon layer on the grid or one block of it (pixel centres, all_touched off)."""
+    return burn_zones(read_zones(path, grid, dissolve=True), grid, block) > 0
 
 
 def _polygon_area_ha(path: os.PathLike, crs) -> float:
@@ -171,6 +171,63 @@ def _polygon_area_ha(path: os.PathLike, crs) -> float:
 
 def _full_block(grid: Grid) -> Block:
     return Block(0, 0, grid.height, grid.width, 0, grid.height, grid.width)
+
+
+def _local_block(grid: Grid, paths) -> Block:
+    """The grid window around the given polygon layers (project, leakage belt), one pixel of margin."""
+    import geopandas as gpd
+    from rasterio.windows import from_bounds
+
+    bounds = []
+    for p in paths:
+        g = gpd.read_file(p)
+        if g.crs is not None and grid.crs is not None and g.crs != grid.crs:
+            g = g.to_crs(grid.crs)
+        bounds.append(g.total_bounds)
+    b = np.array(bounds)
+    w = from_bounds(b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max(), grid.transform)
+    r0 = max(0, int(np.floor(w.row_off)) - 1)
+    c0 = max(0, int(np.floor(w.col_off)) - 1)
+    r1 = min(grid.height, int(np.ceil(w.row_off + w.height)) + 1)
+    c1 = min(grid.width, int(np.ceil(w.col_off + w.width)) + 1)
+    if r1 <= r0 or c1 <= c0:
+        raise ZoneError("the project and leakage belt lie outside the forest-change raster", path=str(paths[0]))
+    return Block(r0, c0, r1 - r0, c1 - c0, 0, grid.height, grid.width)
+
+
+def _outside_share(inner_path, outer_path, crs) -> float:
+    """Share of the (dissolved) inner polygons' area outside the outer polygons."""
+    import geopandas as gpd
+
+    def geom(p):
+        g = gpd.read_file(p)
+        return (g.to_crs(crs) if g.crs is not None and crs is not None and g.crs != crs else g).geometry.union_all()
+
+    inner = geom(inner_path)
+    return float(inner.difference(geom(outer_path)).area / inner.area) if inner.area > 0 else 1.0
+
+
+def _overview(fc, max_pixels: int = 1_500_000):
+    """Decimated forest-change codes for the report's maps, streamed by blocks (bounded memory).
+
+    Returns the codes every ``step`` pixels and the matching overview :class:`Grid`.
+    """
+    from affine import Affine
+
+    from reddplus.raster import iter_blocks
+
+    grid = fc.grid
+    step = max(1, int(np.ceil(np.sqrt(grid.height * grid.width / max_pixels))))
+    oh, ow = -(-grid.height // step), -(-grid.width // step)
+    out = np.full((oh, ow), 255, np.uint8)
+    for b in iter_blocks(grid.shape, memory_limit_bytes=64 * 2**20, bytes_per_pixel=8, block_size=step * 256):
+        c = fc.read_codes(b, with_halo=False)
+        r0 = -(-b.row_off // step) * step - b.row_off   # first sampled row/col inside the block
+        c0 = -(-b.col_off // step) * step - b.col_off
+        sub = c[r0::step, c0::step]
+        out[(b.row_off + r0) // step:(b.row_off + r0) // step + sub.shape[0],
+            (b.col_off + c0) // step:(b.col_off + c0) // step + sub.shape[1]] = sub
+    return out, Grid(grid.crs, grid.transform * Affine.scale(step), oh, ow)
 
 
 def _date_index(dates: tuple[int, ...], year: int, key: str) -> int:
@@ -265,14 +322,14 @@ def _stratum_areas(strata: np.ndarray | None, mask: np.ndarray, forest: np.ndarr
     return {h: float(np.count_nonzero(m & (strata == h))) * pixel_area_ha for h in codes}
 
 
-def _read_strata(cfg: ProjectConfig, grid: Grid) -> np.ndarray | None:
-    from reddplus.raster import check_same_grid, open_raster, read_grid
+def _read_strata(cfg: ProjectConfig, grid: Grid, block: Block) -> np.ndarray | None:
+    from reddplus.raster import check_same_grid, open_raster, read_block, read_grid
 
     if cfg.areas.strata is None:
         return None
     check_same_grid({"forest change": grid, f"areas.strata ({cfg.areas.strata})": read_grid(cfg.areas.strata)})
     with open_raster(cfg.areas.strata) as ds:
-        return ds.read(1)
+        return read_block(ds, block, with_halo=False)
 
 
 def run_project(cfg: ProjectConfig, out_dir: str | os.PathLike, *, overwrite: bool = False, quiet: bool = True,
@@ -353,17 +410,18 @@ def _run(cfg: ProjectConfig, out: Path, note: Progress, *, generated: bool, extr
         if a - 1 not in dates or b not in dates:
             raise ConfigError(f"monitoring period {a}-{b} falls outside the forest-change data "
                               f"({dates[0]}-{dates[-1]})", key=f"periods.monitoring.{i}")
-    codes = fc.read_codes(_full_block(grid), with_halo=False)
-    project = _zone_mask(cfg.areas.project, grid)
-    jurisdiction = _zone_mask(cfg.areas.jurisdiction, grid)
-    if not project.any():
-        raise ZoneError("the project polygon covers no pixel of the forest-change raster", path=str(cfg.areas.project))
-    outside = np.count_nonzero(project & ~jurisdiction) / np.count_nonzero(project)
+    # the project and its belt are read in their own window; the jurisdiction only ever streams
+    outside = _outside_share(cfg.areas.project, cfg.areas.jurisdiction, grid.crs)
     if outside > 0.01:
         raise ZoneError(f"{outside:.1%} of the project lies outside the jurisdiction", path=str(cfg.areas.project))
-    belt = _zone_mask(cfg.areas.leakage_belt, grid) if cfg.areas.leakage_belt else None
+    local = _local_block(grid, [p for p in (cfg.areas.project, cfg.areas.leakage_belt) if p is not None])
+    codes = fc.read_codes(local, with_halo=False)
+    project = _zone_mask(cfg.areas.project, grid, local)
+    if not project.any():
+        raise ZoneError("the project polygon covers no pixel of the forest-change raster", path=str(cfg.areas.project))
+    belt = _zone_mask(cfg.areas.leakage_belt, grid, local) if cfg.areas.leakage_belt else None
     project_area_ha = _polygon_area_ha(cfg.areas.project, grid.crs)
-    strata = _read_strata(cfg, grid)
+    strata = _read_strata(cfg, grid, local)
 
     # ---------------------------------------------------------------- 1 carbon stocks
     note("carbon stocks (tree inventory, Monte Carlo)")
@@ -468,7 +526,7 @@ def _run(cfg: ProjectConfig, out: Path, note: Progress, *, generated: bool, extr
     steps["baseline_source"] = "VT0007 benchmark risk map"
     if cfg.baseline.planned_roads:
         note("baseline: planned-road scenario")
-        scenario = _scenario(cfg, fc, codes, grid, periods, rate, crediting_years, project, belt, seed, out)
+        scenario = _scenario(cfg, fc, grid, periods, rate, crediting_years, seed, out)
         steps["scenario"] = scenario.to_dict()
         # VT0007 section 5.3: the road-driven alternative replaces the benchmark only when it is accepted
         accepted = steps.get("model_assessment", {}).get("selected", "logistic") != "benchmark"
@@ -482,7 +540,7 @@ def _run(cfg: ProjectConfig, out: Path, note: Progress, *, generated: bool, extr
                         "baseline and the planned-road scenario is reported only")
 
     # emission factor of the baseline deforestation: strata weighted by the allocated density in the project
-    dens = _read_density(risk.density_path)
+    dens = _read_density(risk.density_path, local)
     if strata is not None:
         w = np.array([float(dens[project & (strata == h)].sum()) for h in strata_codes])
     else:
@@ -591,9 +649,9 @@ def _run(cfg: ProjectConfig, out: Path, note: Progress, *, generated: bool, extr
         ex_ante_avoided_tco2e_per_year=ex_ante_avoided, net_vcus_by_vintage=vcus, buffer_by_vintage=buffers,
         buffer_percent=float(nprt.buffer_percent), uncertainty_deduction_percent=udp, overcrediting_ratio=cf_ratio,
         report_html=out / "report.html", report_pdf=out / "report.pdf", steps=steps, generated=generated)
-    write_report(results, cfg, out, codes=codes, dates=dates, grid=grid, strata=strata, project=project,
-                 jurisdiction=jurisdiction, belt=belt, risk=risk, scenario=scenario, baseline_sd=baseline_sd,
-                 manifest=mdict)
+    overview, ogrid = _overview(fc)
+    write_report(results, cfg, out, overview=overview, overview_grid=ogrid, dates=dates, risk=risk,
+                 scenario=scenario, baseline_sd=baseline_sd, manifest=mdict)
     steps.pop("_cf", None)
     (out / "results.json").write_text(json.dumps(steps, indent=2, default=_json_default))
     return results
@@ -670,15 +728,19 @@ def _counterfactual_start(dates: tuple[int, ...], crediting_start: int) -> int:
     return before[-1]
 
 
-def _read_density(path) -> np.ndarray:
-    from reddplus.raster import open_raster
+def _read_density(path, block: Block) -> np.ndarray:
+    from reddplus.raster import open_raster, read_block
 
     with open_raster(path) as ds:
-        return np.nan_to_num(ds.read(1).astype(np.float64))
+        return np.nan_to_num(read_block(ds, block, with_halo=False).astype(np.float64))
 
 
-def _scenario(cfg, fc, codes, grid, periods, rate, crediting_years, project, belt, seed, out):
-    """Planned-road scenario (VT0007 section 5.3 model with a road driver that opens in a given year)."""
+def _scenario(cfg, fc, grid, periods, rate, crediting_years, seed, out):
+    """Planned-road scenario (VT0007 section 5.3 model with a road driver that opens in a given year).
+
+    The alternative model needs every driver at every pixel: this step holds the jurisdiction's
+    codes, distances and potentials in memory (the other steps stream by blocks).
+    """
     from reddplus.baseline.scenario import planned_road_scenario, read_planned_roads
     from reddplus.raster import write_cog
     from reddplus.risk.compare import rasterize_lines
@@ -693,9 +755,10 @@ def _scenario(cfg, fc, codes, grid, periods, rate, crediting_years, project, bel
             planned.extend(read_planned_roads(pr.path, grid, "opening_year"))
         else:
             planned.append((rasterize_lines(pr.path, grid), pr.opening_year))
-    zones = {"project": project}
-    if belt is not None:
-        zones["leakage_belt"] = belt
+    codes = fc.read_codes(_full_block(grid), with_halo=False)
+    zones = {"project": _zone_mask(cfg.areas.project, grid)}
+    if cfg.areas.leakage_belt is not None:
+        zones["leakage_belt"] = _zone_mask(cfg.areas.leakage_belt, grid)
     model = cfg.baseline.risk_model if cfg.baseline.risk_model != "vt0007" else "logistic"
     res = planned_road_scenario(codes, fc.dates, float(grid.res[0]), existing, planned,
                                 {y: rate.per_year[y] for y in crediting_years}, zones,

@@ -67,22 +67,44 @@ def _plain(v):
     return v
 
 
-def write_report(results, cfg, out: Path, *, codes, dates, grid, strata, project, jurisdiction, belt, risk,
-                 scenario, baseline_sd: dict, manifest: dict) -> Path:
-    """Write the figures and ``report.html`` of a crediting run into ``out``."""
+def _burn(path, grid) -> np.ndarray:
+    from reddplus.raster import burn_zones, read_zones
+
+    return burn_zones(read_zones(path, grid, dissolve=True), grid) > 0
+
+
+def _overview_of(path, grid) -> np.ndarray:
+    """A full-grid raster read decimated onto the overview grid (nearest), for the maps."""
+    from rasterio.enums import Resampling
+
+    from reddplus.raster import open_raster
+
+    with open_raster(path) as ds:
+        return ds.read(1, out_shape=grid.shape, resampling=Resampling.nearest)
+
+
+def write_report(results, cfg, out: Path, *, overview, overview_grid, dates, risk, scenario, baseline_sd: dict,
+                 manifest: dict) -> Path:
+    """Write the figures and ``report.html`` of a crediting run into ``out``.
+
+    Maps are drawn from decimated overviews (``overview``: forest-change codes on ``overview_grid``),
+    so the report's memory does not grow with the raster.
+    """
     steps = results.steps
     figs: list[Figure] = []
     tables: list[Table] = []
     fdir = out / "figures"
+    grid = overview_grid
     bounds = grid.bounds
+    codes = overview
     outlines = _reproject(_outlines(cfg), grid.crs)
 
     # ---- areas and maps
     zones = np.zeros(grid.shape, np.uint8)
-    zones[jurisdiction] = 1
-    if belt is not None:
-        zones[belt] = 2
-    zones[project] = 3
+    zones[_burn(cfg.areas.jurisdiction, grid)] = 1
+    if cfg.areas.leakage_belt is not None:
+        zones[_burn(cfg.areas.leakage_belt, grid)] = 2
+    zones[_burn(cfg.areas.project, grid)] = 3
     figs.append(Figure("Areas and maps", "Project, leakage belt and jurisdiction", fg.categorical_map(
         fdir / "areas.png", zones, bounds, title="Areas",
         categories={1: ("jurisdiction", "#e8e8e8"), 2: ("leakage belt", "#ffd59e"), 3: ("project", "#9ecae1")},
@@ -126,7 +148,7 @@ def write_report(results, cfg, out: Path, *, codes, dates, grid, strata, project
 
     # ---- baseline
     risk_d = steps["risk"]
-    classes = _read(risk.class_path)
+    classes = _overview_of(risk.class_path, grid)
     figs.append(Figure("Baseline", "VT0007 risk classes (validity period)", fg.continuous_map(
         fdir / "risk_classes.png", np.where(classes > 0, classes, np.nan), bounds,
         title=f"Risk classes (NRT {risk_d['nrt_m']:,.0f} m)", label="risk class (30 = highest)", cmap="magma_r",
@@ -134,7 +156,8 @@ def write_report(results, cfg, out: Path, *, codes, dates, grid, strata, project
         "VT0007 v1.0 section 5.1: distance to forest edge in classes, density fitted on the HRP."))
     if scenario is not None:
         figs.append(Figure("Baseline", "Risk classes without and with the planned highway", fg.side_by_side_maps(
-            fdir / "risk_with_without_highway.png", [scenario.classes_without, scenario.classes_with],
+            fdir / "risk_with_without_highway.png",
+            [_overview_of(out / "rasters" / f"classes_{k}_planned_roads.tif", grid) for k in ("without", "with")],
             ["without planned roads", f"with planned roads (from {min(scenario.opening_years)})"], bounds,
             label="risk class", cmap="magma_r", outlines=outlines),
             "The road driver of the risk model opens in the planned year (VT0007 section 5.3)."))
@@ -287,10 +310,3 @@ def _nprt_factors(nprt: dict) -> list[tuple[str, float]]:
         elif isinstance(cat.get("rating"), (int, float)):
             out.append((str(cat.get("name")), float(cat["rating"])))
     return out
-
-
-def _read(path) -> np.ndarray:
-    from reddplus.raster import open_raster
-
-    with open_raster(path) as ds:
-        return ds.read(1)
