@@ -130,3 +130,22 @@ def test_map_blocks_on_a_dask_cluster():
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
         out = dict(map_blocks(_count, blocks, scheduler=cluster.scheduler_address, max_in_flight=3))
     assert sum(out.values()) == 900_000 and len(out) == len(blocks)
+
+
+def test_atomic_dir_replaces_on_success_and_leaves_nothing_on_failure(tmp_path):
+    from reddplus.errors import OutputExistsError
+    from reddplus.raster import atomic_dir
+
+    out = tmp_path / "run"
+    with atomic_dir(out) as stage:
+        (stage / "a.txt").write_text("1")
+    assert (out / "a.txt").read_text() == "1"
+    with pytest.raises(OutputExistsError):
+        with atomic_dir(out):
+            pass
+    with pytest.raises(RuntimeError):
+        with atomic_dir(out, overwrite=True) as stage:
+            (stage / "a.txt").write_text("2")
+            raise RuntimeError("half-way")
+    assert (out / "a.txt").read_text() == "1"                       # the old run is untouched
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]         # no staging folder left behind
