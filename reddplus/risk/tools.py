@@ -338,7 +338,7 @@ def _vt0007_benchmark(
 
         def classes(k, nrt):
             if k not in dist_cache:
-                dist_cache[k] = v.distance_to_edge(_forest(codes, k), pixel)[core]
+                dist_cache[k] = v.distance_to_edge_fast(_forest(codes, k), pixel)[core]
             return v.vulnerability_classes(dist_cache[k], _forest(cc, k), nrt, pixel)
 
         out = {name: classes(k, nrt) for name, (k, nrt) in maps.items()}

@@ -59,6 +59,83 @@ def distance_to_edge(forest: np.ndarray, pixel_size_m: float) -> np.ndarray:
     return ndimage.distance_transform_edt(forest, sampling=pixel_size_m).astype(np.float32)
 
 
+def distance_to_edge_fast(forest: np.ndarray, pixel_size_m: float) -> np.ndarray:
+    r""":func:`distance_to_edge` by the separable exact squared EDT of Felzenszwalb & Huttenlocher (compiled).
+
+    Same result as :func:`distance_to_edge` (``sqrt(D p^2)`` in float64 from the exact integer
+    squared distance ``D`` [pixels^2], cast to float32; identical to SciPy's whenever ``p^2 D`` is
+    exact in float64, e.g. integer pixel sizes), several times faster and without SciPy's
+    feature-transform arrays.
+
+    .. math:: D_{ij} = \min_{k} \left[(j - k)^2 + g_{ik}^2\right],\quad
+              g_{ik} = \min_{l \notin F} |i - l| \text{ in column } k
+
+    Felzenszwalb P.F., Huttenlocher D.P. (2012) Distance transforms of sampled functions, Theory of
+    Computing 8, 415-428, doi:10.4086/toc.2012.v008a019, algorithm DT(f).
+    """
+    f = np.ascontiguousarray(forest, dtype=bool)
+    out = np.empty(f.shape, np.float32)
+    _edt_kernel(f, float(pixel_size_m) ** 2, out)
+    return out
+
+
+@njit(nogil=True, cache=True)
+def _edt_kernel(forest, p2, out):  # pragma: no cover - numba
+    nr, nc = forest.shape
+    inf = np.inf
+    g = np.empty((nr, nc), np.float64)       # squared distance to the nearest non-forest pixel in the column
+    for c in range(nc):
+        last = -1
+        for r in range(nr):
+            if not forest[r, c]:
+                last = r
+            g[r, c] = (r - last) if last >= 0 else inf
+        last = -1
+        for r in range(nr - 1, -1, -1):
+            if not forest[r, c]:
+                last = r
+            if last >= 0 and (last - r) < g[r, c]:
+                g[r, c] = last - r
+        for r in range(nr):
+            g[r, c] = g[r, c] * g[r, c]
+    v = np.empty(nc, np.int64)
+    z = np.empty(nc + 1, np.float64)
+    for r in range(nr):
+        k = -1                                   # lower envelope of the parabolas of finite g
+        for q in range(nc):
+            fq = g[r, q]
+            if fq == inf:
+                continue
+            while True:
+                if k < 0:
+                    k = 0
+                    v[0] = q
+                    z[0] = -inf
+                    z[1] = inf
+                    break
+                vk = v[k]
+                sx = ((fq + q * q) - (g[r, vk] + vk * vk)) / (2.0 * q - 2.0 * vk)
+                if sx <= z[k]:
+                    k -= 1
+                    continue
+                k += 1
+                v[k] = q
+                z[k] = sx
+                z[k + 1] = inf
+                break
+        if k < 0:
+            for c in range(nc):
+                out[r, c] = 0.0 if not forest[r, c] else inf
+            continue
+        j = 0
+        for c in range(nc):
+            while z[j + 1] < c:
+                j += 1
+            vj = v[j]
+            d2 = (c - vj) * (c - vj) + g[r, vj]
+            out[r, c] = np.float32(np.sqrt(d2 * p2))
+
+
 def distance_to_edge_at(forest: np.ndarray, query: np.ndarray, pixel_size_m: float,
                         max_distance_m: float) -> np.ndarray:
     """Exact distance to the forest edge for the ``query`` pixels only, up to a search distance (step 1).
