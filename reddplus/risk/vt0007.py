@@ -354,11 +354,37 @@ def vulnerability_classes(distance_m: np.ndarray, forest: np.ndarray, nrt_m: flo
     VT0007 v1.0 section 5.1 step 3 [1].
     """
     b = class_breaks(nrt_m, pixel_size_m, n_classes)
-    d = np.asarray(distance_m, dtype=np.float64)
     tol = 1e-6 * pixel_size_m
-    c = n_classes - np.searchsorted(b + tol, d, side="left")
-    c = np.where(d > nrt_m + tol, 1, c)
-    return np.where(forest, c, 0).astype(np.uint8)
+    d, f = np.broadcast_arrays(np.asarray(distance_m), np.asarray(forest, dtype=bool))
+    d = np.ascontiguousarray(d).reshape(-1)
+    if d.dtype not in (np.float32, np.float64):
+        d = d.astype(np.float64)
+    out = np.empty(d.size, np.uint8)
+    # one compiled pass: c = n - #{b_j + tol < d} (numpy's searchsorted 'left'), 1 beyond the NRT, 0 off forest
+    _classes_kernel(d, np.ascontiguousarray(f).reshape(-1), np.ascontiguousarray(b + tol, dtype=np.float64),
+                    float(nrt_m + tol), int(n_classes), out)
+    return out.reshape(f.shape)
+
+
+@njit(nogil=True, cache=True)
+def _classes_kernel(d, forest, bt, nrt_tol, n, out):  # pragma: no cover - numba
+    nb = bt.size
+    for i in range(d.size):
+        if not forest[i]:
+            out[i] = 0
+            continue
+        x = np.float64(d[i])
+        if x > nrt_tol:
+            out[i] = 1
+            continue
+        lo, hi = 0, nb                  # first index with bt >= x (searchsorted side='left')
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if bt[mid] < x:
+                lo = mid + 1
+            else:
+                hi = mid
+        out[i] = np.uint8((n - lo) & 255)
 
 
 @dataclass(frozen=True)
