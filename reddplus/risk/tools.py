@@ -253,14 +253,21 @@ def nrt_histograms(forest_change, fits: dict[str, tuple[int, int]], *, max_dista
         core = block.core_slices
         out = {}
         inside = burn_zones(zones, fc.grid, block) > 0 if zones is not None else None
+        sels = {}
         for name, (k0, k1) in fits.items():
             sel = np.zeros(codes.shape, bool)
             sel[core] = _defor(codes[core], k0, k1)
             if inside is not None:
                 sel[core] &= inside
+            sels[name] = sel
+        # fits starting at the same date share the forest, hence one k-d tree and one query of the union
+        for k0 in {k for k, _ in fits.values()}:
+            names = [n for n, (k, _) in fits.items() if k == k0]
+            union = np.logical_or.reduce([sels[n] for n in names])
             # distances of the deforested core pixels only (k-d tree of edge pixels; exact, see docstring)
-            d = v.distance_to_edge_at(_forest(codes, k0), sel, pixel, max_distance_m)
-            out[name] = v.distance_histogram(d, pixel, max_distance_m)
+            d = v.distance_to_edge_at(_forest(codes, k0), union, pixel, max_distance_m)
+            for n in names:
+                out[n] = v.distance_histogram(d[sels[n][union]], pixel, max_distance_m)
         return out
 
     hists: dict = {k: 0 for k in fits}
