@@ -438,12 +438,20 @@ def _vt0007_benchmark(
         return res, dens
 
     density_path = out_dir / "density_vp.tif"
+    # float sums in block order, not in the threads' completion order, so that every run gives the
+    # same bits; only the few results that arrive ahead of their turn wait (bounded by the tasks in flight)
+    order = [(b.row_off, b.col_off) for b in blocks]
+    waiting: dict[tuple[int, int], dict] = {}
+    nxt = 0
     tot: dict[str, np.ndarray] = {}
     with _CogWriter(density_path, grid, dtype="float32", nodata=None, overwrite=overwrite) as w:
         for block, (res, dens) in map_blocks(dens_task, blocks, scheduler=scheduler):
             w.write(block, dens)
-            for k, a in res.items():
-                tot[k] = tot[k] + a if k in tot else a
+            waiting[(block.row_off, block.col_off)] = res
+            while nxt < len(order) and order[nxt] in waiting:
+                for k, a in waiting.pop(order[nxt]).items():
+                    tot[k] = tot[k] + a if k in tot else a
+                nxt += 1
 
     assessments = []
     sel = tot["cal_forest"] > 0
