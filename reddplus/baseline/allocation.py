@@ -156,10 +156,17 @@ def _allocate(density_path: str | os.PathLike, expected_ha_per_year: float | Seq
             out[name] = np.minimum(ratios[:, None] * dz[None, :], area).sum(axis=1)
         return out
 
+    # summed in block order, not in the threads' completion order: the same bits on every run
     tot = {name: np.zeros(len(expected)) for name in zl}
-    for _, out in map_blocks(sums, blocks, scheduler=scheduler):
-        for name, a in out.items():
-            tot[name] += a
+    order = [(b.row_off, b.col_off) for b in blocks]
+    waiting: dict = {}
+    nxt = 0
+    for block, out in map_blocks(sums, blocks, scheduler=scheduler):
+        waiting[(block.row_off, block.col_off)] = out
+        while nxt < len(order) and order[nxt] in waiting:
+            for name, a in waiting.pop(order[nxt]).items():
+                tot[name] += a
+            nxt += 1
     err, capped = _check(adjs, tolerance, capped_tolerance)
     yrs = tuple(years) if years is not None else tuple(range(len(expected)))
     return AllocationResult(yrs, tuple(expected), {k: tuple(float(x) for x in a) for k, a in tot.items()}, adjs,
