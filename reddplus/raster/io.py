@@ -79,8 +79,20 @@ def atomic_path(path: str | os.PathLike, *, overwrite: bool = False, suffix: str
 
 
 def copy_as_cog(src, dst: str | os.PathLike, *, overwrite: bool = False, **options) -> Path:
-    """Copy an open dataset (or a path) to a Cloud-Optimized GeoTIFF, atomically."""
+    """Copy an open dataset (or a path) to a Cloud-Optimized GeoTIFF, atomically.
+
+    Overviews of integer rasters (classes, codes, counts) use nearest-neighbour resampling, so
+    they never invent class values; floating-point rasters keep GDAL's default.
+    """
     dst = Path(dst)
+    if "overview_resampling" not in options:
+        if isinstance(src, (str, os.PathLike)):
+            with rasterio.open(src) as ds:
+                dtype = ds.dtypes[0]
+        else:
+            dtype = src.dtypes[0]
+        if np.issubdtype(np.dtype(dtype), np.integer):
+            options["overview_resampling"] = "nearest"
     with atomic_path(dst, overwrite=overwrite, suffix=".tif") as tmp:
         rasterio.shutil.copy(src, tmp, driver="COG", **{**COG_OPTIONS, **options})
     return dst

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import numpy as np
 from rasterio.features import rasterize
 from shapely.geometry import box
@@ -20,6 +20,9 @@ from shapely.geometry import box
 from reddplus.errors import CRSError, ZoneError
 from reddplus.raster.grid import Grid
 from reddplus.raster.windows import Block
+
+if TYPE_CHECKING:  # geopandas is imported lazily: it costs ~0.2 s at every command's start
+    import geopandas as gpd
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,8 @@ def read_zones(path: str | os.PathLike, grid: Grid, *, field: str | None = None,
         Attribute naming each zone; features with the same value form one zone.
         Without it each feature is its own zone (or all features one zone with ``dissolve``).
     """
+    import geopandas as gpd
+
     try:
         gdf = gpd.read_file(path, layer=layer)
     except Exception as err:  # pyogrio raises DataSourceError / DataLayerError

@@ -149,3 +149,17 @@ def test_atomic_dir_replaces_on_success_and_leaves_nothing_on_failure(tmp_path):
             raise RuntimeError("half-way")
     assert (out / "a.txt").read_text() == "1"                       # the old run is untouched
     assert [p.name for p in tmp_path.iterdir()] == ["run"]         # no staging folder left behind
+
+
+def test_integer_cog_overviews_never_invent_classes(tmp_path):
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from reddplus.raster import write_cog
+
+    classes = np.tile(np.array([[1, 30] * 512], dtype=np.uint8), (1024, 1))
+    p = write_cog(tmp_path / "c.tif", classes, crs="EPSG:32719", transform=from_origin(0, 0, 30, 30), nodata=0)
+    with rasterio.open(p) as ds:
+        assert ds.overviews(1)
+        ov = ds.read(1, out_shape=(256, 256))
+    assert set(np.unique(ov)) <= {1, 30}
