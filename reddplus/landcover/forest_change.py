@@ -40,8 +40,9 @@ Conventions (``fmt``):
 
 References
 ----------
-1. Vieilledent G. (2021) forestatrisk / riskmapjnr fcc123 convention, doi:10.18637/jss.v104.i08 (not this DOI for
-   riskmapjnr; see its documentation).
+1. Vieilledent G. (2021) forestatrisk: a Python package for modelling and forecasting deforestation
+   in the tropics, Journal of Open Source Software 6(59):2975, doi:10.21105/joss.02975 (the fcc123
+   convention, shared by riskmapjnr).
 2. Hansen M.C. et al. (2013) High-resolution global maps of 21st-century forest cover change,
    Science 342:850-853, doi:10.1126/science.1244693 (GFC user notes: datamask codes, lossyear).
 3. Vancutsem C. et al. (2021) Long-term (1990-2019) monitoring of forest cover changes in the
