@@ -33,8 +33,10 @@ Carbon densities of the strata [Mg AGB/ha] are published Amazonian values for th
 firme and floodplain forest of Madre de Dios; bamboo-dominated forest is markedly lower), chosen
 within their ranges so that the project's AGB stock lands near the reference assessment (79.4 Mt
 CO2 on 145,945 ha, i.e. about 544 t CO2/ha or 316 Mg AGB/ha): see :data:`STRATA`. Plot-to-plot
-variability (CV about 20 %) follows the 1-ha plots of the Nouragues inventory (BIOMASS package data,
-``../shared/data/biomass_nouragues``) whose plot AGB ranged about +-20 % around the mean.
+variability (CV 18-22 %) is of the order of the between-plot CV of the four 1-ha Nouragues plots
+(BIOMASS package data, ``../shared/data/biomass_nouragues``: 290-521 Mg/ha, CV 24 % with Chave et
+al. 2014 eq. 7; checked in ``tests/sample``). Only these summary numbers are used; no plot data
+are shipped.
 
 References
 ----------

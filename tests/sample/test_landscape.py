@@ -119,3 +119,21 @@ def test_hazard_is_monotone_in_the_drivers():
     mined = hazard_probability(0.1, 1.0, 1.0, 5.0, 1.0, 1.0)
     assert far < near < mined
     assert hazard_probability(0.1, 1.0, 1.0, 5.0, 0.0, 4.0) == pytest.approx(1 - (1 - near) ** 4)
+
+
+def test_plot_variability_of_the_order_of_real_plots(shared):
+    """The strata's plot CVs are of the order of the real Nouragues 1-ha plots' between-plot CV."""
+    import warnings
+
+    from reddplus.stocks.tools import agb_from_files
+
+    trees = shared("biomass_nouragues", "NouraguesTrees.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = agb_from_files(trees, columns={"plot": "Plot", "genus": "Genus", "species": "Species", "family": "Family",
+                                           "diameter": "D"}, plot_area=1.0, allometry="chave2014_eq7", e=-0.1)
+    agb = np.array([p.agb_mg for p in r.plots])
+    cv = agb.std(ddof=1) / agb.mean()
+    assert 0.15 < cv < 0.35
+    for s in STRATA.values():
+        assert 0.5 * cv < s["cv"] < 1.5 * cv
