@@ -278,6 +278,7 @@ def _step_stocks(cfg: ProjectConfig, seed: int) -> dict:
         res = agb_from_files(st.inventory, columns=st.columns or None,
                              height_model=None if (st.height_model or "none") == "none" else st.height_model,
                              plot_area=st.plot_area_ha, plot_areas_path=st.plot_areas,
+                             plot_area_columns={"stratum": st.stratum_column} if st.plot_areas else None,
                              monte_carlo=st.monte_carlo, seed=seed, root_shoot_ratio=st.root_shoot_ratio,
                              carbon_fraction=st.carbon_fraction)
         plots = res.to_dict()

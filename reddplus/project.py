@@ -68,7 +68,8 @@ class StratumStock(_Model):
     code: int
     name: str
     agb_tco2e_per_ha: float = Field(..., ge=0)
-    agb_tco2e_per_ha_sd: float = Field(0.0, ge=0)
+    agb_tco2e_per_ha_sd: float = Field(0.0, ge=0, description="standard error of the stratum mean [t CO2e/ha] "
+                                       "(the 90% interval is +-1.645 of it)")
     bgb_tco2e_per_ha: float | None = Field(None, ge=0)
 
 
@@ -77,7 +78,7 @@ class Stocks(_Model):
     plot_areas: Path | None = None
     plot_area_ha: float | None = Field(None, gt=0)
     columns: dict[str, str] = Field(default_factory=dict)
-    stratum_column: str = "stratum"
+    stratum_column: str = Field("stratum", description="column of the plot table naming each plot's stratum")
     height_model: str | None = Field("best", description="local H-D model for trees without a height: log1, log2, "
                                      "weibull, michaelis_menten, best, feldpausch:REGION or none")
     strata: list[StratumStock] = Field(default_factory=list)
