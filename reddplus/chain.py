@@ -574,7 +574,8 @@ def _run(cfg: ProjectConfig, out: Path, note: Progress, *, generated: bool, extr
     unc = acc.combined_uncertainty(
         np.array([baseline_project[y] - min(proj_hrp, baseline_project[y]) for y in crediting_years]),
         np.array([baseline_project[y] * rate_rel_se for y in crediting_years]), ef_mean, ef_sd,
-        draws=cfg.deductions.uncertainty.draws, seed=seed, confidence=cfg.deductions.uncertainty.confidence)
+        draws=cfg.deductions.uncertainty.draws, seed=seed, confidence=cfg.deductions.uncertainty.confidence,
+        allowable_halfwidth_percent=cfg.deductions.uncertainty.allowable_halfwidth_percent)
     udp = 100.0 * unc.deduction_fraction
     steps["uncertainty"] = unc.to_dict()
     start = dt.date(c0, 1, 1)

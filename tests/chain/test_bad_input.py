@@ -107,3 +107,13 @@ def test_stocks_from_a_previous_assessment(sample, tmp_path):
     assert lo < res.agb_stock_tco2 < hi
     assert 0.02 < (hi - lo) / 2 / res.agb_stock_tco2 <= 1.6449 * 0.05   # 90% half-width of 5 % SEs
     assert res.overcrediting_ratio is None and res.net_vcus_by_vintage
+
+
+def test_uncertainty_rule_is_configurable(sample, tmp_path):
+    """With an allowable half-width of 0 % every percent of uncertainty is deducted (VCS rule, configurable)."""
+    def edit(cfg):
+        cfg["deductions"]["uncertainty"] = {"allowable_halfwidth_percent": 0.0, "draws": 2000}
+        cfg["counterfactual"]["enabled"] = False
+    res = _run(_variant(sample, tmp_path, edit), tmp_path / "out")
+    unc = res.steps["uncertainty"]
+    assert res.uncertainty_deduction_percent == pytest.approx(unc["halfwidth_percent"]) > 0
