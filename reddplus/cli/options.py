@@ -86,6 +86,13 @@ def configure_logging(verbosity: int) -> None:
     root = logging.getLogger("reddplus")
     root.handlers[:] = [h for h in root.handlers if isinstance(h, logging.NullHandler)] + [handler]
     root.setLevel(level)
+    # Python warnings (diagnostics such as NotEqualAreaWarning) go through logging too, so -q silences
+    # them and -v shows them with the rest
+    logging.captureWarnings(True)
+    pyw = logging.getLogger("py.warnings")
+    pyw.handlers[:] = [handler]
+    pyw.setLevel(level)
+    pyw.propagate = False
 
 
 @contextmanager
