@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from reddplus.cli.options import check_output, dask_opt, echo_json, json_opt, overwrite_opt, progress
+from reddplus.cli.options import check_output, dask_opt, echo_json, json_opt, overwrite_opt, parse_years, progress
 
 
 @click.command()
@@ -32,12 +32,7 @@ def activity(ctx, forest_change, fmt, dates, canopy_threshold, mmu_ha, zones, zo
     """Deforestation per period and year and forest area per date, per zone, in hectares."""
     from reddplus.landcover import activity_data, open_forest_change
 
-    date_tuple = None
-    if dates:
-        try:
-            date_tuple = tuple(int(d) for d in dates.split(","))
-        except ValueError as err:
-            raise click.BadParameter(f"expected comma-separated years, got {dates!r}", param_hint="--dates") from err
+    date_tuple = parse_years(dates)
     if out_path:
         check_output(out_path, overwrite)
         if Path(out_path).suffix.lower() not in (".csv", ".parquet"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from reddplus.cli.options import column_mapping, dask_opt, echo_json, json_opt, progress, seed_opt
+from reddplus.cli.options import column_mapping, dask_opt, echo_json, json_opt, parse_years, progress, seed_opt
 
 
 @click.command()
@@ -45,12 +45,7 @@ def counterfactual(ctx, forest_change, fmt, dates, project, start_year, covariat
     from reddplus.counterfactual import read_baseline_series, run_counterfactual
     from reddplus.landcover import open_forest_change
 
-    date_tuple = None
-    if dates:
-        try:
-            date_tuple = tuple(int(d) for d in dates.split(","))
-        except ValueError as err:
-            raise click.BadParameter(f"expected comma-separated years, got {dates!r}", param_hint="--dates") from err
+    date_tuple = parse_years(dates)
     paths = forest_change[0] if len(forest_change) == 1 else list(forest_change)
     fc = open_forest_change(paths, fmt, dates=date_tuple)
     with progress("sampling blocks", quiet=ctx.find_root().obj.get("quiet", False)) as advance:

@@ -79,6 +79,16 @@ def check_output(path: str | Path, overwrite: bool) -> Path:
     return p
 
 
+def parse_years(text: str | None, option: str = "--dates") -> tuple[int, ...] | None:
+    """``"2000,2010,2020"`` -> ``(2000, 2010, 2020)``; None/empty -> None; anything else a usage error."""
+    if not text:
+        return None
+    try:
+        return tuple(int(d) for d in text.split(","))
+    except ValueError as err:
+        raise click.BadParameter(f"expected comma-separated years, got {text!r}", param_hint=option) from err
+
+
 def configure_logging(verbosity: int) -> None:
     level = max(logging.DEBUG, logging.WARNING - 10 * verbosity)
     handler = logging.StreamHandler(sys.stderr)

@@ -6,16 +6,7 @@ import warnings
 
 import click
 
-from reddplus.cli.options import dask_opt, echo_json, json_opt, overwrite_opt
-
-
-def _dates(text):
-    if not text:
-        return None
-    try:
-        return tuple(int(d) for d in text.split(","))
-    except ValueError as err:
-        raise click.BadParameter(f"expected comma-separated years, got {text!r}", param_hint="--dates") from err
+from reddplus.cli.options import dask_opt, echo_json, json_opt, overwrite_opt, parse_years
 
 
 @click.group()
@@ -54,7 +45,7 @@ def benchmark(forest_change, fmt, dates, periods, admin, admin_field, project, l
     from reddplus.risk.tools import parse_periods, vt0007_benchmark
 
     paths = forest_change[0] if len(forest_change) == 1 else list(forest_change)
-    fc = open_forest_change(paths, fmt, dates=_dates(dates))
+    fc = open_forest_change(paths, fmt, dates=parse_years(dates))
     per = parse_periods(periods, fc.dates)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -124,7 +115,7 @@ def local_rate(forest_change, fmt, dates, period, win_size, out_path, overwrite,
     from reddplus.risk.tools import local_rate_raster
 
     paths = forest_change[0] if len(forest_change) == 1 else list(forest_change)
-    fc = open_forest_change(paths, fmt, dates=_dates(dates))
+    fc = open_forest_change(paths, fmt, dates=parse_years(dates))
     k0, k1 = 0, 1
     if period:
         try:
@@ -167,7 +158,7 @@ def compare(forest_change, fmt, dates, periods, models, roads, planned_roads, op
     from reddplus.risk.tools import parse_periods
 
     paths = forest_change[0] if len(forest_change) == 1 else list(forest_change)
-    fc = open_forest_change(paths, fmt, dates=_dates(dates))
+    fc = open_forest_change(paths, fmt, dates=parse_years(dates))
     res = compare_models_from_paths(fc, periods=parse_periods(periods, fc.dates), roads=roads, rivers=rivers,
                                     settlements=settlements, planned_roads=planned_roads,
                                     opening_year_field=opening_year_field,
@@ -215,7 +206,7 @@ def scenario(forest_change, fmt, dates, roads, planned_roads, opening_year_field
     except ValueError as err:
         raise click.BadParameter(f"expected START-END years, got {years!r}", param_hint="--years") from err
     paths = forest_change[0] if len(forest_change) == 1 else list(forest_change)
-    fc = open_forest_change(paths, fmt, dates=_dates(dates))
+    fc = open_forest_change(paths, fmt, dates=parse_years(dates))
     zones = {"project": project}
     if leakage_belt:
         zones["leakage_belt"] = leakage_belt
