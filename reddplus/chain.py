@@ -335,7 +335,8 @@ def _read_strata(cfg: ProjectConfig, grid: Grid, block: Block) -> np.ndarray | N
 
 def run_project(cfg: ProjectConfig, out_dir: str | os.PathLike, *, overwrite: bool = False, quiet: bool = True,
                 progress: Progress | None = None, generated: bool = False, report_pdf: bool = True,
-                extra_manifest: dict | None = None, _stage: Path | None = None) -> CreditingResults:
+                extra_manifest: dict | None = None, scheduler: str | None = None,
+                _stage: Path | None = None) -> CreditingResults:
     """Run the whole crediting chain for a validated project configuration into ``out_dir``.
 
     Parameters
@@ -349,6 +350,9 @@ def run_project(cfg: ProjectConfig, out_dir: str | os.PathLike, *, overwrite: bo
         Called with the name of each step as it starts (the CLI shows it on stderr).
     generated : bool
         Label the report and summary as a GENERATED sample.
+    scheduler : str, optional
+        Dask distributed scheduler address for the streamed raster steps (activity data, VT0007
+        benchmark, allocation, counterfactual sampling); local threads otherwise.
 
     Returns
     -------
@@ -363,7 +367,8 @@ def run_project(cfg: ProjectConfig, out_dir: str | os.PathLike, *, overwrite: bo
     with atomic_dir(out_dir, overwrite=overwrite, stage=_stage) as stage:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            result = _run(cfg, stage, note, generated=generated, extra_manifest=extra_manifest or {})
+            result = _run(cfg, stage, note, generated=generated, extra_manifest=extra_manifest or {},
+                          scheduler=scheduler)
         from dataclasses import replace
 
         (stage / "summary.json").write_text(json.dumps(replace(result, seconds=time.perf_counter() - t0).summary(),
@@ -386,7 +391,8 @@ def run_project(cfg: ProjectConfig, out_dir: str | os.PathLike, *, overwrite: bo
                    seconds=time.perf_counter() - t0)
 
 
-def _run(cfg: ProjectConfig, out: Path, note: Progress, *, generated: bool, extra_manifest: dict) -> CreditingResults:
+def _run(cfg: ProjectConfig, out: Path, note: Progress, *, generated: bool, extra_manifest: dict,
+         scheduler: str | None = None) -> CreditingResults:
     from reddplus import accounting as acc
     from reddplus.baseline.rate import jurisdictional_rate
     from reddplus.landcover import activity_data
@@ -465,7 +471,7 @@ def _run(cfg: ProjectConfig, out: Path, note: Progress, *, generated: bool, extr
 
     # ---------------------------------------------------------------- 2 activity data
     note("activity data (deforestation per zone and year)")
-    act = activity_data(fc, zones=cfg.areas.jurisdiction, zone_field=cfg.areas.admin_field)
+    act = activity_data(fc, zones=cfg.areas.jurisdiction, zone_field=cfg.areas.admin_field, scheduler=scheduler)
     act.table().to_csv(out / "tables" / "activity_by_admin.csv", index=False)
     jur_loss = {y: float(sum(act.annual_loss_ha(z)[y] for z in act.zones)) for y in act.annual_loss_ha(act.zones[0])}
     proj_loss_s = _annual_loss(codes, project, dates, px, strata, strata_codes) if strata is not None else None
@@ -497,7 +503,7 @@ def _run(cfg: ProjectConfig, out: Path, note: Progress, *, generated: bool, extr
                       cnf=None if cnf is None else (_date_index(dates, cnf[0], "periods.confirmation"),
                                                     _date_index(dates, cnf[1], "periods.confirmation")),
                       hrp=(i_h0, i_h1), vp_start=i_h1)
-    risk = _benchmark_with_search_distance(fc, out / "rasters", periods, cfg)
+    risk = _benchmark_with_search_distance(fc, out / "rasters", periods, cfg, scheduler=scheduler)
     steps["risk"] = risk.to_dict()
 
     if per.confirmation is not None and (cfg.baseline.roads or cfg.baseline.rivers or cfg.baseline.settlements):
@@ -519,7 +525,7 @@ def _run(cfg: ProjectConfig, out: Path, note: Progress, *, generated: bool, extr
         zones["leakage_belt"] = cfg.areas.leakage_belt
     expected = [rate.per_year[y] for y in crediting_years]
     alloc = allocate(risk.density_path, expected, zones=zones, jurisdiction=cfg.areas.jurisdiction,
-                     years=crediting_years)
+                     years=crediting_years, scheduler=scheduler)
     steps["allocation_benchmark"] = alloc.to_dict()
     baseline_project = dict(zip(crediting_years, alloc.zone_ha_per_year["project"]))
     baseline_belt = dict(zip(crediting_years, alloc.zone_ha_per_year.get("leakage_belt", [0.0] * n_years)))
@@ -624,7 +630,7 @@ def _run(cfg: ProjectConfig, out: Path, note: Progress, *, generated: bool, extr
                                 jurisdiction_path=cfg.areas.jurisdiction, protected_path=cfg.areas.protected_areas,
                                 leakage_belt_path=cfg.areas.leakage_belt,
                                 buffer_m=cfg.counterfactual.buffer_km * 1000.0,
-                                density_per_ha=cfg.counterfactual.sample_density_per_ha)
+                                density_per_ha=cfg.counterfactual.sample_density_per_ha, scheduler=scheduler)
         years = [y for y in crediting_years if y <= dates[-1]]
         oc = cf.overcrediting(years, [baseline_project[y] for y in years])
         cf_ratio = oc.to_dict()
@@ -702,7 +708,8 @@ def issue_credits(db_path: Path, cfg: ProjectConfig, credits, manifest_sha256: s
     return out
 
 
-def _benchmark_with_search_distance(fc, out_dir: Path, periods, cfg, start_m: float = 6000.0, tries: int = 4):
+def _benchmark_with_search_distance(fc, out_dir: Path, periods, cfg, start_m: float = 6000.0, tries: int = 4,
+                                    scheduler: str | None = None):
     """VT0007 benchmark; the NRT search distance (and block halo) doubles until 99.5 % of the HRP
     deforestation lies within it (VT0007 v1.0 section 5.1 step 2), up to 16x the start."""
     from reddplus.errors import ModelError
@@ -712,7 +719,8 @@ def _benchmark_with_search_distance(fc, out_dir: Path, periods, cfg, start_m: fl
     for i in range(tries + 1):
         try:
             return vt0007_benchmark(fc, out_dir=out_dir, periods=periods, admin=cfg.areas.jurisdiction,
-                                    admin_field=cfg.areas.admin_field, overwrite=True, max_distance_m=distance)
+                                    admin_field=cfg.areas.admin_field, overwrite=True, max_distance_m=distance,
+                                    scheduler=scheduler)
         except ModelError as err:
             if "search distance" not in str(err) or i == tries:
                 raise

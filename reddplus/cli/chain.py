@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from reddplus.cli.options import echo_json, json_opt, overwrite_opt
+from reddplus.cli.options import dask_opt, echo_json, json_opt, overwrite_opt
 
 
 def _steps(quiet: bool):
@@ -31,16 +31,18 @@ def _print_summary(result, as_json: bool) -> None:
 @click.argument("project_toml", type=click.Path(dir_okay=False))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Run directory.")
 @overwrite_opt
+@dask_opt
 @json_opt
 @click.pass_context
-def run(ctx, project_toml, out_dir, overwrite, as_json):
+def run(ctx, project_toml, out_dir, overwrite, dask_scheduler, as_json):
     """Run the whole crediting chain for PROJECT_TOML into OUT (report, rasters, tables, manifest)."""
     from reddplus.chain import run_project
     from reddplus.project import load_project
 
     cfg = load_project(project_toml)
     quiet = ctx.obj.get("quiet", False)
-    result = run_project(cfg, out_dir, overwrite=overwrite, quiet=quiet, progress=_steps(quiet))
+    result = run_project(cfg, out_dir, overwrite=overwrite, quiet=quiet, progress=_steps(quiet),
+                         scheduler=dask_scheduler)
     _print_summary(result, as_json)
 
 

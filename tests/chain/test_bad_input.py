@@ -118,3 +118,18 @@ def test_uncertainty_rule_is_configurable(sample, tmp_path):
     unc = res.steps["uncertainty"]
     assert unc["halfwidth_percent"] > 0
     assert res.uncertainty_deduction_percent == pytest.approx(unc["halfwidth_percent"])
+
+
+def test_same_numbers_on_a_dask_cluster(sample, tmp_path):
+    """The streamed steps run on a Dask scheduler and give the same credits as local threads."""
+    distributed = pytest.importorskip("distributed")
+    from reddplus.chain import run_project
+    from reddplus.project import load_project
+
+    cfg = load_project(sample.project_toml)
+    local = run_project(cfg, tmp_path / "local", report_pdf=False)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as lc:
+        remote = run_project(cfg, tmp_path / "dask", report_pdf=False, scheduler=lc.scheduler_address)
+    assert remote.net_vcus_by_vintage == local.net_vcus_by_vintage
+    assert remote.steps["activity"]["jurisdiction_ha_per_year"] == local.steps["activity"]["jurisdiction_ha_per_year"]
+    assert remote.overcrediting_ratio == local.overcrediting_ratio
