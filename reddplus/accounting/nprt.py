@@ -97,14 +97,19 @@ def _statements(cat: str, spec: dict, given: Any) -> dict[str, float]:
     return out
 
 
-def _longevity(spec: dict, given: Any) -> dict[str, float]:
-    if not isinstance(given, Mapping) or "years" not in given:
-        raise ConfigError("project_longevity: give {years = N, legal_agreement = true|false}",
-                          key=f"{KEY}.project_longevity")
-    unknown = set(given) - {"years", "legal_agreement"}
+def _table(cat: str, given: Any, required: str, allowed: tuple[str, ...], example: str) -> Mapping:
+    """A category answered as a small table: check its required and allowed keys."""
+    if not isinstance(given, Mapping) or required not in given:
+        raise ConfigError(f"{cat}: give {example}", key=f"{KEY}.{cat}")
+    unknown = set(given) - set(allowed)
     if unknown:
-        raise ConfigError(f"project_longevity: unknown keys {sorted(unknown)}; allowed: years, legal_agreement",
-                          key=f"{KEY}.project_longevity")
+        raise ConfigError(f"{cat}: unknown keys {sorted(unknown)}; allowed: {', '.join(allowed)}", key=f"{KEY}.{cat}")
+    return given
+
+
+def _longevity(spec: dict, given: Any) -> dict[str, float]:
+    given = _table("project_longevity", given, "years", ("years", "legal_agreement"),
+                   "{years = N, legal_agreement = true|false}")
     years = float(given["years"])
     if years < spec["minimum_longevity_years"]:
         raise ConfigError(f"project_longevity: {years:g} years is below the tool's minimum of "
@@ -115,13 +120,8 @@ def _longevity(spec: dict, given: Any) -> dict[str, float]:
 
 
 def _political(spec: dict, given: Any) -> dict[str, float]:
-    if not isinstance(given, Mapping) or "governance_score" not in given:
-        raise ConfigError("political_risk: give {governance_score = x, statements = [...]}",
-                          key=f"{KEY}.political_risk")
-    unknown = set(given) - {"governance_score", "statements"}
-    if unknown:
-        raise ConfigError(f"political_risk: unknown keys {sorted(unknown)}; allowed: governance_score, statements",
-                          key=f"{KEY}.political_risk")
+    given = _table("political_risk", given, "governance_score", ("governance_score", "statements"),
+                   "{governance_score = x, statements = [...]}")
     g = float(given["governance_score"])
     if not -2.5 <= g <= 2.5:
         raise ConfigError(f"political_risk: governance score {g} outside the WGI range -2.5..2.5",
