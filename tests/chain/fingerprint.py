@@ -20,39 +20,49 @@ _NOT_RESULTS = {"report_html", "report_pdf", "out_dir", "seconds"}
 
 
 class _Cells(HTMLParser):
-    """Text of every table cell of the report, table by table."""
+    """Text of every table cell of the report, table by table, keyed by the table's heading."""
 
     def __init__(self):
         super().__init__()
-        self.tables: list[list[str]] = []
-        self._in = False
+        self.tables: dict[str, list[str]] = {}
+        self._title = "headline"
+        self._current: list[str] | None = None
+        self._in = self._in_title = False
         self._buf: list[str] = []
 
     def handle_starttag(self, tag, attrs):
-        if tag == "table":
-            self.tables.append([])
+        if tag == "h3":
+            self._in_title, self._buf = True, []
+        elif tag == "table":
+            key, i = self._title, 2
+            while key in self.tables:
+                key, i = f"{self._title} ({i})", i + 1
+            self._current = self.tables.setdefault(key, [])
         elif tag in ("td", "th"):
             self._in, self._buf = True, []
 
     def handle_endtag(self, tag):
-        if tag in ("td", "th") and self._in:
+        if tag == "h3" and self._in_title:
+            self._in_title = False
+            self._title = " ".join("".join(self._buf).split())
+        elif tag in ("td", "th") and self._in:
             self._in = False
-            if self.tables:
-                self.tables[-1].append(" ".join("".join(self._buf).split()))
+            if self._current is not None:
+                self._current.append(" ".join("".join(self._buf).split()))
 
     def handle_data(self, data):
-        if self._in:
+        if self._in or self._in_title:
             self._buf.append(data)
 
 
 _NUM = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?")
 
 
-def report_numbers(html: str) -> list[str]:
-    """Every number printed in a table cell of the report, in order (thousands separators kept)."""
+def report_numbers(html: str) -> dict[str, list[str]]:
+    """Every number printed in the report's tables, per table heading, in order (separators kept)."""
     p = _Cells()
     p.feed(html)
-    return [m for t in p.tables for cell in t for m in _NUM.findall(cell)]
+    return {title: [m for cell in cells for m in _NUM.findall(cell)] for title, cells in p.tables.items()}
 
 
 def manifest_content_sha256(manifest: dict) -> str:
