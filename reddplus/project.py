@@ -74,6 +74,10 @@ class StratumStock(_Model):
 
 
 class Stocks(_Model):
+    source: Literal["inventory", "strata"] | None = Field(
+        None, description="where the carbon stocks come from: 'inventory' (tree plots, Monte Carlo) or 'strata' "
+        "(the per-stratum stock table below, from a previous assessment). Without it: 'inventory' when an "
+        "inventory is given (stocks.strata then only names the stratum codes), else 'strata'; the report says so")
     inventory: Path | None = None
     plot_areas: Path | None = None
     plot_area_ha: float | None = Field(None, gt=0)
@@ -92,7 +96,16 @@ class Stocks(_Model):
     def _one_source(self):
         if self.inventory is None and not self.strata:
             raise ValueError("give either stocks.inventory (a tree list) or stocks.strata (per-stratum stocks)")
+        if self.source == "inventory" and self.inventory is None:
+            raise ValueError("source = 'inventory' needs stocks.inventory (a tree list)")
+        if self.source == "strata" and not self.strata:
+            raise ValueError("source = 'strata' needs stocks.strata (per-stratum stocks)")
         return self
+
+    @property
+    def stock_source(self) -> str:
+        """The stocks' source as used: ``source``, or what the given files leave (see ``source``)."""
+        return self.source or ("inventory" if self.inventory is not None else "strata")
 
 
 class ForestChangeInput(_Model):

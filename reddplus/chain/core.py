@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from reddplus.chain import steps
+from reddplus.chain.choices import run_choices
 from reddplus.chain.inputs import RunInputs, prepare_inputs
 from reddplus.chain.results import ActivityStepResult, CreditingResults, StocksResult
 from reddplus.errors import InputDataError
@@ -72,7 +73,7 @@ class CreditingChain:
         """
         strata = read_stock_table(stock_table)
         cfg = self.config.model_copy(update={"stocks": self.config.stocks.model_copy(
-            update={"inventory": None, "plot_areas": None, "strata": strata})})
+            update={"source": "strata", "inventory": None, "plot_areas": None, "strata": strata})})
         chain = CreditingChain(cfg, scheduler=self.scheduler, progress=self.note, generated=self.generated,
                                extra_manifest=self.extra_manifest | {"stock_table": str(stock_table)})
         return chain.run(out_dir, overwrite=overwrite, report_pdf=report_pdf)
@@ -114,8 +115,11 @@ class CreditingChain:
         if credits.ex_post is not None and any(r.issuance > 0 for r in credits.ex_post.rows):
             note("registry: issuing the ex-post vintages (serial blocks)")
             issuance = steps.issuance(cfg, credits, manifest["manifest_sha256"], root)
+        choices = run_choices(cfg, inputs.dates, baseline_source=baseline.source, baseline_reason=baseline.reason,
+                              assessment_ran=assessment.ran, assessment_reason=assessment.reason,
+                              counterfactual_ran=cf is not None)
         return CreditingResults(cfg, root, inputs.project_area_ha, inputs.dates, stocks, activity, rate, risk,
-                                assessment, scenario, baseline, efs, credits, cf, issuance, manifest,
+                                assessment, scenario, baseline, efs, credits, cf, issuance, manifest, choices,
                                 generated=self.generated)
 
     def _baseline(self, inputs: RunInputs, activity: ActivityStepResult, root: Path) -> tuple:

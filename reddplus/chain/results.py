@@ -236,6 +236,7 @@ class CreditingResults:
     counterfactual: CounterfactualStepResult | None
     issuance: IssuanceResult | None
     manifest: dict
+    choices: tuple = ()             # reddplus.chain.choices.Choice, in the order of the chain
     generated: bool = False
     with_pdf: bool = True
     seconds: float = 0.0
@@ -313,6 +314,8 @@ class CreditingResults:
             "buffer_percent": float(c.nprt.buffer_percent),
             "uncertainty_deduction_percent": c.uncertainty_deduction_percent,
             "overcrediting_ratio": self.overcrediting_ratio,
+            "baseline_source": self.baseline.source,
+            "choices": [c.to_dict() for c in self.choices],
             "reference": reference_summary(),
             "report_html": str(self.report_html),
             "report_pdf": str(self.report_pdf) if self.report_pdf else None,
@@ -362,8 +365,10 @@ class CreditingResults:
 
     def to_dict(self) -> dict:
         """``results.json``: every step's result."""
-        skip = {"config", "out_dir", "manifest", "generated", "with_pdf", "seconds", "project_area_ha", "dates"}
-        out: dict[str, Any] = {"project_area_ha": self.project_area_ha, "dates": list(self.dates)}
+        skip = {"config", "out_dir", "manifest", "generated", "with_pdf", "seconds", "project_area_ha", "dates",
+                "choices"}
+        out: dict[str, Any] = {"project_area_ha": self.project_area_ha, "dates": list(self.dates),
+                               "choices": [c.to_dict() for c in self.choices]}
         for f in fields(self):
             if f.name not in skip:
                 v = getattr(self, f.name)

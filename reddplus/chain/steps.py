@@ -109,7 +109,7 @@ def carbon_stocks(cfg: ProjectConfig, inputs: RunInputs) -> StocksResult:
     The source is ``stocks.source``: ``"inventory"`` or ``"strata"`` (a stock table).
     """
     st = cfg.stocks
-    if st.inventory is not None:
+    if st.stock_source == "inventory":
         by_code, plots = stratum_stocks_from_inventory(st, cfg.project.seed)
         return project_stocks(by_code, st, inputs, source="inventory", plots=plots)
     return project_stocks(stratum_stocks_from_table(st), st, inputs, source="strata")

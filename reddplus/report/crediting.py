@@ -78,7 +78,11 @@ def write_report(results, root: Path) -> Path:
     codes, grid = codes_overview(cfg.forest_change.open())
     outlines = _reproject(_outlines(cfg), grid.crs)
     figs: list[Figure] = []
-    tables: list[Table] = []
+    tables: list[Table] = [Table("Summary", "Choices and assumptions", ["config key", "used", "set in the config",
+                                                                       "meaning"],
+                                 [[c.key, c.value, "yes" if c.set_in_config else "no (default)", c.meaning]
+                                  for c in results.choices],
+                                 "Every choice that changes the credits, and every default the run assumed.")]
     _areas_section(results, root / "figures", codes, grid, outlines, figs)
     _stocks_section(results, root / "figures", figs, tables)
     _activity_section(results, tables)
