@@ -41,7 +41,8 @@ carries that assumption as a string.
 
 References
 ----------
-1. Verra (2023) VM0048 v1.0, section 8 (net emission reductions) and VMD0055 v1.1 section 5.3.
+1. Verra (2023) VM0048 v1.0, net emission reductions (section 8.5 in the earlier code; the
+   section number could not be confirmed here) and VMD0055 v1.1 section 5.3.
 2. Verra (2023) VCS Standard v4.5, section 3.2.26 (loss events and reversals; clause not read
    here), section 3.7 (buffer credits from the non-permanence risk rating), VCUs in whole tonnes
    of CO2e.
@@ -68,7 +69,8 @@ DEDUCTION_SOURCES: dict[str, dict] = {
     "market_leakage": {"source": "VMD0055 v1.1", "section": "section 5.3 (market leakage, wood products; not "
                        "readable in the reference store)"},
     "uncertainty": {"source": "VM0048 v1.0 / VMD0055 v1.1 (rule: deductions.uncertainty_rule)",
-                    "section": "VM0048 section 8; see reddplus.accounting.uncertainty for the rule used"},
+                    "section": "VM0048 v1.0 quantification section (not readable here); see "
+                    "reddplus.accounting.uncertainty for the rule used"},
     "whole_tonnes": {"source": "VCS Standard v4.5", "section": "VCUs in whole tonnes of CO2e"},
     "buffer": {"source": "VCS Standard v4.5 and the AFOLU Non-Permanence Risk Tool",
                "section": "section 3.7 (buffer credits: the risk rating times the issuance)"},

@@ -27,8 +27,8 @@ References
 2. Verra (2023) VMD0055 v1.0 methodology page: leakage "inside and beyond" the unplanned
    deforestation leakage belt, "caused by geographically unconstrained agents and by regional
    demand for wood products".
-3. Verra (2023) VM0048 v1.0, section 8 (net emission reductions: baseline minus project minus
-   leakage).
+3. Verra (2023) VM0048 v1.0, net emission reductions: baseline minus project minus leakage
+   (section number not confirmed in the reference store).
 """
 
 from __future__ import annotations

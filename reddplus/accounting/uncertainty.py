@@ -23,8 +23,9 @@ string, so the report can state it.
 
 References
 ----------
-1. Verra (2023) VM0048 v1.0, Reducing Emissions from Deforestation and Forest Degradation,
-   section 8 (quantification; uncertainty text not read in this build).
+1. Verra (2023) VM0048 v1.0, Reducing Emissions from Deforestation and Forest Degradation
+   (quantification and uncertainty; the section could not be read in this build: the copy in the
+   reference store ends its contents at section 6).
 2. Verra (2024) VMD0055 v1.1, Estimation of emission reductions from avoiding unplanned
    deforestation, section 5.3 (quantification; uncertainty text not read in this build).
 3. Verra, VCS Methodology Requirements v4.4 (uncertainty: a confidence deduction where the 90 %
@@ -180,8 +181,8 @@ UNCERTAINTY_RULES: dict[str, UncertaintyRule] = {
         name="vcs_halfwidth_excess",
         formula="d = max(0, U - U_allow) / 100, U = 100 x (CI half-width / mean) at the configured confidence",
         source="VCS Methodology Requirements v4.4 (confidence deduction); stands in for VM0048 v1.0 / VMD0055 v1.1",
-        section="VCS Methodology Requirements v4.4, uncertainty clause (not re-read); VM0048 v1.0 section 8 and "
-                "VMD0055 v1.1 section 5.3 (not readable in the reference store)",
+        section="VCS Methodology Requirements v4.4, uncertainty clause (not re-read); VM0048 v1.0 (quantification "
+                "section) and VMD0055 v1.1 section 5.3, not readable in the reference store",
         assumption="The uncertainty section of VM0048 v1.0 / VMD0055 v1.1 could not be read; the VCS rule is "
                    "assumed: no deduction while the confidence-interval half-width is at most "
                    "deductions.uncertainty.allowable_halfwidth_percent of the mean at "
@@ -454,8 +455,8 @@ def period_uncertainty(*, baseline: ActivityData, project: ActivityData,
         leakage, floored at zero, with the baseline emission factor).
     allocation_relative_se : float [-], optional
         Relative standard error of the project's share of the jurisdictional activity data, if
-        the allocation has one. VT0007 v1.0 defines no such error in the parts read here; when
-        ``None`` the component is reported as not defined (not as zero).
+        the allocation has one. No such error could be found in the methodology texts available
+        here; when ``None`` the component is reported as not defined (not as zero).
     rule : str
         Key of :data:`UNCERTAINTY_RULES`.
     allowable_halfwidth_percent : float [%]
@@ -560,8 +561,9 @@ def period_uncertainty(*, baseline: ActivityData, project: ActivityData,
             assumptions.append(f"The {label} activity data are map counts: they carry no sampling error, so none is "
                                "propagated; this is not a zero uncertainty (a reference sample would estimate it).")
     if allocation_relative_se is None:
-        assumptions.append("No allocation error is propagated: the parts of VT0007 v1.0 / VMD0055 v1.1 read here "
-                           "define none (deductions.uncertainty.allocation_relative_se to add one).")
+        assumptions.append("No allocation error is propagated: none is defined in the methodology texts available "
+                           "(VT0007 v1.0 / VMD0055 v1.1 could not be read on this point; "
+                           "deductions.uncertainty.allocation_relative_se adds one).")
     if r.fixed_allowable_percent is not None and r.fixed_allowable_percent != allowable_halfwidth_percent:
         assumptions.append(f"Rule {r.name!r} fixes the allowable half-width at {r.fixed_allowable_percent:g} %; "
                            f"the configured {allowable_halfwidth_percent:g} % is not used.")

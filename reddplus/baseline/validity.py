@@ -9,8 +9,8 @@ References
 ----------
 1. Verra (2023) VM0048 v1.0: baseline validity period of 6 years, reassessed on the preceding
    10-year historical reference period (the section holding the rule could not be read in the
-   reference store; its table of contents was: 5 project boundary, 6 baseline scenario, 7
-   additionality, 8 quantification).
+   reference store, whose copy shows only the title and the contents up to section 6: 5 project
+   boundary, 6 baseline scenario).
 2. Verra (2024) VT0007 v1.0, section 5.1 (risk map development sequence: historical reference
    period, calibration and confirmation periods, validity period).
 """
