@@ -444,7 +444,10 @@ def net_credits(vintages: Sequence[VintageInput], *, uncertainty_deduction_perce
                  "fraction": f}, c2, c3),
             ded("uncertainty", ud, formula["uncertainty_deduction"],
                 {"uncertainty_deduction_percent": udp, "uncertainty_rule": uncertainty_rule}, c3, net),
-            ded("whole_tonnes", max(0.0, net) - whole, f"floor({net:,.2f}) = {whole:,}", {}, max(0.0, net), whole),
+            ded("whole_tonnes", net - whole,
+                f"floor({net:,.2f}) = {whole:,}" if net >= 0 else
+                f"net {net:,.2f} < 0: nothing issued; reversal ceil({-net:,.2f}) = {rev:,} (see reversals)",
+                {"reversal_tco2e": rev}, net, whole),
             ded("buffer", buf, formula["buffer"], {"buffer_percent": buffer_percent}, whole, vcus),
         )
         rows.append(CreditRow(v.year, days, f, be, pe, las, ml, lk, ud, net, int(buf), int(vcus), formula,

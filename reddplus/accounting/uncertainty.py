@@ -538,10 +538,13 @@ def period_uncertainty(*, baseline: ActivityData, project: ActivityData,
         names.append("belt_activity")
     er = total(set(names))
     mean, lo, hi, half = _halfwidth(er, confidence)
-    by_component = {}
+    no_error = {"baseline_activity": baseline.se_ha is None, "project_activity": project.se_ha is None,
+                "belt_activity": belt_monitored is not None and belt_monitored.se_ha is None
+                and belt_baseline.se_ha is None}
+    by_component: dict[str, float | None] = {}
     for n in names:
-        _, _, _, h = _halfwidth(total({n}), confidence)
-        by_component[n] = h
+        # a component with no estimated error has no half-width of its own (None, not 0)
+        by_component[n] = None if no_error.get(n, False) else _halfwidth(total({n}), confidence)[3]
     assumptions: list[str] = []
     if r.assumption:
         assumptions.append(r.assumption)

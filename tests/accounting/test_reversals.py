@@ -150,3 +150,12 @@ def test_reversal_properties(rows, buf, n_periods):
     for rv in t.reversals:
         assert rv.from_period_buffer + rv.from_pooled_buffer == rv.reversal_tco2e
         assert rv.from_period_buffer >= 0 and rv.from_pooled_buffer >= 0
+
+
+def test_negative_vintage_deduction_chain_is_continuous():
+    r = net_credits(HAND, **KW).rows[1]
+    for a, b in zip(r.deductions, r.deductions[1:]):
+        assert a.after_tco2e == pytest.approx(b.before_tco2e)
+    wt = next(d for d in r.deductions if d.name == "whole_tonnes")
+    assert wt.before_tco2e == pytest.approx(-3_500.4) and wt.after_tco2e == 0 and "reversal" in wt.formula
+    assert r.deductions[-1].after_tco2e == 0

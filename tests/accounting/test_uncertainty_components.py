@@ -88,6 +88,7 @@ def test_activity_error_widens_the_interval_versus_map_counts():
     sample = period_uncertainty(baseline=ActivityData(1000.0, 80.0, "reference_sample"), **kw)
     assert sample.halfwidth_percent > counts.halfwidth_percent + 5
     assert sample.halfwidth_percent_by_component["baseline_activity"] == pytest.approx(100 * Z90 * 0.08, rel=0.03)
+    assert counts.halfwidth_percent_by_component["baseline_activity"] is None      # no error estimated, not 0
 
 
 def test_emission_factor_from_plot_draws_matches_its_normal_form():
