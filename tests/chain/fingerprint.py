@@ -77,7 +77,7 @@ def fingerprint(run_dir: str | Path) -> dict:
     tables = {}
     for f in sorted((run / "tables").glob("*.csv")):
         with open(f, newline="") as fh:
-            tables[f.name] = list(csv.reader(fh))
+            tables[f.name] = list(csv.DictReader(fh))
     return {
         "summary": {k: v for k, v in summary.items() if k not in _NOT_RESULTS},
         "tables": tables,

@@ -157,7 +157,10 @@ def test_behaviour_is_pinned(demo):
     pinned = json.loads((Path(__file__).parent / "pinned" / "demo_scale025.json").read_text())
     got = fingerprint(demo.out_dir)
     assert got["manifest_content_sha256"] == pinned["manifest_content_sha256"]
-    diffs = _close(got["summary"], pinned["summary"], "summary") + _close(got["tables"], pinned["tables"], "tables")
+    # columns added to a table are not a change of method: compare the pinned columns
+    tables = {name: [{k: row[k] for k in pin_row if k in row} for row, pin_row in zip(rows, pinned["tables"][name])]
+              + rows[len(pinned["tables"][name]):] for name, rows in got["tables"].items() if name in pinned["tables"]}
+    diffs = _close(got["summary"], pinned["summary"], "summary") + _close(tables, pinned["tables"], "tables")
     assert not diffs, diffs[:20]
     assert sorted(got["report_numbers"]) == sorted(pinned["report_numbers"]), "tables added or removed"
     for title, numbers in pinned["report_numbers"].items():
