@@ -75,7 +75,7 @@ def test_nprt_answer_outside_allowed_values(sample, tmp_path):
     toml = _variant(sample, tmp_path, edit)
     with pytest.raises(ConfigError) as err:
         _run(toml, tmp_path / "out")
-    assert "deductions.nprt.financial_viability" in str(err.value) and "breakeven_lt_4" in str(err.value)
+    assert "deductions.nprt.financial_viability" in str(err.value) and "breakeven_4_or_less" in str(err.value)
     _assert_clean(tmp_path / "out")
 
 
