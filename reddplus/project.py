@@ -182,6 +182,11 @@ class Baseline(_Model):
             raise ValueError("rate_method = 'expected' needs expected_ha_per_year")
         return self
 
+    @property
+    def alternative_model(self) -> str:
+        """The model type of the planned-road scenario (logistic unless ``risk_model`` names another)."""
+        return "logistic" if self.risk_model == "vt0007" else self.risk_model
+
 
 class Uncertainty(_Model):
     confidence: float = Field(0.90, gt=0.5, lt=1)
@@ -245,6 +250,27 @@ class ProjectConfig(_Model):
             raise ValueError(f"periods.historical_reference ends in {self.periods.historical_reference[1]}, after the "
                              f"crediting start {start}")
         return self
+
+    def relocated(self, src: Path, dst: Path) -> "ProjectConfig":
+        """The same config with every path under ``src`` (and ``base_dir``) moved under ``dst``
+        (a project folder that was published by renaming, as the built-in sample inside its run)."""
+
+        def move(p: Path) -> Path:
+            return dst / p.relative_to(src) if p.is_relative_to(src) else p
+
+        def walk(model: BaseModel) -> BaseModel:
+            updates = {}
+            for name in type(model).model_fields:
+                v = getattr(model, name)
+                if isinstance(v, Path):
+                    updates[name] = move(v)
+                elif isinstance(v, BaseModel):
+                    updates[name] = walk(v)
+                elif isinstance(v, list) and v and isinstance(v[0], (Path, BaseModel)):
+                    updates[name] = [move(x) if isinstance(x, Path) else walk(x) for x in v]
+            return model.model_copy(update=updates)
+
+        return walk(self)
 
     def input_files(self) -> dict[str, Path]:
         """Every input file named in the config, by its dotted key (for checks and the manifest)."""

@@ -469,10 +469,18 @@ def _write(stage: Path, grid, layers: dict, rasters: dict, trees: pd.DataFrame, 
             ds.write(arr, 1)
             ds.update_tags(GENERATED="reddplus sample landscape; not real data")
         paths[name] = p
-    for name, gdf in layers.items():
-        p = stage / f"{name}.gpkg"
-        gdf.to_file(p, driver="GPKG", layer=name)
-        paths[name] = p
+    import pyogrio
+
+    # a fixed GeoPackage timestamp makes the layers byte-identical from one generation to the next,
+    # so the run manifest's input hashes only change when the landscape does
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2000-01-01T00:00:00.000Z"})
+    try:
+        for name, gdf in layers.items():
+            p = stage / f"{name}.gpkg"
+            gdf.to_file(p, driver="GPKG", layer=name, engine="pyogrio")
+            paths[name] = p
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
     trees.to_csv(stage / "inventory.csv", index=False)
     plots[["plot", "area_ha", "stratum"]].to_csv(stage / "plot_areas.csv", index=False)
     paths["inventory"] = stage / "inventory.csv"
