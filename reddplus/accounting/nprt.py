@@ -604,7 +604,8 @@ def nprt_buffer(answers: Mapping[str, Any], *, version: str | None = None, tool:
     version : str, optional
         ``deductions.nprt_version``; default ``"4.2"``. Ignored when ``tool`` is given.
     tool : dict, optional
-        Tool constants (:func:`load_tool`), e.g. a custom file of the same layout.
+        Tool constants (:func:`load_tool`), e.g. a custom file of the same layout; the version rule
+        (:func:`check_tool_version`) is then not applied and ``version_check`` is None.
     registration_requested : datetime.date, optional
         ``deductions.registration_requested``: the v4.2 longevity minimum (40 years from 2024, else 30) and
         whether v4.0 may apply.
