@@ -28,7 +28,8 @@ import pandas as pd
 
 from reddplus.errors import InputDataError, OutputExistsError
 
-__all__ = ["ErrorMatrixTable", "read_error_matrix", "read_samples", "read_strata", "write_points", "write_strata"]
+__all__ = ["ErrorMatrixTable", "read_error_matrix", "read_samples", "read_strata", "read_text_table", "write_points",
+           "write_strata"]
 
 #: columns of the exported points, in order: ``map`` is the map class and ``reference`` is left
 #: empty for the interpreters, so that the filled-in CSV is a valid ``--samples`` input
@@ -47,7 +48,11 @@ class ErrorMatrixTable:
     path: str
 
 
-def _read_csv(path: str | os.PathLike) -> pd.DataFrame:
+def read_text_table(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a small CSV table as text (BOM stripped, ',' ';' or tab sniffed, cells and headers trimmed).
+
+    Raises :class:`~reddplus.errors.InputDataError` naming the file when it is missing or unparsable.
+    """
     p = Path(path)
     if not p.is_file():
         raise InputDataError("file not found", path=str(p))
@@ -89,7 +94,7 @@ def read_error_matrix(path: str | os.PathLike) -> ErrorMatrixTable:
     rows, duplicate labels, and empty, non-numeric, negative or non-integer counts.
     """
     path = str(path)
-    df = _read_csv(path)
+    df = read_text_table(path)
     if df.shape[1] < 3:
         raise InputDataError("expected a map-class column, one column per reference class and 'mapped_area'",
                              path=path)
@@ -144,7 +149,7 @@ def _require(df: pd.DataFrame, columns: list[str], path: str) -> None:
 def read_samples(path: str | os.PathLike) -> pd.DataFrame:
     """Read a point sample with columns ``stratum,map,reference`` (labels kept as text)."""
     path = str(path)
-    df = _read_csv(path)
+    df = read_text_table(path)
     _require(df, ["stratum", "map", "reference"], path)
     if len(df) == 0:
         raise InputDataError("the sample has no rows", path=path)
@@ -155,7 +160,7 @@ def read_samples(path: str | os.PathLike) -> pd.DataFrame:
 def read_strata(path: str | os.PathLike) -> dict[str, float]:
     """Read a strata table with columns ``stratum,size`` [pixels]; returns {stratum: size}."""
     path = str(path)
-    df = _read_csv(path)
+    df = read_text_table(path)
     _require(df, ["stratum", "size"], path)
     sizes: dict[str, float] = {}
     for i, (s, v) in enumerate(zip(df["stratum"], df["size"])):
