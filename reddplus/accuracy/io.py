@@ -184,10 +184,11 @@ def write_points(points: pd.DataFrame, crs, gpkg_path: str | os.PathLike, csv_pa
                  *, overwrite: bool = False, layer: str = "samples") -> dict[str, str]:
     """Write sample points to a GeoPackage (raster CRS) and optionally a CSV, atomically.
 
-    ``points`` needs columns ``point_id, x, y, lon, lat, stratum, map_class``. The outputs have
-    the columns :data:`POINT_COLUMNS` (``map_class`` exported as ``map``, an empty ``reference``
-    for the interpreters), so that the interpreted CSV is a ``--samples`` input of
-    ``reddplus accuracy estimate``. Both outputs are checked before anything is written; each is
+    ``points`` needs columns ``point_id, x, y, lon, lat, stratum, map_class`` (and optionally
+    ``period``). The outputs have the columns :data:`POINT_COLUMNS` (``map_class`` exported as
+    ``map``, an empty ``reference`` for the interpreters; ``period`` after ``point_id`` when given),
+    so that the interpreted CSV is a ``--samples`` input of ``reddplus accuracy estimate`` and a
+    reference sample (:mod:`reddplus.accuracy.reference`). Both outputs are checked before anything is written; each is
     written to a temporary file, then renamed.
     """
     import geopandas as gpd
@@ -197,9 +198,11 @@ def write_points(points: pd.DataFrame, crs, gpkg_path: str | os.PathLike, csv_pa
         if t.exists() and not overwrite:
             raise OutputExistsError(f"{t} exists; pass overwrite=True (--overwrite) to replace it")
         t.parent.mkdir(parents=True, exist_ok=True)
-    table = points[["point_id", "x", "y", "lon", "lat", "stratum", "map_class"]].rename(columns={"map_class": "map"})
+    columns = POINT_COLUMNS if "period" not in points.columns else POINT_COLUMNS[:1] + ["period"] + POINT_COLUMNS[1:]
+    keep = [c for c in ("point_id", "period", "x", "y", "lon", "lat", "stratum", "map_class") if c in points.columns]
+    table = points[keep].rename(columns={"map_class": "map"})
     table["reference"] = ""
-    table = table[POINT_COLUMNS]
+    table = table[columns]
     written: dict[str, str] = {}
     tmps: list[Path] = []
     try:
@@ -223,14 +226,20 @@ def write_points(points: pd.DataFrame, crs, gpkg_path: str | os.PathLike, csv_pa
 
 
 def write_strata(strata: pd.DataFrame, path: str | os.PathLike, *, overwrite: bool = False) -> str:
-    """Write the strata table ``stratum,size`` [pixels] (the ``--strata`` input), atomically."""
+    """Write the strata table ``stratum,size`` [pixels] (the ``--strata`` input), atomically.
+
+    A ``period`` column of ``strata`` (reference designs of several periods) is written first.
+    """
     path = Path(path)
     if path.exists() and not overwrite:
         raise OutputExistsError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_beside(path)
     try:
-        pd.DataFrame({"stratum": strata["stratum"], "size": strata["mapped_pixels"]}).to_csv(tmp, index=False)
+        table = pd.DataFrame({"stratum": strata["stratum"], "size": strata["mapped_pixels"]})
+        if "period" in strata.columns:
+            table.insert(0, "period", strata["period"])
+        table.to_csv(tmp, index=False)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
