@@ -31,7 +31,8 @@ hectares of deforestation per year (Verra, VM0048/VMD0055 FAQs).
 
 File convention (GeoTIFF, written as a COG by :func:`write_allocated_map`)
 ---------------------------------------------------------------------------
-* float32 band(s), projected CRS in metres, on the forest-change grid;
+* float32 band(s) (or integers with a GDAL scale and offset), projected CRS in metres, on the
+  forest-change grid;
 * the **band unit type** (GDAL ``GetUnitType``; ``gdalinfo`` prints "Unit Type") is
   ``ha/pixel/yr`` (:data:`UNITS`; the spellings in :data:`UNIT_SPELLINGS` are accepted). A map
   without it (UDef-ARP writes none) is read only when the units are declared by the caller
@@ -662,6 +663,7 @@ def allocated_baseline(risk_map: str | os.PathLike, *, project: str | os.PathLik
             unit, unit_source = _units_of(ds, path, units)
             chosen, bands = _band_years(ds, path, years)
             tags = {k: v for k, v in ds.tags().items() if k != "AREA_OR_POINT"}
+            scale = {b: (float(ds.scales[b - 1]), float(ds.offsets[b - 1])) for b in set(bands)}
         zones = {"project": read_zones(project, map_grid, dissolve=True)}
         if leakage_belt is not None:
             zones["leakage_belt"] = read_zones(leakage_belt, map_grid, dissolve=True)
@@ -674,6 +676,9 @@ def allocated_baseline(risk_map: str | os.PathLike, *, project: str | os.PathLik
             with open_raster(path) as src:
                 vals = src.read(distinct, window=block.window, masked=False).astype(np.float64)
                 valid = np.stack([src.read_masks(b, window=block.window) > 0 for b in distinct])
+            for k, b in enumerate(distinct):      # GDAL scale / offset of packed integer maps
+                if scale[b] != (1.0, 0.0):
+                    vals[k] = vals[k] * scale[b][0] + scale[b][1]
             faults = {}
             for k, b in enumerate(distinct):
                 for kind, hit in check_allocated_values(vals[k], valid[k], area).items():

@@ -62,6 +62,22 @@ def estimate(counts, samples, strata, pixel_area_ha, confidence, no_fpc, as_json
     click.echo(f"overall accuracy {result.overall_accuracy:.3f} ± {result.overall_accuracy_ci_halfwidth:.3f}")
 
 
+def _point_outputs(csv_help: str, strata_help: str):
+    """The options of a sampling command: seed, the points' outputs, --overwrite, --json (and the context)."""
+    def decorate(fn):
+        for opt in reversed((
+                seed_opt,
+                click.option("--out", "out_gpkg", required=True, type=click.Path(dir_okay=False),
+                             help="Output GeoPackage of points (raster CRS)."),
+                click.option("--csv", "out_csv", type=click.Path(dir_okay=False), default=None, help=csv_help),
+                click.option("--strata-out", "out_strata", type=click.Path(dir_okay=False), default=None,
+                             help=strata_help),
+                overwrite_opt, json_opt, click.pass_context)):
+            fn = opt(fn)
+        return fn
+    return decorate
+
+
 def _class_ua(values: tuple[str, ...]) -> dict[int, float]:
     out: dict[int, float] = {}
     for item in values:
@@ -87,16 +103,8 @@ def _class_ua(values: tuple[str, ...]) -> dict[int, float]:
               help="Minimum sample per (rare) stratum.")
 @click.option("--n", "n_total", type=click.IntRange(min=1), default=None, help="Override the total sample size.")
 @click.option("--exclude", multiple=True, type=int, metavar="CLASS", help="Class code not to sample (repeatable).")
-@seed_opt
-@click.option("--out", "out_gpkg", required=True, type=click.Path(dir_okay=False),
-              help="Output GeoPackage of points (raster CRS).")
-@click.option("--csv", "out_csv", type=click.Path(dir_okay=False), default=None,
-              help="Also write a CSV for visual interpretation (empty reference column).")
-@click.option("--strata-out", "out_strata", type=click.Path(dir_okay=False), default=None,
-              help="Also write the strata table stratum,size [pixels] (the --strata input of 'estimate').")
-@overwrite_opt
-@json_opt
-@click.pass_context
+@_point_outputs("Also write a CSV for visual interpretation (empty reference column).",
+                 "Also write the strata table stratum,size [pixels] (the --strata input of 'estimate').")
 def sample(ctx, map_path, target_se, expected_ua, default_ua, min_per_stratum, n_total, exclude, seed, out_gpkg,
            out_csv, out_strata, overwrite, as_json) -> None:
     """Stratified random sample of a change map for visual interpretation.
@@ -182,16 +190,8 @@ def _period(ctx, param, values: tuple[str, ...]) -> list[tuple[int, int]]:
 @click.option("--date-buffers", is_flag=True,
               help="Also stratify the non-forest lost just before the period and the forest lost just after it "
                    "(where interpreters misdate losses; Olofsson et al. 2020 buffer strata).")
-@seed_opt
-@click.option("--out", "out_gpkg", required=True, type=click.Path(dir_okay=False),
-              help="Output GeoPackage of points (raster CRS).")
-@click.option("--csv", "out_csv", type=click.Path(dir_okay=False), default=None,
-              help="Also write the CSV to interpret (fill the empty 'reference' column).")
-@click.option("--strata-out", "out_strata", type=click.Path(dir_okay=False), default=None,
-              help="Also write the strata table period,stratum,size [pixels].")
-@overwrite_opt
-@json_opt
-@click.pass_context
+@_point_outputs("Also write the CSV to interpret (fill the empty 'reference' column).",
+                 "Also write the strata table period,stratum,size [pixels].")
 def design(ctx, forest_change, fmt, dates, canopy_threshold, mmu_ha, periods, jurisdiction, project, leakage_belt,
            expected_ua, default_ua, target_se, min_per_stratum, n_total, date_buffers, seed, out_gpkg, out_csv,
            out_strata, overwrite, as_json) -> None:

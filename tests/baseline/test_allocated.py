@@ -162,6 +162,17 @@ def test_nodata_pixels_count_as_zero_and_nan_nodata_is_accepted(land):
     assert np.isfinite(allocated_baseline(path, project=land["project"]).map_total_ha_per_year[0])
 
 
+def test_packed_integer_map_with_scale_and_offset(land):
+    """A uint16 map with a GDAL scale of 1e-5 ha per count reads as the float map it packs."""
+    packed = np.round(land["density"] / 1e-5).astype(np.uint16)
+    path = _tagged_map(land, packed, name="packed.tif")
+    with rasterio.open(path, "r+") as ds:
+        ds.scales, ds.offsets = (1e-5,), (0.0,)
+    proj, _ = _masks(land)
+    res = allocated_baseline(path, project=land["project"])
+    assert res.zone_ha_per_year["project"][0] == pytest.approx(packed[proj].astype(np.float64).sum() * 1e-5, rel=1e-12)
+
+
 def test_dask_scheduler_gives_the_same_sums(land):
     distributed = pytest.importorskip("distributed")
     path = _tagged_map(land, land["density"])
