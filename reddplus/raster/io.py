@@ -122,13 +122,18 @@ class BlockWriter:
     """
 
     def __init__(self, path: str | os.PathLike, grid: Grid, *, dtype, nodata=None, count: int = 1,
-                 overwrite: bool = False, band_descriptions: list[str] | None = None):
+                 overwrite: bool = False, band_descriptions: list[str] | None = None, tags: dict | None = None,
+                 band_tags: list[dict] | None = None, band_units: list[str] | None = None):
         self.path = Path(path)
         _check_overwrite(self.path, overwrite)
         self.grid = grid
         self.profile = dict(_TILED_GTIFF, width=grid.width, height=grid.height, count=count, dtype=np.dtype(dtype).name,
                             crs=grid.crs, transform=grid.transform, nodata=nodata)
         self.band_descriptions = band_descriptions
+        #: dataset metadata, per-band metadata and per-band unit types (kept by the COG copy)
+        self.tags = dict(tags or {})
+        self.band_tags = list(band_tags or [])
+        self.band_units = list(band_units or [])
         self._tmpdir: tempfile.TemporaryDirectory | None = None
         self._ds = None
 
@@ -139,6 +144,12 @@ class BlockWriter:
         if self.band_descriptions:
             for i, d in enumerate(self.band_descriptions, start=1):
                 self._ds.set_band_description(i, d)
+        if self.tags:
+            self._ds.update_tags(**{str(k): str(v) for k, v in self.tags.items()})
+        for i, t in enumerate(self.band_tags, start=1):
+            self._ds.update_tags(i, **{str(k): str(v) for k, v in t.items()})
+        for i, u in enumerate(self.band_units, start=1):
+            self._ds.set_band_unit(i, u)
         return self
 
     def write(self, block: Block, data: np.ndarray) -> None:

@@ -449,6 +449,12 @@ def generate_sample_landscape(out_dir: str | os.PathLike, *, seed: int = 20061, 
                                              "fcc123": (fcc, 0), "strata": (strata, 0),
                                              "elevation": (elevation, None), "slope": (slope, None)},
                        trees, plots, truth, project_start_year)
+        from reddplus.sample.reference_sample import write_generated_reference_sample
+
+        paths |= write_generated_reference_sample(stage, loss=loss, forest0=forest0, project=project, leakage_belt=belt,
+                                                  grid=grid, first_year=FIRST_YEAR, last_year=LAST_YEAR,
+                                                  periods=[(2010, 2020), (project_start_year - 1, LAST_YEAR)],
+                                                  seed=seed)
     paths = {k: out_dir / p.name for k, p in paths.items()}
     meta = json.loads((out_dir / "metadata.json").read_text())
     return SampleLandscape(out_dir, grid, paths, out_dir / "project.toml", meta, meta["truth"])
