@@ -160,9 +160,14 @@ def _pydantic_problems(err: ValidationError, file: str, row: int | None = None, 
 def _read_table(path: Path, model: type[BaseModel], problems: list[Problem]) -> list:
     import pandas as pd
 
+    import io
+
     name = path.name
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, comment=None)
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        while lines and lines[0].lstrip().startswith("#"):  # leading comment lines (e.g. a GENERATED banner)
+            lines.pop(0)
+        df = pd.read_csv(io.StringIO("".join(lines)), dtype=str, keep_default_na=False, skipinitialspace=True)
     except Exception as err:  # pandas.errors.ParserError, UnicodeDecodeError, EmptyDataError
         problems.append(Problem(name, f"cannot read the CSV: {err}"))
         return []

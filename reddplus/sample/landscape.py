@@ -478,6 +478,7 @@ def _write(stage: Path, grid, layers: dict, rasters: dict, trees: pd.DataFrame, 
     paths["inventory"] = stage / "inventory.csv"
     paths["plot_areas"] = stage / "plot_areas.csv"
     from reddplus.accounting import EXAMPLE_ANSWERS
+    from reddplus.sample.ccb import write_ccb_dataset  # the GENERATED CCB v3.1 folder
 
     cfg = {
         "project": {"name": "Sample concession, Madre de Dios-like (GENERATED)", "id": "SAMPLE", "country": "PE",
@@ -500,6 +501,9 @@ def _write(stage: Path, grid, layers: dict, rasters: dict, trees: pd.DataFrame, 
                                         "opening_year": int(truth["planned_road_opening_year"])}]},
         "deductions": {"market_leakage_percent": 0.0, "nprt": EXAMPLE_ANSWERS},
         "counterfactual": {"enabled": True, "repeats": 20, "sample_density_per_ha": 0.05, "buffer_km": 5.0},
+        "ccb": {"path": write_ccb_dataset(stage / "ccb", layers, project_start_year=project_start_year,
+                                          crediting_years=10, monitoring=[[project_start_year, LAST_YEAR]],
+                                          seed=int(truth["seed"])).name},
     }
     (stage / "project.toml").write_text("# GENERATED sample project (reddplus.sample): not real project data\n"
                                         + tomli_w.dumps(cfg))

@@ -1,0 +1,147 @@
+"""Path-level tools of the CCB step: zones from the CCB folder, map indicators, the results object.
+
+The crediting chain calls :func:`ccb_step` (a ``ProjectConfig`` with ``ccb`` set, plus the
+optional :class:`~reddplus.ccb.scenario.BaselineInputs` and
+:class:`~reddplus.ccb.scenario.CounterfactualInputs`); ``reddplus ccb report`` calls it without
+them, so without-project values are then marked not available, with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Callable
+
+from reddplus.ccb.indicators import map_indicators
+from reddplus.ccb.io import CcbDataset, read_ccb, validate_ccb
+from reddplus.ccb.results import CcbResults, assemble
+from reddplus.ccb.scenario import BaselineInputs, CounterfactualInputs
+from reddplus.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ccb_results", "ccb_step", "ccb_zones"]
+
+
+def ccb_zones(ds: CcbDataset, crs) -> dict[str, object]:
+    """Every zone a CCB indicator can name, as shapely polygons in ``crs``.
+
+    ``project_zone`` (the union of the zone file), ``project_area``, ``community:GROUP``, each HCV
+    id, ``reserve_buffer`` (outside the reserve, within ``buffer_m``), ``riparian`` (river buffer within
+    the project zone) and ``catchment:INTAKE`` (given polygons, or delineated from the DEM).
+    """
+    import geopandas as gpd
+
+    from reddplus.ccb.hydrology import catchments_from_dem, riparian_zone
+
+    s = ds.settings
+    zone = ds.zone.to_crs(crs) if ds.zone.crs != crs else ds.zone
+    out: dict[str, object] = {"project_zone": zone.geometry.union_all(),
+                              "project_area": zone[zone["kind"] == "project_area"].geometry.union_all()}
+    if "group_id" in zone.columns:
+        for gid, sub in zone[zone["kind"] == "community_area"].groupby("group_id"):
+            if gid:
+                out[f"community:{gid}"] = sub.geometry.union_all()
+    if ds.hcv_geometry is not None:
+        h = ds.hcv_geometry.to_crs(crs) if ds.hcv_geometry.crs != crs else ds.hcv_geometry
+        for hid, sub in h.groupby(h["hcv_id"].astype(str)):
+            out[hid] = sub.geometry.union_all()
+
+    def layer(p):
+        g = gpd.read_file(ds.path(p))
+        return g.to_crs(crs) if g.crs != crs else g
+
+    ip = s.isolated_peoples
+    if ip.reserve is not None:
+        res = layer(ip.reserve).geometry.union_all()
+        out["reserve_buffer"] = res.buffer(ip.buffer_m).difference(res)
+    w = s.water
+    if w.rivers is not None:
+        out["riparian"] = riparian_zone(layer(w.rivers), w.riparian_buffer_m, clip=out["project_zone"])
+    if w.catchments is not None:
+        c = layer(w.catchments)
+    elif w.intakes is not None:
+        c = catchments_from_dem(ds.path(w.dem), layer(w.intakes), snap_upstream_km2=w.snap_upstream_km2,
+                                snap_distance_m=w.snap_distance_m)
+        c = c.to_crs(crs) if c.crs != crs else c
+    else:
+        c = None
+    if c is not None:
+        for iid, geom in zip(c["intake_id"].astype(str), c.geometry):
+            out[f"catchment:{iid}"] = geom
+    return out
+
+
+def ccb_results(ds: CcbDataset, forest_change, *, baseline: BaselineInputs | None = None,
+                counterfactual: CounterfactualInputs | None = None, scheduler: str | None = None,
+                progress: Callable[[int], None] | None = None, memory_limit_bytes: int = 128 * 2**20,
+                block_size: int | None = None) -> CcbResults:
+    """Measure a validated CCB dataset on the forest-change maps and assemble the results.
+
+    Parameters
+    ----------
+    ds : CcbDataset
+        From :func:`reddplus.ccb.read_ccb`.
+    forest_change : ForestChange
+        ``ProjectConfig.forest_change.open()``.
+    baseline, counterfactual : optional
+        Without-project inputs (see :mod:`reddplus.ccb.scenario`); without them the without-project values
+        are not available and say why.
+    """
+    import geopandas as gpd
+
+    s = ds.settings
+    grid = forest_change.grid
+    zones = ccb_zones(ds, grid.crs)
+    dates = set()
+    for i, (a, b) in enumerate(ds.monitoring_periods):
+        for d in (a - 1, b):
+            if d not in forest_change.dates:
+                raise ConfigError(f"monitoring period {a}-{b} needs the forest at the end of {d}, not a date of the "
+                                  f"forest change ({forest_change.dates[0]}-{forest_change.dates[-1]})",
+                                  key=f"ccb: periods.monitoring.{i}")
+            dates.add(d)
+    c0 = s.periods.crediting[0]
+    if c0 - 1 in forest_change.dates:
+        dates.add(c0 - 1)
+    if counterfactual is not None and counterfactual.start_year in forest_change.dates:
+        dates.add(counterfactual.start_year)
+    roads = []
+    for r in s.isolated_peoples.roads:
+        g = gpd.read_file(ds.path(r.path))
+        g = g.to_crs(grid.crs) if g.crs != grid.crs else g
+        roads.append((r.date, tuple(g.geometry)))
+    maps = map_indicators(forest_change, zones, dates=tuple(sorted(dates)), edge_depth_m=s.landscape.core_edge_depth_m,
+                          baseline=baseline, crediting=tuple(s.periods.crediting), roads=tuple(roads),
+                          concession=zones["project_area"], scheduler=scheduler, progress=progress,
+                          memory_limit_bytes=memory_limit_bytes, block_size=block_size)
+    notes = [f"landscape metrics on the forest-change grid ({maps.pixel_m:g} m pixels, 8-cell patches, core edge "
+             f"depth {s.landscape.core_edge_depth_m:g} m)",
+             "forest at the start of a monitoring period A-B is the forest at the end of year A-1"]
+    if s.water.catchments is None and s.water.intakes is not None:
+        notes.append(f"catchments delineated from {s.water.dem} (pyflwdir D8; intakes snapped to cells draining "
+                     f">= {s.water.snap_upstream_km2:g} km2 within {s.water.snap_distance_m:g} m)")
+    return assemble(ds, maps, baseline=baseline, counterfactual=counterfactual, assumptions=tuple(notes))
+
+
+def ccb_step(cfg, *, baseline: BaselineInputs | None = None, counterfactual: CounterfactualInputs | None = None,
+             forest_change=None, scheduler: str | None = None, progress: Callable[[int], None] | None = None
+             ) -> CcbResults:
+    """The CCB step of a project: read ``cfg.ccb``, validate it against the project, measure, assemble.
+
+    Raises
+    ------
+    ConfigError
+        ``cfg.ccb`` is not set.
+    CcbValidationError
+        The CCB folder has problems (all of them listed).
+    """
+    if cfg.ccb is None:
+        raise ConfigError("the project has no CCB folder", key="ccb")
+    ds = read_ccb(Path(cfg.ccb), project=cfg)
+    fc = forest_change if forest_change is not None else cfg.forest_change.open()
+    return ccb_results(ds, fc, baseline=baseline, counterfactual=counterfactual, scheduler=scheduler,
+                       progress=progress)
+
+
+del validate_ccb  # re-exported from reddplus.ccb
