@@ -105,6 +105,7 @@ class CcbResults:
     gold_levels_claimed: tuple[str, ...]
     assumptions: tuple[str, ...]
     dataset: Any = field(repr=False, compare=False, default=None)
+    overview: dict | None = field(repr=False, compare=False, default=None)   # decimated map for the report
 
     @property
     def claimed_level(self) -> str:

@@ -121,7 +121,64 @@ def ccb_results(ds: CcbDataset, forest_change, *, baseline: BaselineInputs | Non
     if s.water.catchments is None and s.water.intakes is not None:
         notes.append(f"catchments delineated from {s.water.dem} (pyflwdir D8; intakes snapped to cells draining "
                      f">= {s.water.snap_upstream_km2:g} km2 within {s.water.snap_distance_m:g} m)")
-    return assemble(ds, maps, baseline=baseline, counterfactual=counterfactual, assumptions=tuple(notes))
+    from dataclasses import replace
+
+    res = assemble(ds, maps, baseline=baseline, counterfactual=counterfactual, assumptions=tuple(notes))
+    return replace(res, overview=_overview(forest_change, zones, ds, dates))
+
+
+def _overview(fc, zones: dict, ds: CcbDataset, dates, max_pixels: int = 1_500_000) -> dict | None:
+    """Forest-change classes around the project zone and the reserve buffer, decimated for the report map."""
+    import geopandas as gpd
+    import numpy as np
+    from rasterio.windows import from_bounds
+    from shapely.geometry import box
+
+    from reddplus.raster import Block
+
+    grid = fc.grid
+    keys = [k for k in ("project_zone", "reserve_buffer") if k in zones]
+    union = zones[keys[0]]
+    for k in keys[1:]:
+        union = union.union(zones[k])
+    w = from_bounds(*union.bounds, transform=grid.transform)
+    r0, c0 = max(0, int(np.floor(w.row_off)) - 2), max(0, int(np.floor(w.col_off)) - 2)
+    r1 = min(grid.height, int(np.ceil(w.row_off + w.height)) + 2)
+    c1 = min(grid.width, int(np.ceil(w.col_off + w.width)) + 2)
+    if r1 <= r0 or c1 <= c0:
+        return None
+    codes = fc.read_codes(Block(r0, c0, r1 - r0, c1 - c0, 0, grid.height, grid.width), with_halo=False)
+    step = max(1, int(np.ceil(np.sqrt(codes.size / max_pixels))))
+    codes = codes[::step, ::step]
+    per = ds.monitoring_periods
+    k0 = fc.dates.index(min(a for a, _ in per) - 1) if per else 0
+    k1 = fc.dates.index(max(b for _, b in per)) if per else len(fc.dates) - 1
+    cls = np.zeros(codes.shape, np.uint8)
+    valid = codes != 255
+    cls[valid & (codes <= k0)] = 1
+    cls[valid & (codes > k0) & (codes <= k1)] = 2
+    cls[valid & (codes > k1)] = 3
+    from rasterio.transform import array_bounds
+
+    wt = grid.window_transform(Block(r0, c0, r1 - r0, c1 - c0, 0, grid.height, grid.width).window)
+    bounds = array_bounds(r1 - r0, c1 - c0, wt)
+    frame = box(*bounds)
+    colours = {"project_area": "#0050c8", "reserve_buffer": "#7b1fa2", "riparian": "#00acc1"}
+
+    def series(names):
+        geoms = [zones[n].intersection(frame) for n in names if n in zones]
+        return gpd.GeoSeries([g for g in geoms if not g.is_empty], crs=grid.crs)
+
+    outlines = {"project area": (series(["project_area"]), colours["project_area"]),
+                "community areas": (series([z for z in zones if z.startswith("community:")]), "#ef6c00"),
+                "HCV areas": (series([h.hcv_id for h in ds.hcvs]), "#c62828"),
+                "reserve buffer": (series(["reserve_buffer"]), colours["reserve_buffer"]),
+                "catchments": (series([z for z in zones if z.startswith("catchment:")]), "#0097a7")}
+    outlines = {k: v for k, v in outlines.items() if len(v[0])}
+    d0, d1 = fc.dates[k0], fc.dates[k1]
+    cats = {1: (f"non-forest at the end of {d0}", "#d9c8a9"), 2: (f"lost {d0 + 1}-{d1}", "#d62728"),
+            3: (f"forest at the end of {d1}", "#2ca02c")}
+    return {"classes": cls, "bounds": bounds, "categories": cats, "outlines": outlines}
 
 
 def ccb_step(cfg, *, baseline: BaselineInputs | None = None, counterfactual: CounterfactualInputs | None = None,
