@@ -235,7 +235,7 @@ def map_indicators(forest_change, zones: Mapping[str, object], *, dates: tuple[i
 
 def forest_without_project(m: MapIndicators, zone: str, a: int, b: int, crediting_start: int) -> tuple[float | None, str]:
     """Baseline forest area of a zone at the end of year ``b`` [ha] and the reason when not available."""
-    e = m.expected.get(zone)
+    e = m.expected_ha.get(zone)
     t0 = crediting_start - 1
     if e is None:
         return None, "no baseline expected deforestation for this zone"
@@ -249,7 +249,7 @@ def forest_without_project(m: MapIndicators, zone: str, a: int, b: int, creditin
 
 def baseline_loss(m: MapIndicators, zone: str, a: int, b: int) -> tuple[float | None, str]:
     """Baseline expected deforestation of a zone in the years ``a..b`` [ha] (reason when not available)."""
-    e = m.expected.get(zone)
+    e = m.expected_ha.get(zone)
     if e is None:
         return None, "no baseline expected deforestation for this zone"
     if any(y not in e for y in range(a, b + 1)):

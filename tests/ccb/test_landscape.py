@@ -31,8 +31,8 @@ def test_hand_computed_two_patches():
 
     Two 8-connected patches (4 and 2 pixels; (1,1)-(1,3) are not adjacent). Shared forest/non-forest
     sides: the 2 x 2 block touches 4 non-forest sides inside the landscape (right of (0,1), (1,1),
-    below (1,0), (1,1)); the bar 5 ((0,3) above, (1,2), (2,2) left, (3,3) below). TE = 9 x 30 m.
-    A = 16 x 0.09 = 1.44 ha; ED = 270 / 1.44 = 187.5 m/ha; MESH = (0.36^2 + 0.18^2) / 1.44 = 0.1125 ha;
+    below (1,0), (1,1)); the bar 4 ((0,3) above, (1,2), (2,2) left, (3,3) below; its right side is the
+    landscape boundary). TE = 8 x 30 = 240 m. A = 16 x 0.09 = 1.44 ha; ED = 240 / 1.44 = 166.67 m/ha; MESH = (0.36^2 + 0.18^2) / 1.44 = 0.1125 ha;
     AREA_MN = 0.54 / 2 = 0.27 ha; core (edge depth 1 cell, the landscape boundary is edge) = 0.
     """
     f = np.zeros((4, 4), bool)
@@ -41,10 +41,10 @@ def test_hand_computed_two_patches():
     land = np.ones_like(f)
     m = class_metrics(f, land, 30.0, 30.0)
     assert m.number_of_patches == 2
-    assert m.total_edge_m == pytest.approx(270.0)
+    assert m.total_edge_m == pytest.approx(240.0)
     assert m.landscape_area_ha == pytest.approx(1.44)
     assert m.forest_area_ha == pytest.approx(0.54)
-    assert m.edge_density_m_per_ha == pytest.approx(187.5)
+    assert m.edge_density_m_per_ha == pytest.approx(240.0 / 1.44)
     assert m.effective_mesh_size_ha == pytest.approx(0.1125)
     assert m.mean_patch_area_ha == pytest.approx(0.27)
     assert m.core_area_ha == 0.0
