@@ -157,7 +157,7 @@ def _pydantic_problems(err: ValidationError, file: str, row: int | None = None, 
     return out
 
 
-def _read_table(path: Path, model: type[BaseModel], problems: list[Problem]) -> list:
+def _read_table(path: Path, model: type[BaseModel], problems: list[Problem], invalid: list | None = None) -> list:
     import pandas as pd
 
     import io
@@ -190,6 +190,8 @@ def _read_table(path: Path, model: type[BaseModel], problems: list[Problem]) -> 
             rows.append((i, model.model_validate(data)))
         except ValidationError as err:
             problems.extend(_pydantic_problems(err, name, row=i))
+            if invalid is not None:
+                invalid.append(rec)
     return rows
 
 
@@ -264,6 +266,7 @@ def _load(folder: Path, project) -> tuple[CcbDataset | None, CcbValidation]:
     settings = _read_settings(folder, problems)
     read.append("ccb.toml")
     tables: dict[str, list] = {}
+    invalid: dict[str, list] = {}
     for name, (model, required) in TABLES.items():
         p = folder / name
         if not p.exists():
@@ -271,12 +274,15 @@ def _load(folder: Path, project) -> tuple[CcbDataset | None, CcbValidation]:
                 problems.append(Problem(name, "required file is missing"))
             tables[name] = []
             continue
-        tables[name] = _read_table(p, model, problems)
+        invalid[name] = []
+        tables[name] = _read_table(p, model, problems, invalid[name])
         read.append(name)
     zone = hcv_gdf = None
     if settings is not None:
         zone, hcv_gdf = _check_files(folder, settings, tables, problems, read)
-        _cross_check(settings, tables, problems, folder)
+        # ids of rows that failed validation are still known: no second problem for their references
+        known = {"indicator_id": {str(r.get("indicator_id", "")) for r in invalid.get("indicators.csv", [])}}
+        _cross_check(settings, tables, problems, folder, known)
         if project is not None:
             _check_project(settings, project, problems)
     val = CcbValidation(folder, tuple(problems), tuple(read))
@@ -396,7 +402,7 @@ def _known_zones(s: CcbSettings, tables, folder: Path) -> set[str]:
     return zones
 
 
-def _cross_check(s: CcbSettings, tables, problems: list[Problem], folder: Path) -> None:
+def _cross_check(s: CcbSettings, tables, problems: list[Problem], folder: Path, known: dict | None = None) -> None:
     c0, c1 = s.periods.crediting
     monitoring = {f"{a}-{b}" for a, b in s.periods.monitoring}
 
@@ -468,6 +474,8 @@ def _cross_check(s: CcbSettings, tables, problems: list[Problem], folder: Path) 
     seen_vals: dict[tuple, int] = {}
     for row, v in tables["indicator_values.csv"]:
         ind = by_id.get(v.indicator_id)
+        if ind is None and v.indicator_id in (known or {}).get("indicator_id", ()):
+            continue  # its indicators.csv row is invalid and already reported
         if ind is None:
             problems.append(Problem("indicator_values.csv", f"indicator {v.indicator_id!r} is not in indicators.csv",
                                     row=row, column="indicator_id"))
