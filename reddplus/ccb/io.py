@@ -322,32 +322,34 @@ def _check_files(folder: Path, s: CcbSettings, tables, problems: list[Problem], 
             problems.append(Problem("ccb.toml", f"file not found: {rp}", key=key))
         else:
             ok[key] = rp
-    zone = None
-    if "zone" in ok:
-        zone = _read_layer(ok["zone"], "zone", problems)
-        read.append(ok["zone"].name)
-        if zone is not None:
-            name = ok["zone"].name
-            for col in ("kind", "name"):
-                if col not in zone.columns:
-                    problems.append(Problem(name, "required attribute is missing", column=col))
-            if "kind" in zone.columns:
-                for i, k in enumerate(zone["kind"], start=1):
-                    if k not in ("project_area", "community_area"):
-                        problems.append(Problem(name, f"kind {k!r}: use project_area or community_area", row=i,
-                                                column="kind"))
-                if not (zone["kind"] == "project_area").any():
-                    problems.append(Problem(name, "no feature of kind project_area", column="kind"))
-                groups = {r.group_id for _, r in tables["communities.csv"]}
-                if "group_id" in zone.columns:
-                    for i, (k, g) in enumerate(zip(zone["kind"], zone["group_id"]), start=1):
-                        if k == "community_area" and g and str(g) not in groups:
-                            problems.append(Problem(name, f"group_id {g!r} is not in communities.csv", row=i,
-                                                    column="group_id"))
-    hcv_gdf = None
-    if "hcv_geometry" in ok:
-        hcv_gdf = _read_layer(ok["hcv_geometry"], "hcv_geometry", problems)
-        read.append(ok["hcv_geometry"].name)
+
+    def layer(key):
+        if key not in ok:
+            return None
+        read.append(ok[key].name)
+        return _read_layer(ok[key], key, problems)
+
+    zone = layer("zone")
+    if zone is not None:
+        name = ok["zone"].name
+        for col in ("kind", "name"):
+            if col not in zone.columns:
+                problems.append(Problem(name, "required attribute is missing", column=col))
+        if "kind" in zone.columns:
+            for i, k in enumerate(zone["kind"], start=1):
+                if k not in ("project_area", "community_area"):
+                    problems.append(Problem(name, f"kind {k!r}: use project_area or community_area", row=i,
+                                            column="kind"))
+            if not (zone["kind"] == "project_area").any():
+                problems.append(Problem(name, "no feature of kind project_area", column="kind"))
+            groups = {r.group_id for _, r in tables["communities.csv"]}
+            if "group_id" in zone.columns:
+                for i, (k, g) in enumerate(zip(zone["kind"], zone["group_id"]), start=1):
+                    if k == "community_area" and g and str(g) not in groups:
+                        problems.append(Problem(name, f"group_id {g!r} is not in communities.csv", row=i,
+                                                column="group_id"))
+
+    hcv_gdf = layer("hcv_geometry")
     if hcv_gdf is not None:
         name = ok["hcv_geometry"].name
         if "hcv_id" not in hcv_gdf.columns:
@@ -376,8 +378,7 @@ def _check_files(folder: Path, s: CcbSettings, tables, problems: list[Problem], 
                                                 "(CCB v3.1 B1.2, CM1.2)", row=i, column="geometry"))
     for key in ("water.intakes", "water.catchments"):
         if key in ok:
-            gdf = _read_layer(ok[key], key, problems)
-            read.append(ok[key].name)
+            gdf = layer(key)
             if gdf is not None and "intake_id" not in gdf.columns:
                 problems.append(Problem(ok[key].name, "required attribute is missing", column="intake_id", key=key))
     return zone, hcv_gdf

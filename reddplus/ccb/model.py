@@ -32,9 +32,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from reddplus.ccb.criteria import parse_criterion
 
@@ -90,6 +90,25 @@ def frequency_years(text: str) -> int | None:
     if t in ("per monitoring period", "per period", "each monitoring period"):
         return None
     raise ValueError(f"frequency {text!r}: use annual, biennial, 'every N years' or 'per monitoring period'")
+
+
+def _valid_period(v: str) -> str:
+    parse_period(v)
+    return v
+
+
+def _split(v) -> tuple[str, ...]:
+    if v is None:
+        return ()
+    if isinstance(v, str):
+        return tuple(x.strip() for x in v.split(";") if x.strip())
+    return tuple(v)
+
+
+#: a ``START-END`` period cell (inclusive years)
+PeriodText = Annotated[str, AfterValidator(_valid_period)]
+#: a ``;``-separated list cell
+IdList = Annotated[tuple[str, ...], BeforeValidator(_split)]
 
 
 # ------------------------------------------------------------------------------------------ ccb.toml
@@ -280,32 +299,17 @@ class HcvArea(_Model):
 
 class HcvStatus(_Model):
     hcv_id: str = Field(..., min_length=1)
-    period: str
+    period: PeriodText
     status: Literal["maintained", "enhanced", "degraded", "not_assessed"]
     evidence: str = ""
-
-    @field_validator("period")
-    @classmethod
-    def _period(cls, v):
-        parse_period(v)
-        return v
 
 
 class ChangeNode(_Model):
     node_id: str = Field(..., min_length=1)
     level: Literal["activity", "output", "outcome", "impact"]
     description: str = Field(..., min_length=1)
-    leads_to: tuple[str, ...] = Field((), description="node ids of the next level (';'-separated in the CSV)")
-    indicators: tuple[str, ...] = Field((), description="indicator ids (';'-separated in the CSV)")
-
-    @field_validator("leads_to", "indicators", mode="before")
-    @classmethod
-    def _split(cls, v):
-        if v is None:
-            return ()
-        if isinstance(v, str):
-            return tuple(x.strip() for x in v.split(";") if x.strip())
-        return tuple(v)
+    leads_to: IdList = Field((), description="node ids of the next level (';'-separated in the CSV)")
+    indicators: IdList = Field((), description="indicator ids (';'-separated in the CSV)")
 
 
 #: what a computed indicator may name: metric at zone (see :mod:`reddplus.ccb.indicators`)
@@ -322,8 +326,8 @@ class Indicator(_Model):
     responsible: str = Field(..., min_length=1)
     source: str = Field("reported", description="'reported' (values in indicator_values.csv) or "
                         "'computed:METRIC@ZONE' (from the maps)")
-    disaggregation: tuple[str, ...] = Field((), description="community group ids the values are split by "
-                                            "(';'-separated in the CSV)")
+    disaggregation: IdList = Field((), description="community group ids the values are split by "
+                                   "(';'-separated in the CSV)")
 
     @field_validator("criterion")
     @classmethod
@@ -343,15 +347,6 @@ class Indicator(_Model):
             raise ValueError(f"source {v!r}: use 'reported' or 'computed:METRIC@ZONE'")
         return v
 
-    @field_validator("disaggregation", mode="before")
-    @classmethod
-    def _split(cls, v):
-        if v is None:
-            return ()
-        if isinstance(v, str):
-            return tuple(x.strip() for x in v.split(";") if x.strip())
-        return tuple(v)
-
     @property
     def computed(self) -> tuple[str, str] | None:
         """``(metric, zone)`` of a computed indicator, else ``None``."""
@@ -365,17 +360,11 @@ class Indicator(_Model):
 
 class IndicatorValue(_Model):
     indicator_id: str = Field(..., min_length=1)
-    period: str
+    period: PeriodText
     scenario: Literal["without_project", "with_project"]
     group: str = Field("", description="community group id of a disaggregated value; empty = all")
     value: float | None = Field(None, description="None = not measured (never 0)")
     note: str = ""
-
-    @field_validator("period")
-    @classmethod
-    def _period(cls, v):
-        parse_period(v)
-        return v
 
     @field_validator("value", mode="before")
     @classmethod

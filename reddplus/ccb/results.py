@@ -156,10 +156,13 @@ def _computed_value(ind: Indicator, m: MapIndicators | None, a: int, b: int, cre
                 wop, reason = float(getattr(m.planned_roads[b], metric)), ""
             else:
                 reason = "the baseline names no planned roads"
-        return PeriodValue((a, b), None if wp is None else float(wp), wop, None, with_project_note=note,
+        cf_roads = (cf.road_km_by_year if metric == "road_km" else cf.road_entries_by_year) if cf else {}
+        cfv = float(cf_roads[b]) if b in cf_roads else None
+        cfr = ("" if cfv is not None else NO_COUNTERFACTUAL if cf is None else
+               "the pixel-matching counterfactual estimates deforestation, not road building (no road figures given)")
+        return PeriodValue((a, b), None if wp is None else float(wp), wop, cfv, with_project_note=note,
                            without_project_source=bsrc if wop is not None else "", without_project_reason=reason,
-                           counterfactual_reason="the pixel-matching counterfactual estimates deforestation, not "
-                                                 "road building")
+                           counterfactual_reason=cfr)
     end = m.metrics.get((zone, b))
     start = m.metrics.get((zone, a - 1))
     if metric == "forest_loss_ha":
@@ -261,6 +264,11 @@ def _checklist(ds: CcbDataset, results: tuple[IndicatorResult, ...], baseline, c
     section_codes = {"CM1": ("CM1", "CM2", "CM3", "CM4", "GL2"), "CM2": ("CM1", "CM2", "CM3", "CM4", "GL2"),
                      "B1": ("B1", "B2", "B3", "B4", "GL3"), "B2": ("B1", "B2", "B3", "B4", "GL3")}
 
+    def hcv_status_missing(hcvs) -> list[str]:
+        """HCVs not reported maintained or enhanced in a monitoring period ended by as_of (CM2, B2)."""
+        return [f"HCV {h.hcv_id} {p}: status {status.get((h.hcv_id, p), 'not reported')}"
+                for h in hcvs for p in periods if status.get((h.hcv_id, p)) not in ("maintained", "enhanced")]
+
     def values_missing(code: str, scenario: str) -> list[str]:
         """Indicators of the section (CM or B) lacking a without- (CM1, B1) or with-project (CM2, B2) value."""
         out = []
@@ -328,11 +336,13 @@ def _checklist(ds: CcbDataset, results: tuple[IndicatorResult, ...], baseline, c
                 ev.append("VCS baseline, leakage and monitoring (reddplus run: VM0048 / VT0007)")
             elif not ev:
                 miss.append("no evidence listed in ccb.toml [evidence]")
-        elif code == "CM1":
-            if com_hcv:
-                ev.append(f"community HCVs: {', '.join(h.hcv_id for h in com_hcv)}")
+        elif code in ("CM1", "B1"):  # without-project scenarios: HCVs identified (CM1.2, B1.2) and baseline values
+            hcvs, label = ((com_hcv, "community HCVs (ecosystem services, livelihood, cultural)") if code == "CM1"
+                           else (bio_hcv, "biodiversity HCVs"))
+            if hcvs:
+                ev.append(f"{label}: {', '.join(h.hcv_id for h in hcvs)}")
             else:
-                miss.append("no community HCV (ecosystem services, livelihood, cultural) assessed")
+                miss.append(f"no {label} assessed")
             miss += values_missing(code, "without")
         elif code == "CM2":
             miss += values_missing(code, "with")
@@ -340,10 +350,7 @@ def _checklist(ds: CcbDataset, results: tuple[IndicatorResult, ...], baseline, c
             if not women:
                 miss.append("no women's group: CCB v3.1 asks for one where women's values differ (or a statement "
                             "that they do not)")
-            for h in com_hcv:
-                for p in periods:
-                    if status.get((h.hcv_id, p)) not in ("maintained", "enhanced"):
-                        miss.append(f"HCV {h.hcv_id} {p}: status {status.get((h.hcv_id, p), 'not reported')}")
+            miss += hcv_status_missing(com_hcv)
         elif code == "CM3":
             if ds.stakeholders:
                 ev.append(f"stakeholders.csv ({len(ds.stakeholders)} offsite stakeholders)")
@@ -358,18 +365,9 @@ def _checklist(ds: CcbDataset, results: tuple[IndicatorResult, ...], baseline, c
             over = [r.indicator.indicator_id for r in rs if r.overdue]
             if over:
                 miss.append(f"overdue indicators: {', '.join(over)}")
-        elif code == "B1":
-            if bio_hcv:
-                ev.append(f"biodiversity HCVs: {', '.join(h.hcv_id for h in bio_hcv)}")
-            else:
-                miss.append("no biodiversity HCV assessed")
-            miss += values_missing(code, "without")
         elif code == "B2":
             miss += values_missing(code, "with")
-            for h in bio_hcv:
-                for p in periods:
-                    if status.get((h.hcv_id, p)) not in ("maintained", "enhanced"):
-                        miss.append(f"HCV {h.hcv_id} {p}: status {status.get((h.hcv_id, p), 'not reported')}")
+            miss += hcv_status_missing(bio_hcv)
         elif code == "GL3" and code in s.gold_levels_claimed:
             vul = [h.hcv_id for h in ds.hcvs if h.iucn_category in ("CR", "EN")]
             irr = [h.hcv_id for h in ds.hcvs if h.restricted_range]

@@ -79,11 +79,17 @@ class CounterfactualInputs:
         ``start_year`` (:attr:`reddplus.counterfactual.tool.CounterfactualResult.control_fraction`, mean over
         the repeats). Applied to a zone, it assumes the zone's forest behaves like the project's matched
         controls (stated in the results).
+    road_km_by_year, road_entries_by_year : mapping year -> value, optional
+        Roads [km] and road pieces entering an area like the concession in the counterfactual (e.g. from
+        the matched controls' surroundings); the pixel-matching counterfactual itself does not estimate
+        road building, so without them the road indicators have no counterfactual value.
     """
 
     source: str
     start_year: int
     control_fraction: Mapping[tuple[int, int], float]
+    road_km_by_year: Mapping[int, float] = field(default_factory=dict)
+    road_entries_by_year: Mapping[int, int] = field(default_factory=dict)
 
     @classmethod
     def from_result(cls, cf, source: str = "pixel-matching counterfactual (matched controls)") -> "CounterfactualInputs":
@@ -102,4 +108,6 @@ class CounterfactualInputs:
 
     def to_dict(self) -> dict:
         return {"source": self.source, "start_year": self.start_year,
-                "control_fraction": {f"{a}-{b}": float(v) for (a, b), v in sorted(self.control_fraction.items())}}
+                "control_fraction": {f"{a}-{b}": float(v) for (a, b), v in sorted(self.control_fraction.items())},
+                "road_km_by_year": {str(y): float(v) for y, v in self.road_km_by_year.items()},
+                "road_entries_by_year": {str(y): int(v) for y, v in self.road_entries_by_year.items()}}

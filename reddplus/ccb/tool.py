@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from reddplus.ccb.indicators import map_indicators
-from reddplus.ccb.io import CcbDataset, read_ccb, validate_ccb
+from reddplus.ccb.io import CcbDataset, read_ccb
 from reddplus.ccb.results import CcbResults, assemble
 from reddplus.ccb.scenario import BaselineInputs, CounterfactualInputs
 from reddplus.errors import ConfigError
@@ -200,5 +200,3 @@ def ccb_step(cfg, *, baseline: BaselineInputs | None = None, counterfactual: Cou
     return ccb_results(ds, fc, baseline=baseline, counterfactual=counterfactual, scheduler=scheduler,
                        progress=progress)
 
-
-del validate_ccb  # re-exported from reddplus.ccb

@@ -108,3 +108,33 @@ def test_roads_inside_the_concession():
     s = road_state(roads, area, 2024)
     assert s.road_km == pytest.approx(3.0) and s.road_entries == 1
     assert road_state([], area, 2020).road_km == 0.0
+
+
+def test_road_indicators_with_the_baseline_planned_road_and_a_counterfactual(tmp_path):
+    """Observed roads stop at the boundary; the baseline's planned road enters 3 km (opening 2022)."""
+    import geopandas as gpd
+    from shapely.geometry import LineString
+
+    from shapely.geometry import box
+
+    from reddplus.ccb import assemble
+    from reddplus.ccb.indicators import MapIndicators, RoadState, road_state
+    from tests.ccb.conftest import CRS, FILES, TOML, write_ccb_folder
+
+    ind = FILES["indicators.csv"] + "IP-2,CM2,Roads in the concession,km,map,annual,GIS,computed:road_km@project_area,\n"
+    folder = write_ccb_folder(tmp_path / "c", files={"indicators.csv": ind},
+                              toml=TOML + '\n[isolated_peoples]\nroads = [{path = "roads.gpkg", date = 2022}]\n')
+    gpd.GeoDataFrame(geometry=[LineString([(-500, 500), (0, 500)])], crs=CRS).to_file(folder / "roads.gpkg")
+    planned = tmp_path / "planned.gpkg"
+    gpd.GeoDataFrame(geometry=[LineString([(-500, 500), (300, 500)])], crs=CRS).to_file(planned)
+    ds = read_ccb(folder)
+    area = box(0, 0, 1000, 1000)
+    maps = MapIndicators((2020, 2022), (), {}, {}, (road_state([LineString([(-500, 500), (0, 500)])], area, 2022),),
+                         {2022: road_state([LineString([(-500, 500), (300, 500)])], area, 2022)}, 100.0, 100.0)
+    base = BaselineInputs("test", planned_roads=((planned, 2022),))
+    cf = CounterfactualInputs("test", 2020, {}, road_km_by_year={2022: 0.1})
+    v = assemble(ds, maps, baseline=base, counterfactual=cf).to_dict()["indicators"]["IP-2"]["periods"]["2021-2022"]
+    assert v["with_project"] == 0.0
+    assert v["without_project"] == pytest.approx(0.3)
+    assert v["counterfactual"] == pytest.approx(0.1)
+    assert isinstance(maps.roads[0], RoadState)
