@@ -134,7 +134,7 @@ def map_indicators(forest_change, zones: Mapping[str, object], *, dates: tuple[i
         raise ConfigError(f"forest dates {missing} are not dates of the forest change ({fc.dates[0]}-{fc.dates[-1]})",
                           key="periods.monitoring")
     kidx = {d: fc.dates.index(d) for d in dates}
-    halo = max(1, edge_depth_px(edge_depth_m, cell), fc.halo)
+    halo = max(1, edge_depth_px(edge_depth_m, cell))   # read_codes adds what its own decoder needs
     bpp = 2 + 2 * max(1, len(zones))
     union = box(*zones[next(iter(zones))].bounds) if zones else None
     for g in zones.values():

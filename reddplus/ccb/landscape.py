@@ -229,8 +229,6 @@ def merge_parts(parts: Iterable[BlockPart]) -> tuple[np.ndarray, int, int, int]:
             return np.where(a > 0, a + off, 0)
 
         glob[(p.row_off, p.col_off)] = (p, g(p.top), g(p.bottom), g(p.left), g(p.right))
-    rows = sorted({p.row_off for p in parts})
-    cols = sorted({p.col_off for p in parts})
     a_list, b_list = [], []
 
     def link(u: np.ndarray, v: np.ndarray) -> None:
@@ -241,14 +239,27 @@ def merge_parts(parts: Iterable[BlockPart]) -> tuple[np.ndarray, int, int, int]:
                 a_list.append(x[m])
                 b_list.append(y[m])
 
-    for i in range(1, len(rows)):
-        above = np.concatenate([glob[(rows[i - 1], c)][2] for c in cols])
-        below = np.concatenate([glob[(rows[i], c)][1] for c in cols])
-        link(above, below)
-    for j in range(1, len(cols)):
-        left = np.concatenate([glob[(r, cols[j - 1])][4] for r in rows])
-        right = np.concatenate([glob[(r, cols[j])][3] for r in rows])
-        link(left, right)
+    def corner(x: int, y: int) -> None:
+        if x > 0 and y > 0:
+            a_list.append(np.array([x]))
+            b_list.append(np.array([y]))
+
+    # each block with its right and lower neighbours, and the two blocks diagonal to its lower corners
+    # (blocks come from one regular tiling; absent blocks are simply not linked)
+    ends = {(p.row_off, p.col_off + p.width): k for k, (p, *_) in glob.items()}   # block by its right end
+    for (r, c), (p, top, bottom, left, right) in glob.items():
+        q = glob.get((r, c + p.width))
+        if q is not None:
+            link(right, q[3])
+        q = glob.get((r + p.height, c))
+        if q is not None:
+            link(bottom, q[1])
+        q = glob.get((r + p.height, c + p.width))          # diagonal below right
+        if q is not None:
+            corner(int(bottom[-1]), int(q[1][0]))
+        k = ends.get((r + p.height, c))                     # diagonal below left
+        if k is not None:
+            corner(int(bottom[0]), int(glob[k][1][-1]))
     n = total + 1
     if a_list:
         a = np.concatenate(a_list)

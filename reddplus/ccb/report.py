@@ -187,6 +187,9 @@ def _chart(path: Path, r: CcbResults, code: str) -> Path | None:
             vals.append(np.nan if x is None else float(x))
             cols.append(c)
         ax.bar(labels, np.nan_to_num(vals), color=cols, alpha=0.85)
+        finite = [x for x in vals if not np.isnan(x)]
+        top = max(finite) if finite else 0.0
+        ax.set_ylim(min(0.0, min(finite, default=0.0)) * 1.15, (top * 1.15) if top > 0 else 1.0)
         for i, x in enumerate(vals):
             ax.text(i, 0, "n/a" if np.isnan(x) else "", ha="center", va="bottom", fontsize=7)
         ax.set_title(f"{ir.indicator.indicator_id} [{ir.indicator.unit}]\n{v.period[0]}-{v.period[1]}", fontsize=8)

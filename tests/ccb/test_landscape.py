@@ -129,3 +129,21 @@ def test_spiral_patch_across_blocks_is_one_patch():
     whole = class_metrics(f, land, 30.0, 30.0)
     assert _streamed(f, land, 3) == whole
     assert whole.number_of_patches == 1
+
+
+def test_blocks_outside_every_zone_may_be_skipped():
+    """Only blocks near the zones are read: an L-shaped subset of the tiling merges exactly too."""
+    from reddplus.ccb.landscape import block_part, merge_parts, metrics_from_patches
+
+    rng = np.random.default_rng(5)
+    f = rng.random((24, 24)) < 0.6
+    land = np.ones_like(f)
+    land[12:, 12:] = False          # the lower-right quarter is outside the zone: its blocks are skipped
+    blocks = [b for b in iter_blocks(f.shape, halo=1, block_size=4) if not (b.row_off >= 12 and b.col_off >= 12)]
+    parts = []
+    for b in blocks:
+        rw = b.read_window
+        sl = (slice(int(rw.row_off), int(rw.row_off + rw.height)), slice(int(rw.col_off), int(rw.col_off + rw.width)))
+        parts.append(block_part(f[sl], land[sl], b.core_slices, row_off=b.row_off, col_off=b.col_off, depth_px=1))
+    patch, n_land, edges, core = merge_parts(parts)
+    assert metrics_from_patches(patch, n_land, edges, core, 30.0, 30.0) == class_metrics(f, land, 30.0, 30.0)
