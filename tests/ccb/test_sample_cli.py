@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from reddplus.cli.main import cli
 
 
+@pytest.mark.slow
 def test_sample_ccb_folder_is_generated_and_valid(sample):
     from reddplus.ccb import validate_ccb
     from reddplus.project import load_project
@@ -39,6 +40,7 @@ def test_validate_exits_non_zero_with_every_problem(tmp_path):
     assert out["valid"] is False and out["n_problems"] == 3
 
 
+@pytest.mark.slow
 def test_report_writes_the_section_and_reads_back(sample, tmp_path):
     out = tmp_path / "ccb_report"
     r = CliRunner().invoke(cli, ["ccb", "report", str(sample.project_toml), "--out", str(out), "--json"])
