@@ -138,3 +138,17 @@ def test_road_indicators_with_the_baseline_planned_road_and_a_counterfactual(tmp
     assert v["without_project"] == pytest.approx(0.3)
     assert v["counterfactual"] == pytest.approx(0.1)
     assert isinstance(maps.roads[0], RoadState)
+
+
+def test_counterfactual_inputs_from_a_counterfactual_result():
+    """Mean over the matching repeats; a span the periods do not tile has no value."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    cf = SimpleNamespace(start_year=2020, periods=((2020, 2021), (2021, 2022), (2022, 2024)),
+                         control_fraction=np.array([[0.01, 0.02, 0.05], [0.03, 0.02, 0.03]]))
+    c = CounterfactualInputs.from_result(cf)
+    assert c.control_fraction == pytest.approx({(2020, 2021): 0.02, (2021, 2022): 0.02, (2022, 2024): 0.04})
+    assert c.fraction_over(2020, 2022) == pytest.approx(0.04)
+    assert c.fraction_over(2020, 2023) is None and c.fraction_over(2019, 2022) is None
