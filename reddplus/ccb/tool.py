@@ -4,6 +4,21 @@ The crediting chain calls :func:`ccb_step` (a ``ProjectConfig`` with ``ccb`` set
 optional :class:`~reddplus.ccb.scenario.BaselineInputs` and
 :class:`~reddplus.ccb.scenario.CounterfactualInputs`); ``reddplus ccb report`` calls it without
 them, so without-project values are then marked not available, with the reason.
+
+Wiring from the crediting chain (names of :func:`reddplus.chain._run`)::
+
+    from reddplus.ccb import BaselineInputs, CounterfactualInputs, ccb_step
+    from reddplus.ccb.report import render_ccb_section
+
+    baseline = BaselineInputs(
+        source=steps["baseline_source"], density_path=risk.density_path,
+        adjustment_ratio_by_year={y: a.ratio for y, a in zip(crediting_years, alloc.adjustments)},
+        zone_ha_per_year={"project_area": baseline_project},
+        planned_roads=tuple((p.path, p.opening_year) for p in cfg.baseline.planned_roads))
+    cf_in = CounterfactualInputs.from_result(cf) if cf is not None else None
+    ccb = ccb_step(cfg, baseline=baseline, counterfactual=cf_in, forest_change=fc, scheduler=scheduler)
+    section = render_ccb_section(ccb, out)        # out/ccb.html, out/figures/ccb_*.png; section.fragment
+    summary["ccb"] = ccb.to_dict()
 """
 
 from __future__ import annotations
