@@ -494,6 +494,7 @@ def _write(stage: Path, grid, layers: dict, rasters: dict, trees: pd.DataFrame, 
     import datetime
 
     from reddplus.accounting import EXAMPLE_ANSWERS
+    from reddplus.sample.ccb import write_ccb_dataset  # the GENERATED CCB v3.1 folder
 
     cfg = {
         "project": {"name": "Sample concession, Madre de Dios-like (GENERATED)", "id": "SAMPLE", "country": "PE",
@@ -519,6 +520,9 @@ def _write(stage: Path, grid, layers: dict, rasters: dict, trees: pd.DataFrame, 
         "deductions": {"market_leakage_percent": 0.0, "nprt_version": "4.2",
                        "registration_requested": datetime.date(2024, 3, 1), "nprt": EXAMPLE_ANSWERS},
         "counterfactual": {"enabled": True, "repeats": 20, "sample_density_per_ha": 0.05, "buffer_km": 5.0},
+        "ccb": {"path": write_ccb_dataset(stage / "ccb", layers, project_start_year=project_start_year,
+                                          crediting_years=10, monitoring=[[project_start_year, LAST_YEAR]],
+                                          seed=int(truth["seed"])).name},
     }
     (stage / "project.toml").write_text("# GENERATED sample project (reddplus.sample): not real project data\n"
                                         + tomli_w.dumps(cfg))
