@@ -16,7 +16,7 @@ from reddplus.registry.db import connect, migrate
 from reddplus.registry.pgcluster import TempPostgres, free_port, postgres_available
 from reddplus.registry.service import OPERATOR, RegistryService
 
-SECRET = "test-secret-" + "s" * 40
+SECRET = "test-secret-9f2c7e1b4a6d8053b1e9c4f7a2d60e8b3c5f9a71d24e"
 
 
 @pytest.fixture(scope="session")

@@ -33,7 +33,7 @@ def test_retire_through_the_dashboard(sqlite_url):
             page = browser.new_page()
             page.set_default_timeout(15000)
             page.goto(f"{server.url}/projects/{prj}")
-            assert page.inner_text("#issued") == "1000" and page.inner_text("#retired") == "0"
+            assert page.inner_text("#issued") == "1,000" and page.inner_text("#retired") == "0"
             assert page.inner_text("#available") == "800" and page.inner_text("#buffer") == "200"
 
             page.goto(f"{server.url}/login")
