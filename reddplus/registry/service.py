@@ -33,7 +33,7 @@ from reddplus.registry.errors import (InvalidInputError, LabelNotCoveredError, L
                                       OverlappingPeriodError)
 from reddplus.registry.idempotency import (IdempotencyHandle, IdempotencyStore, StoredResponse,  # noqa: F401
                                            mark_done)
-from reddplus.registry.models import (BUFFER_ACCOUNT_ID, Account, Block, CcbVerification as CcbRow, Issuance,
+from reddplus.registry.models import (BUFFER_ACCOUNT_ID, SYSTEM_ACCOUNT_ID, Account, Block, CcbVerification as CcbRow, Issuance,
                                       MonitoringPeriod, Project)
 from reddplus.registry.readmodels import ReadModels, block_view, to_csv
 from reddplus.registry.repository import RecordSpec, Ref, effects, now_iso, row_dict, writer_for  # noqa: F401
@@ -579,3 +579,111 @@ class RegistryService:
         rows = self._read(q)
         more, rows = len(rows) > n, rows[:n]
         return to_csv(rows), (encode_cursor(rows[-1]["id"]) if more and rows else None)
+
+    # ------------------------------------------------------------------ imports from other registries
+    def import_records(self, p: Principal, projects: list[dict], issuances: list[dict]) -> dict:
+        """Write imported project records and issuances in one transaction (one journal line each).
+
+        ``projects``: keyword arguments of :meth:`create_project` plus ``key`` (the source's id).
+        ``issuances``: ``{"project_key", "vintage_start", "vintage_end", "serial_start", "serial_end",
+        "attributes", "labels", "retirement": None | {"beneficiary", "reason", "details", "retired_at",
+        "certificate_number"}, "cancellation": None | {"reason"}}``. Serial ranges keep the source's
+        numbers and may not overlap an existing issuance; the serial counter moves past them.
+        Returns ``{"project_ids": {key: id}, "issuance_ids": [...]}``.
+        """
+        require_admin(p)
+
+        def uc(s, w):
+            state = w.lock_state()
+            ids: dict[str, int] = {}
+            for kw in projects:
+                kw = dict(kw)
+                key = kw.pop("key")
+                existing = kw.pop("existing_id", None)
+                if existing is not None:
+                    ids[key] = existing
+                    continue
+                prj = Project(name=kw["name"], country=check_country(kw.get("country") or "XX"),
+                              external_id=kw.get("external_id"), proponent=kw.get("proponent"),
+                              standard=kw.get("standard"), methodology=kw.get("methodology"), status=kw.get("status"),
+                              crediting_period_start=kw.get("crediting_period_start"),
+                              crediting_period_end=kw.get("crediting_period_end"),
+                              estimated_annual_ers=kw.get("estimated_annual_ers"),
+                              labels=ledger.canonical_json(_labels(kw.get("labels"))), boundary=None,
+                              attributes=ledger.canonical_json(kw.get("attributes") or {}))
+                s.add(prj)
+                s.flush()
+                w.append(state, "import_project", effects({"source_key": key}, [prj]), now_iso())
+                ids[key] = prj.id
+            from reddplus.registry.models import Cancellation, Retirement
+            out_iss = []
+            for it in issuances:
+                check_quantity(it["serial_end"] - it["serial_start"] + 1)
+                clash = s.execute(select(Issuance.id).where(Issuance.serial_start <= it["serial_end"],
+                                                            Issuance.serial_end >= it["serial_start"])).first()
+                if clash is not None:
+                    raise InvalidInputError(f"serials {it['serial_start']}..{it['serial_end']} overlap issuance "
+                                            f"{clash[0]}", code="overlapping_serials")
+                iss = Issuance(project_id=ids[it["project_key"]], monitoring_period_id=None,
+                               vintage_start=it["vintage_start"], vintage_end=it["vintage_end"],
+                               quantity=it["serial_end"] - it["serial_start"] + 1, buffer_quantity=0,
+                               buffer_percent="0", serial_start=it["serial_start"], serial_end=it["serial_end"],
+                               manifest_sha256=None, labels=ledger.canonical_json(_labels(it.get("labels"))),
+                               attributes=ledger.canonical_json(it.get("attributes") or {}))
+                s.add(iss)
+                s.flush()
+                status = "retired" if it.get("retirement") else ("cancelled" if it.get("cancellation") else "active")
+                # imported credits sit in the system account (id 1): the source registry's holders are not known
+                blk = Block(issuance_id=iss.id, serial_start=iss.serial_start, serial_end=iss.serial_end,
+                            status=status, account_id=SYSTEM_ACCOUNT_ID)
+                s.add(blk)
+                s.flush()
+                created = [iss, blk]
+                seq = state.journal_length + 1
+                if it.get("retirement"):
+                    r = it["retirement"]
+                    created.append(Retirement(block_id=blk.id, certificate_number=r["certificate_number"],
+                                              quantity=iss.quantity, beneficiary=r.get("beneficiary") or "",
+                                              reason=r.get("reason") or "", details=r.get("details"),
+                                              retired_at=r["retired_at"], journal_seq=seq))
+                elif it.get("cancellation"):
+                    created.append(Cancellation(block_id=blk.id, quantity=iss.quantity,
+                                                reason=it["cancellation"].get("reason") or "cancelled",
+                                                reversal_id=None, journal_seq=seq))
+                s.add_all(created[2:])
+                s.flush()
+                w.append(state, "import_issuance", effects({"project_id": iss.project_id}, created), now_iso())
+                state.next_serial = max(state.next_serial, iss.serial_end + 1)
+                out_iss.append(iss.id)
+            return {"project_ids": ids, "issuance_ids": out_iss}
+        return self._write(uc)
+
+    def imported(self, source: str) -> dict:
+        """Imported records of ``source`` (``verra``, ``art``): projects and issuances with their attributes,
+        blocks' status and retirement/cancellation rows, in the source's row order."""
+        from reddplus.registry.models import Cancellation, Retirement
+
+        def q(r: ReadModels):
+            s = r.s
+            prjs = []
+            for p in s.execute(select(Project).order_by(Project.id)).scalars():
+                a = json.loads(p.attributes or "{}")
+                if a.get("source") == source:
+                    prjs.append((row_dict(p), a))
+            iss = []
+            for i in s.execute(select(Issuance).order_by(Issuance.id)).scalars():
+                a = json.loads(i.attributes or "{}")
+                if a.get("source") != source:
+                    continue
+                blocks = s.execute(select(Block).where(Block.issuance_id == i.id, Block.status != "superseded")
+                                   .order_by(Block.serial_start)).scalars().all()
+                ret = can = None
+                if len(blocks) == 1 and blocks[0].status == "retired":
+                    ret = row_dict(s.execute(select(Retirement).where(Retirement.block_id == blocks[0].id)).scalar_one())
+                if len(blocks) == 1 and blocks[0].status == "cancelled":
+                    can = row_dict(s.execute(select(Cancellation).where(
+                        Cancellation.block_id == blocks[0].id)).scalar_one())
+                iss.append({"issuance": row_dict(i), "attributes": a, "project": row_dict(s.get(Project, i.project_id)),
+                            "blocks": [row_dict(b) for b in blocks], "retirement": ret, "cancellation": can})
+            return {"projects": prjs, "issuances": iss}
+        return self._read(q)
