@@ -96,7 +96,8 @@ def verify_incremental(db: Database, batch: int = 5000) -> dict:
         length, head = (cp.length, cp.head) if cp is not None else (0, ledger.GENESIS_HASH)
         if length:
             anchor = s.get(JournalEntry, length)
-            if anchor is None or anchor.hash != head:
+            if anchor is None or anchor.hash != head or ledger.line_hash(
+                    anchor.seq, anchor.kind, anchor.created_at, anchor.payload, anchor.prev_hash) != head:
                 return {"ok": False, "length": published[0], "head": published[1]}
     ok = True
     while ok and length < published[0]:

@@ -59,6 +59,10 @@ def secret_strength_bits(secret: str) -> float:
     if max(counts.values()) > n / 4:
         return 0.0
     h = -sum(c / n * math.log2(c / n) for c in counts.values())
+    # a repeated pattern ("Password1" * 4) carries only the entropy of its period
+    period = next(p for p in range(1, n + 1) if all(secret[i] == secret[i % p] for i in range(n)))
+    if period < n:
+        n, secret = period, secret[:period]
     # runs such as "abcdef" or "123456" add little: count characters that continue a run at half weight
     runs = sum(1 for a, b in zip(secret, secret[1:]) if abs(ord(b) - ord(a)) == 1)
     return h * (n - runs / 2)
