@@ -57,19 +57,19 @@ def project_page(request: Request, project_id: int, svc: Svc):
     return TEMPLATES.TemplateResponse(request, "project.html", page)
 
 
-@router.get("/certificates/{retirement_id}", response_class=HTMLResponse)
-def certificate(request: Request, retirement_id: int, svc: Svc):
-    cert = svc.retirement(retirement_id)
-    url = str(request.url_for("verify_certificate", retirement_id=retirement_id))
-    return HTMLResponse(certificate_html(cert, verify_url=url, check=verify_certificate(svc, retirement_id)))
-
-
 @router.get("/certificates/{retirement_id}.pdf")
 def certificate_as_pdf(request: Request, retirement_id: int, svc: Svc):
     cert = svc.retirement(retirement_id)
     url = str(request.url_for("verify_certificate", retirement_id=retirement_id))
     return Response(certificate_pdf(cert, verify_url=url), media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{cert["certificate_number"]}.pdf"'})
+
+
+@router.get("/certificates/{retirement_id}", response_class=HTMLResponse)
+def certificate(request: Request, retirement_id: int, svc: Svc):
+    cert = svc.retirement(retirement_id)
+    url = str(request.url_for("verify_certificate", retirement_id=retirement_id))
+    return HTMLResponse(certificate_html(cert, verify_url=url, check=verify_certificate(svc, retirement_id)))
 
 
 @router.get("/journal", response_class=HTMLResponse)

@@ -47,7 +47,7 @@ def shape(model: type[BaseModel] | None, out: Any) -> Any:
     return model.model_validate(out).model_dump(mode="json")
 
 
-def run_post(request: Request, principal: Principal, use_case: Callable[..., dict], body: Any,
+def run_post(request: Request, principal: Principal, use_case: Callable[..., dict], request_body: Any,
              status_code: int = 201, model: type[BaseModel] | None = None, **kwargs) -> JSONResponse:
     """Run a write use case, honouring ``Idempotency-Key`` (invariant 6).
 
@@ -65,7 +65,7 @@ def run_post(request: Request, principal: Principal, use_case: Callable[..., dic
         raise AuthenticationError("a bearer token is required")
     svc: RegistryService = request.app.state.service
     fingerprint = hashlib.sha256(ledger.canonical_json(
-        {"method": request.method, "path": request.url.path, "body": body}).encode()).hexdigest()
+        {"method": request.method, "path": request.url.path, "body": request_body}).encode()).hexdigest()
     claimed = svc.idempotency_begin(principal, key, fingerprint)
     if isinstance(claimed, StoredResponse):
         return JSONResponse(claimed.body, status_code=claimed.status_code, headers={"Idempotent-Replayed": "true"})
