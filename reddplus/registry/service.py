@@ -90,6 +90,8 @@ class RegistryService:
     """The registry's use cases over one :class:`~reddplus.registry.db.Database`.
 
     ``max_unverified_issuance`` bounds an issuance without a verified monitoring period [tCO2e];
+    ``batch_spends`` sends transfers, splits, retirements and cancellations through one writer thread
+    that commits several per transaction (group commit, :mod:`~reddplus.registry.batching`);
     ``idempotency_ttl_hours`` is how long a stored response is replayed; ``rate_limit`` bounds bad
     tokens and failed logins per client address.
     """
@@ -97,7 +99,7 @@ class RegistryService:
     def __init__(self, db: Database, *, program: str = "RDDP", unit_type: str = "VCU", secret_key: str = "",
                  max_unverified_issuance: int = DEFAULT_MAX_UNVERIFIED_ISSUANCE,
                  idempotency_ttl_hours: float = 24.0, rate_limit: RateLimit = RateLimit(),
-                 session_hours: float = 8.0):
+                 session_hours: float = 8.0, batch_spends: bool = False):
         self.db = db
         self.program = program
         self.unit_type = unit_type
@@ -105,6 +107,16 @@ class RegistryService:
         self.max_unverified_issuance = max_unverified_issuance
         self.auth = Authenticator(db, secret_key, rate_limit, session_hours)
         self.idempotency = IdempotencyStore(db, idempotency_ttl_hours)
+        self.batcher = None
+        if batch_spends:
+            from reddplus.registry.batching import SpendBatcher
+            self.batcher = SpendBatcher(db, program=program)
+
+    def close(self) -> None:
+        """Stop the spend batcher (if any) and dispose of the database engines."""
+        if self.batcher is not None:
+            self.batcher.close()
+        self.db.dispose()
 
     # ------------------------------------------------------------------ plumbing
     def _write(self, fn: Callable, *, idem: IdempotencyHandle | None = None, status: int = 201):
@@ -322,6 +334,23 @@ class RegistryService:
         if kind == "transfer":
             check_id(to_account_id, "to_account_id")
 
+        def respond(moved_row: dict, parent: BlockRow, rows: list[dict], rec: dict | None, seq: int) -> dict:
+            blocks = [self._view(x, parent) for x in rows]
+            moved = self._view(moved_row, parent)
+            if kind == "transfer":
+                return {"id": seq, "block_id": block_id, "quantity": quantity, "to_account_id": to_account_id,
+                        "transferred_block": moved, "blocks": blocks}
+            if kind == "split":
+                return {"id": seq, "block_id": block_id, "blocks": blocks}
+            extra = {"certificate_url": f"/certificates/{rec['id']}"} if kind == "retire" else {}
+            return rec | {"serial": moved["serial"], "labels": moved["labels"], "source_block_id": block_id,
+                          "blocks": blocks} | extra
+
+        if self.batcher is not None:
+            from reddplus.registry.batching import SpendRequest
+            return self.batcher.submit(SpendRequest(p, kind, block_id, quantity, to_account_id, record, idem,
+                                                    respond=lambda res: respond(*res)))
+
         def uc(s, w):
             b = w.lock_block(block_id)
             if b is None:
@@ -334,17 +363,8 @@ class RegistryService:
             table = {"retire": "retirements", "cancel": "cancellations"}.get(kind)
             records = [RecordSpec(table, dict(record or {}), plan=0)] if table else []
             out = w.spend(kind, args, [plan], records, program=self.program)
-            blocks = [self._view(x, b) for x in (out.created or out.updated)]
-            moved = self._view(out.moved[0], b)
-            if kind == "transfer":
-                return {"id": out.seq, "block_id": block_id, "quantity": quantity, "to_account_id": to_account_id,
-                        "transferred_block": moved, "blocks": blocks}
-            if kind == "split":
-                return {"id": out.seq, "block_id": block_id, "blocks": blocks}
-            rec = out.records[0][1]
-            extra = {"certificate_url": f"/certificates/{rec['id']}"} if kind == "retire" else {}
-            return rec | {"serial": moved["serial"], "labels": moved["labels"], "source_block_id": block_id,
-                          "blocks": blocks} | extra
+            return respond(out.moved[0], b, out.created or out.updated, out.records[0][1] if records else None,
+                           out.seq)
         return self._write(uc, idem=idem)
 
     def transfer(self, p: Principal, block_id: int, quantity: int, to_account_id: int,

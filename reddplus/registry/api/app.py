@@ -47,4 +47,4 @@ def service_from_settings(db: Database, settings: RegistrySettings) -> RegistryS
                            max_unverified_issuance=settings.max_unverified_issuance,
                            idempotency_ttl_hours=settings.idempotency_ttl_hours,
                            rate_limit=RateLimit(settings.auth_max_failures, settings.auth_window_seconds),
-                           session_hours=settings.session_hours)
+                           session_hours=settings.session_hours, batch_spends=settings.batch_spends)

@@ -19,6 +19,7 @@ variable                               meaning
 ``..._SESSION_HOURS``                  dashboard session lifetime (default 8)
 ``..._SECURE_COOKIES``                 ``1``: cookies always ``Secure`` (behind a TLS proxy);
                                        they are whenever the request arrives over HTTPS
+``..._BATCH_SPENDS``                   ``0`` turns off group commit of spends (default on)
 =====================================  ===================================================
 
 The secret key is checked for strength, not only length: at least 32 characters, no character
@@ -89,6 +90,7 @@ class RegistrySettings(BaseSettings):
     auth_window_seconds: float = Field(60.0, gt=0)
     session_hours: float = Field(8.0, gt=0)
     secure_cookies: bool = False
+    batch_spends: bool = True
 
     @field_validator("program")
     @classmethod
