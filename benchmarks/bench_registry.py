@@ -23,6 +23,7 @@ import statistics
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from reddplus.registry.db import connect, migrate
 from reddplus.registry.pgcluster import TempPostgres
@@ -38,7 +39,27 @@ def _pct(lat: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * len(s)))] * 1000
 
 
-def _process(url: str, starts: list, per: int, start_at: float, batch: bool) -> list[float]:
+def server_cpu_seconds(pg: TempPostgres) -> float:
+    """CPU time [s] used so far by the cluster's postmaster and its children (from /proc; Linux only)."""
+    try:
+        master = int((pg.base / "data" / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError, TypeError):
+        return float("nan")
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            f = (d / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(d.name) == master or int(f[1]) == master:
+            total += (int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])) / tick
+    return total
+
+
+def _process(url: str, starts: list, per: int, start_at: float, batch: bool) -> tuple[list[float], float]:
     """One worker process (like one uvicorn worker): its own engine, ``len(starts)`` threads."""
     db = connect(url, pool_size=len(starts) + 2)
     svc = RegistryService(db, secret_key=SECRET, batch_spends=batch)
@@ -54,10 +75,12 @@ def _process(url: str, starts: list, per: int, start_at: float, batch: bool) -> 
         return lat
 
     time.sleep(max(0.0, start_at - time.time()))
+    cpu0 = time.process_time()
     with ThreadPoolExecutor(len(starts)) as pool:
         lats = [x for lat in pool.map(worker, starts) for x in lat]
+    cpu = time.process_time() - cpu0
     svc.close()
-    return lats
+    return lats, cpu
 
 
 def _setup(svc: RegistryService, n: int, per: int, name: str) -> tuple[int, list]:
@@ -78,7 +101,8 @@ def _check(svc: RegistryService, prj: int) -> dict:
             "verify_seconds": time.perf_counter() - t1, "retired": svc.project_totals(prj)["retired"]}
 
 
-def run(url: str, retirements: int, threads: int, processes: int = 1, batch: bool = False) -> dict:
+def run(url: str, retirements: int, threads: int, processes: int = 1, batch: bool = False,
+        pg: TempPostgres | None = None) -> dict:
     import multiprocessing as mp
 
     db = connect(url, pool_size=threads + 2)
@@ -89,12 +113,16 @@ def run(url: str, retirements: int, threads: int, processes: int = 1, batch: boo
     prj, starts = _setup(svc, n, per, "bench")
     starts = [(Principal("holder", acc), block) for acc, block in starts]
     start_at = time.time() + 3.0   # every process starts its threads at this instant (after spawning)
+    srv0 = server_cpu_seconds(pg) if pg else float("nan")
     with mp.get_context("spawn").Pool(processes) as pool:
-        lats = [x for part in pool.starmap(_process, [(url, starts[k::processes], per, start_at, batch)
-                                                      for k in range(processes)]) for x in part]
+        parts = pool.starmap(_process, [(url, starts[k::processes], per, start_at, batch) for k in range(processes)])
     elapsed = time.time() - start_at
+    srv = (server_cpu_seconds(pg) - srv0) if pg else float("nan")
+    lats = [x for part, _ in parts for x in part]
+    client_cpu = sum(c for _, c in parts)
     out = {"retirements": len(lats), "seconds": elapsed, "per_second": len(lats) / elapsed,
-           "p50_ms": _pct(lats, 0.5), "p99_ms": _pct(lats, 0.99)} | _check(svc, prj)
+           "p50_ms": _pct(lats, 0.5), "p99_ms": _pct(lats, 0.99),
+           "client_cpu_ms": 1000 * client_cpu / len(lats), "server_cpu_ms": 1000 * srv / len(lats)} | _check(svc, prj)
     svc.close()
     return out
 
@@ -151,7 +179,11 @@ def _line(name: str, r: dict) -> str:
     return (f"{name}: {r['retirements']} retirements in {r['seconds']:.2f} s = {r['per_second']:.0f}/s "
             f"(target 1000/s: ratio {r['per_second'] / 1000:.2f}); p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms; "
             f"invariant violations {r['violations']}; journal {r['journal_length']} lines verified in "
-            f"{r['verify_seconds']:.2f} s; retired total {r['retired']}")
+            f"{r['verify_seconds']:.2f} s; retired total {r['retired']}" +
+            (f"\n  CPU per retirement: client {r['client_cpu_ms']:.2f} ms + PostgreSQL {r['server_cpu_ms']:.2f} ms = "
+             f"{r['client_cpu_ms'] + r['server_cpu_ms']:.2f} ms -> at most "
+             f"{2000 / (r['client_cpu_ms'] + r['server_cpu_ms']):.0f}/s on 2 idle cores"
+             if "client_cpu_ms" in r else ""))
 
 
 def main() -> None:
@@ -167,7 +199,8 @@ def main() -> None:
     with TempPostgres(fsync=not a.no_fsync) as pg:
         print(f"cores: {os.cpu_count()}  load average at start: {load:.1f}  PostgreSQL over loopback  "
               f"fsync: {not a.no_fsync}  processes: {a.processes} x threads: {a.threads}  batch: {a.batch}")
-        print(_line("service layer", run(pg.create_database(), a.retirements, a.threads, a.processes, a.batch)))
+        print(_line("service layer", run(pg.create_database(), a.retirements, a.threads, a.processes, a.batch,
+                                         pg=pg)))
         if a.http:
             print(_line("HTTP (uvicorn, loopback)", run_http(pg.create_database(), a.retirements,
                                                              a.threads * a.processes, a.batch)))

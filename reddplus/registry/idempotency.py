@@ -38,7 +38,7 @@ class StoredResponse:
 
 
 def _utc(hours: float = 0.0) -> str:
-    return (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=hours)).isoformat(timespec="seconds")
+    return (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=hours)).isoformat(timespec="milliseconds")
 
 
 def mark_done(session, handle: IdempotencyHandle | None, status: int, body: Any) -> None:
@@ -49,9 +49,12 @@ def mark_done(session, handle: IdempotencyHandle | None, status: int, body: Any)
 
 
 class IdempotencyStore:
-    def __init__(self, db: Database, ttl_hours: float = DEFAULT_TTL_HOURS):
+    def __init__(self, db: Database, ttl_hours: float = DEFAULT_TTL_HOURS, pending_timeout_s: float = 30.0):
         self.db = db
         self.ttl_hours = ttl_hours
+        #: a key still pending this long after its claim was abandoned (the server or database died
+        #: mid-request, so its use case never committed) and may be claimed again
+        self.pending_timeout_s = pending_timeout_s
 
     def begin(self, principal: Principal, key: str, request_hash: str) -> IdempotencyHandle | StoredResponse:
         """Claim ``key`` for an authenticated caller, or return the stored response of an identical request."""
@@ -66,8 +69,14 @@ class IdempotencyStore:
                     uow.session.execute(delete(IdempotencyKey).where(
                         IdempotencyKey.principal == principal.key, IdempotencyKey.key == key,
                         IdempotencyKey.expires_at.is_not(None), IdempotencyKey.expires_at < now))
+                    # an abandoned claim (pending, old) is forgotten too: its use case never committed,
+                    # since a committed use case marks its key done in the same transaction
+                    uow.session.execute(delete(IdempotencyKey).where(
+                        IdempotencyKey.principal == principal.key, IdempotencyKey.key == key,
+                        IdempotencyKey.state == "pending", IdempotencyKey.claimed_at.is_not(None),
+                        IdempotencyKey.claimed_at < _utc(-self.pending_timeout_s / 3600)))
                     row = IdempotencyKey(principal=principal.key, key=key, request_hash=request_hash, state="pending",
-                                         expires_at=_utc(self.ttl_hours))
+                                         expires_at=_utc(self.ttl_hours), claimed_at=_utc())
                     uow.session.add(row)
                     uow.session.flush()
                     uow.commit()

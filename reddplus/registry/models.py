@@ -252,3 +252,5 @@ class IdempotencyKey(Base):
     response_body: Mapped[str | None] = mapped_column(Text)
     #: ISO timestamp (UTC) after which the key may be reused
     expires_at: Mapped[str | None] = mapped_column(String(40))
+    #: when the key was claimed (a key still pending long after this was abandoned by a crash)
+    claimed_at: Mapped[str | None] = mapped_column(String(40))

@@ -82,7 +82,11 @@ def format_serial(issuance: int, first: int, last: int, *, program: str, unit_ty
     """
     s = (f"{issuance}-{first}-{last}-{program}-{unit_type}-{country}-{project}-"
          f"{_ddmmyyyy(vintage_start)}-{_ddmmyyyy(vintage_end)}")
-    parse_serial(s)  # one definition of validity
+    # the same rules as parse_serial (one definition of validity: the regex), without re-reading the dates
+    if (_SERIAL_RE.match(s) is None or not 1 <= first <= last or vintage_end < vintage_start
+            or vintage_start.year < 1000):
+        parse_serial(s)   # raises MalformedSerialError naming what is wrong
+        raise MalformedSerialError(f"malformed serial {s!r}")
     return s
 
 

@@ -99,14 +99,14 @@ class RegistryService:
     def __init__(self, db: Database, *, program: str = "RDDP", unit_type: str = "VCU", secret_key: str = "",
                  max_unverified_issuance: int = DEFAULT_MAX_UNVERIFIED_ISSUANCE,
                  idempotency_ttl_hours: float = 24.0, rate_limit: RateLimit = RateLimit(),
-                 session_hours: float = 8.0, batch_spends: bool = False):
+                 session_hours: float = 8.0, batch_spends: bool = False, idempotency_pending_timeout_s: float = 30.0):
         self.db = db
         self.program = program
         self.unit_type = unit_type
         self.secret_key = secret_key
         self.max_unverified_issuance = max_unverified_issuance
         self.auth = Authenticator(db, secret_key, rate_limit, session_hours)
-        self.idempotency = IdempotencyStore(db, idempotency_ttl_hours)
+        self.idempotency = IdempotencyStore(db, idempotency_ttl_hours, idempotency_pending_timeout_s)
         self.batcher = None
         if batch_spends:
             from reddplus.registry.batching import SpendBatcher

@@ -18,13 +18,29 @@ from reddplus.errors import LedgerError, ReddplusError
 
 log = logging.getLogger(__name__)
 
-_HTTP_CODES = {429: "rate_limited", 400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+_HTTP_CODES = {503: "database_unavailable", 429: "rate_limited", 400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
                422: "validation_error", 500: "internal_error"}
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict:
     return {"error": {"code": code, "message": message, "details": details}}
+
+
+def is_database_unavailable(err: BaseException) -> bool:
+    """A lost or refused database connection (SQLAlchemy or psycopg): the request may be retried."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    try:
+        import psycopg
+        pg_errors: tuple = (psycopg.OperationalError, psycopg.InterfaceError)
+    except ImportError:   # pragma: no cover
+        pg_errors = ()
+    if isinstance(err, DBAPIError) and getattr(err, "connection_invalidated", False):
+        return True
+    if isinstance(err, (OperationalError, InterfaceError)):
+        return True
+    return isinstance(err, pg_errors)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -54,6 +70,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, err: Exception):
+        if is_database_unavailable(err):   # retryable: the database is restarting or unreachable
+            log.warning("database unavailable on %s %s: %s", request.method, request.url.path, err)
+            return JSONResponse(error_body("database_unavailable", "the registry database is unavailable; "
+                                           "retry (with the same Idempotency-Key for writes)"), status_code=503,
+                                headers={"Retry-After": "1"})
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return JSONResponse(error_body("internal_error", "internal error"), status_code=500)
 

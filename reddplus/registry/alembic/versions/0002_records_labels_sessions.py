@@ -61,6 +61,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("idempotency_keys") as t:
         t.add_column(sa.Column("expires_at", sa.String(40)))
+        t.add_column(sa.Column("claimed_at", sa.String(40)))
     op.create_table(
         "journal_checkpoints",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -85,6 +86,7 @@ def downgrade() -> None:
     for name in ("failed_attempts", "journal_checkpoints", "browser_sessions", "ccb_verifications"):
         op.drop_table(name)
     with op.batch_alter_table("idempotency_keys") as t:
+        t.drop_column("claimed_at")
         t.drop_column("expires_at")
     with op.batch_alter_table("api_tokens") as t:
         for c in ("revoked_at", "expires_at", "created_at", "prefix"):
