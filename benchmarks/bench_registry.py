@@ -189,8 +189,8 @@ def _line(name: str, r: dict) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--retirements", type=int, default=6000)
-    ap.add_argument("--threads", type=int, default=8, help="threads per process")
-    ap.add_argument("--processes", type=int, default=2, help="worker processes (like uvicorn --workers)")
+    ap.add_argument("--threads", type=int, default=48, help="threads per process")
+    ap.add_argument("--processes", type=int, default=1, help="worker processes (like uvicorn --workers)")
     ap.add_argument("--batch", action="store_true", help="group commit of spends (one writer thread per process)")
     ap.add_argument("--no-fsync", action="store_true", help="fsync=off, synchronous_commit=off (not durable)")
     ap.add_argument("--http", action="store_true", help="also measure through uvicorn + HTTP")

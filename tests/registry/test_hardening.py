@@ -339,3 +339,23 @@ def test_secret_strength_is_checked_by_entropy(monkeypatch):
             load_settings(secret_key=weak)
     for strong in (secrets.token_hex(32), secrets.token_urlsafe(32), SECRET):
         assert load_settings(secret_key=strong).secret_key == strong
+
+
+def test_record_reversal_for_a_monitoring_period(world):
+    """The crediting chain's entry point (issue 13.5): a negative net benefit in a monitoring period
+    cancels buffer-pool credits of the project; the reversal names the period, the journal records it."""
+    svc = world.svc
+    mp = svc.create_monitoring_period(OPERATOR, world.project_id, dt.date(2022, 1, 1), dt.date(2022, 12, 31), 0)
+    out = svc.record_reversal(OPERATOR, world.project_id, mp["id"], 40, "negative net benefit, 2022")
+    assert out["monitoring_period_id"] == mp["id"] and sum(b["quantity"] for b in out["cancelled_blocks"]) == 40
+    assert all(b["status"] == "cancelled" and b["account_id"] == 2 for b in out["cancelled_blocks"])
+    line = svc.journal_lines(after=svc.published_head()["length"] - 1)[0]
+    import json
+    assert line["kind"] == "reversal" and json.loads(line["payload"])["args"]["monitoring_period_id"] == mp["id"]
+    assert svc.project_totals(world.project_id)["buffer"] == 100 - 40
+    from reddplus.registry.errors import InsufficientQuantityError, NotFoundError
+    with pytest.raises(InsufficientQuantityError):
+        svc.record_reversal(OPERATOR, world.project_id, mp["id"], 61, "more than the pool holds")
+    with pytest.raises(NotFoundError):
+        svc.record_reversal(OPERATOR, world.project_id, 999, 1, "unknown period")
+    assert svc.verify_journal()["ok"]
