@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import statistics
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor

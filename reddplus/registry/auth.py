@@ -15,7 +15,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 
 from reddplus.registry.db import Database, UnitOfWork
 from reddplus.registry.domain import PUBLIC, Principal, check_id

@@ -102,7 +102,7 @@ def test_label_is_retroactive_and_stays_with_the_credits(api, ccb):
 
 
 def test_certificate_html_pdf_and_verification(api, ccb, tmp_path):
-    c, (p, iss) = api.client, ccb
+    c, (_, iss) = api.client, ccb
     r = c.post(f"{V}/retirements", headers=api.alice, json={
         "block_id": iss[2021]["blocks"][0]["id"], "quantity": 2500 // 5, "beneficiary": "Municipalidad de Tambopata",
         "reason": "2024 emissions", "details": "scope 1"}).json()

@@ -2,7 +2,6 @@
 journal survive, the journal still verifies (rows written before the new columns replay with their
 defaults), and the new records (project fields, CCB verification, labels) work on it."""
 
-import datetime as dt
 
 import pytest
 from sqlalchemy import text

@@ -182,7 +182,7 @@ class SplitOut(_Out):
     blocks: list[BlockOut]
 
 
-class RetirementOut(_Out):
+class _RetirementRecord(_Out):
     id: int
     block_id: int
     certificate_number: str
@@ -194,6 +194,9 @@ class RetirementOut(_Out):
     journal_seq: int
     serial: str
     labels: list[str]
+
+
+class RetirementOut(_RetirementRecord):
     source_block_id: int
     blocks: list[BlockOut]
     certificate_url: str
@@ -245,18 +248,7 @@ class ProjectTotalsOut(TotalsOut):
     project_id: int
 
 
-class PublicRetirementOut(_Out):
-    id: int
-    block_id: int
-    certificate_number: str
-    quantity: int
-    beneficiary: str
-    reason: str
-    details: str | None
-    retired_at: str
-    journal_seq: int
-    serial: str
-    labels: list[str]
+class PublicRetirementOut(_RetirementRecord):
     project_id: int
 
 

@@ -42,11 +42,11 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from reddplus.errors import OutputExistsError
 from reddplus.registry.domain import OPERATOR
-from reddplus.registry.errors import ImportFormatError
+from reddplus.registry.errors import ImportFormatError, MalformedSerialError
+from reddplus.registry.serials import check_range_and_vintage
 
 PROJECT_COLUMNS = ["ID", "Name", "Proponent", "Project Type", "AFOLU Activities", "Methodology", "Status",
                    "Country/Area", "Estimated Annual Emission Reductions", "Region", "Project Registration Date",
@@ -93,15 +93,9 @@ def parse_verra_serial(text: str) -> VerraSerial:
                          "PROJECT-DDMMYYYY-DDMMYYYY-FLAG")
     g = m.groupdict()
     try:
-        vs = dt.datetime.strptime(g["vstart"], "%d%m%Y").date()
-        ve = dt.datetime.strptime(g["vend"], "%d%m%Y").date()
-    except ValueError as err:
-        raise ValueError(f"malformed Verra serial {text!r}: invalid vintage date") from err
-    first, last = int(g["first"]), int(g["last"])
-    if first < 1 or last < first:
-        raise ValueError(f"malformed Verra serial {text!r}: need 1 <= first <= last")
-    if ve < vs:
-        raise ValueError(f"malformed Verra serial {text!r}: vintage ends before it starts")
+        first, last, vs, ve = check_range_and_vintage(text, g["first"], g["last"], g["vstart"], g["vend"])
+    except MalformedSerialError as err:
+        raise ValueError(str(err).replace("malformed serial", "malformed Verra serial")) from err
     return VerraSerial(int(g["batch"]), first, last, g["code"], g["country"], g["scope"], g["project"], vs, ve,
                        g["flag"])
 
