@@ -68,10 +68,11 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 @pytest.mark.chromium
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium is not installed (make system-deps)")
-def test_buyer_pages_search_pagination_map_and_certificate(sqlite_url, shared):
+def test_buyer_pages_search_pagination_map_and_certificate(sqlite_url, shared, tmp_path):
     """A buyer searches the real Verra sample (imported), pages through it with the cursor, opens a
     project page with its boundary map and totals, and a retirement certificate. Screenshots of the
-    main pages go to docs/ for the README."""
+    main pages go to tmp_path, or to docs/ for the README with REDDPLUS_SCREENSHOTS=1."""
+    import os
     from playwright.sync_api import sync_playwright
 
     from reddplus.registry.interop import verra
@@ -95,7 +96,8 @@ def test_buyer_pages_search_pagination_map_and_certificate(sqlite_url, shared):
     svc.label_issuance(OPERATOR, iss["id"], "CCB")
     ret = svc.retire(OPERATOR, iss["blocks"][0]["id"], 25000, "Municipalidad de Tambopata", "2024 emissions")
     totals = svc.project_totals(prj)
-    DOCS.mkdir(exist_ok=True)
+    shots = DOCS if os.environ.get("REDDPLUS_SCREENSHOTS") == "1" else tmp_path
+    shots.mkdir(exist_ok=True)
     with ServerThread(app) as server, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
         try:
@@ -117,7 +119,7 @@ def test_buyer_pages_search_pagination_map_and_certificate(sqlite_url, shared):
             assert countries and set(countries) == {"BR"}
             page.goto(f"{server.url}/?methodology=VM0048&label=CCB")
             assert page.locator("#projects td:nth-child(2)").all_inner_texts() == ["Madre de Dios REDD+ (example)"]
-            page.screenshot(path=str(DOCS / "registry-search.png"), full_page=False)
+            page.screenshot(path=str(shots / "registry-search.png"), full_page=False)
 
             page.goto(f"{server.url}/projects/{prj}")
             page.wait_for_selector("#map[data-ready='1']")
@@ -129,13 +131,13 @@ def test_buyer_pages_search_pagination_map_and_certificate(sqlite_url, shared):
             assert sum(parts) == totals["issued"] == 1250000
             assert "Municipalidad de Tambopata" in page.inner_text("#retirements")
             assert "CCB" in page.inner_text("#issuances") and "GL3" in page.inner_text("#ccb")
-            page.screenshot(path=str(DOCS / "registry-project.png"), full_page=True)
+            page.screenshot(path=str(shots / "registry-project.png"), full_page=True)
 
             page.click(f"text={ret['certificate_number']}")
             page.wait_for_selector("#certificate-number")
             assert page.inner_text("#quantity") == "25,000 tCO2e" and page.inner_text("#labels") == "CCB"
             assert page.inner_text("#check").startswith("CONFIRMED")
-            page.screenshot(path=str(DOCS / "registry-certificate.png"), full_page=False)
+            page.screenshot(path=str(shots / "registry-certificate.png"), full_page=False)
             assert errors == [], errors
         finally:
             browser.close()
