@@ -41,7 +41,7 @@ def benchmark(forest_change, fmt, dates, periods, admin, admin_field, project, l
               max_distance_m, cell_area_ha, out_dir, overwrite, dask_scheduler, as_json):
     """VT0007 v1.0 benchmark risk map: NRT, classes, densities, assessment, allocation to the project."""
     from reddplus.baseline.allocation import allocate
-    from reddplus.risk.source import open_forest_change
+    from reddplus.landcover import open_forest_change
     from reddplus.risk.tools import parse_periods, vt0007_benchmark
 
     paths = forest_change[0] if len(forest_change) == 1 else list(forest_change)
@@ -111,7 +111,7 @@ def benchmark(forest_change, fmt, dates, periods, admin, admin_field, project, l
 @json_opt
 def local_rate(forest_change, fmt, dates, period, win_size, out_path, overwrite, dask_scheduler, as_json):
     """riskmapjnr moving-window local deforestation rate (coded rint(9999 theta + 1), nodata 65535)."""
-    from reddplus.risk.source import open_forest_change
+    from reddplus.landcover import open_forest_change
     from reddplus.risk.tools import local_rate_raster
 
     paths = forest_change[0] if len(forest_change) == 1 else list(forest_change)
@@ -154,7 +154,7 @@ def compare(forest_change, fmt, dates, periods, models, roads, planned_roads, op
     """Benchmark vs alternative models: MedAE/MAE/R2 in CAL fit and CNF prediction, VT0007 acceptance."""
     from reddplus.cli.options import column_mapping
     from reddplus.risk.compare import compare_models_from_paths
-    from reddplus.risk.source import open_forest_change
+    from reddplus.landcover import open_forest_change
     from reddplus.risk.tools import parse_periods
 
     paths = forest_change[0] if len(forest_change) == 1 else list(forest_change)
@@ -199,7 +199,7 @@ def scenario(forest_change, fmt, dates, roads, planned_roads, opening_year_field
              years, model, seed, out_dir, overwrite, as_json):
     """Planned-road scenario: per-year baseline in the project that changes from the road's opening year."""
     from reddplus.baseline.scenario import planned_road_scenario_from_paths
-    from reddplus.risk.source import open_forest_change
+    from reddplus.landcover import open_forest_change
 
     try:
         y0, y1 = (int(x) for x in years.split("-"))

@@ -10,10 +10,11 @@ the true one, so a core pixel whose true distance exceeds ``H`` pixels also has 
 distance ``> H``. Classes (thresholds <= S) and the NRT histogram (bins up to S, one overflow bin)
 are therefore exact; ``tests/risk/test_tools.py`` checks it against a whole-array EDT.
 
-Passes: (1) NRT histograms of the fit periods (CAL, HRP): distances of the deforested pixels only,
-from a k-d tree of the edge pixels in the halo'd window (:func:`~reddplus.risk.vt0007.distance_to_edge_at`,
-same bounded-halo argument); (2) class rasters (windowed EDT) and region counts; (3) densities,
-assessment cells and the density raster (no halo). GDAL's block cache is bounded so that peak RSS
+Passes, each a named function with a typed, frozen result, composed by :func:`vt0007_benchmark`:
+:func:`nrt_pass` -> :class:`NRTPass` (NRT histograms of the fit periods, CAL and HRP: distances of the
+deforested pixels only); :func:`class_pass` -> :class:`ClassPass` (class rasters and region counts);
+:func:`density_pass` -> :class:`DensityPass` (densities, assessment cells and the density raster, no
+halo). :class:`BenchmarkSetup` holds what they share. GDAL's block cache is bounded so that peak RSS
 stays flat as the raster grows.
 
 Speed: blocks run on a thread pool and the per-pixel work is in compiled numba kernels that release
@@ -28,6 +29,7 @@ import logging
 import math
 import os
 import re
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -35,10 +37,8 @@ from typing import Sequence
 import numpy as np
 
 from reddplus.errors import ConfigError
-from reddplus.raster import Grid, copy_as_cog, iter_blocks, map_blocks, open_raster, read_block, read_zones, \
-    burn_zones
-from reddplus.raster.io import _check_overwrite
-from reddplus.raster.windows import TILE
+from reddplus.raster import BlockWriter, Grid, burn_zones, iter_blocks, map_blocks, open_raster, read_block, \
+    read_zones
 from reddplus.risk import vt0007 as v
 
 log = logging.getLogger(__name__)
@@ -61,50 +61,6 @@ def bounded_gdal_cache(fn):
             return fn(*args, **kwargs)
 
     return wrapper
-
-
-class _CogWriter:
-    """Stream blocks into a raster that becomes a COG at ``path`` when the context exits cleanly.
-
-    Same contract as :class:`reddplus.raster.BlockWriter`, tuned for the risk maps: the staging
-    GeoTIFF (rewritten once as the COG, then deleted) is left uncompressed, which saves a deflate
-    pass over the whole raster, and ``overview_resampling`` sets how the COG overviews are made
-    (``"nearest"`` for coded rasters such as classes and local-rate codes, which must not be
-    interpolated; ``None`` keeps the COG default).
-    """
-
-    def __init__(self, path, grid: Grid, *, dtype, nodata=None, overwrite: bool = False,
-                 overview_resampling: str | None = None):
-        self.path = Path(path)
-        _check_overwrite(self.path, overwrite)
-        self.profile = dict(driver="GTiff", tiled=True, blockxsize=TILE, blockysize=TILE, compress="none",
-                            bigtiff="if_safer", width=grid.width, height=grid.height, count=1,
-                            dtype=np.dtype(dtype).name, crs=grid.crs, transform=grid.transform, nodata=nodata)
-        self.cog_options = {"overview_resampling": overview_resampling} if overview_resampling else {}
-        self._tmpdir = None
-        self._ds = None
-
-    def __enter__(self) -> "_CogWriter":
-        import tempfile
-
-        import rasterio
-
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._tmpdir = tempfile.TemporaryDirectory(prefix=f".{self.path.name}.", dir=self.path.parent)
-        self._ds = rasterio.open(Path(self._tmpdir.name) / "stage.tif", "w", **self.profile)
-        return self
-
-    def write(self, block, data: np.ndarray) -> None:
-        """Write the core of ``block`` (``data`` has the core's shape)."""
-        self._ds.write(np.asarray(data).astype(self.profile["dtype"], copy=False), 1, window=block.window)
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        try:
-            self._ds.close()
-            if exc_type is None:
-                copy_as_cog(self._ds.name, self.path, overwrite=True, **self.cog_options)
-        finally:
-            self._tmpdir.cleanup()
 
 
 @dataclass(frozen=True)
@@ -277,6 +233,220 @@ def nrt_histograms(forest_change, fits: dict[str, tuple[int, int]], *, max_dista
     return hists
 
 
+# ------------------------------------------------------------------------------------------ the three passes
+@dataclass(frozen=True)
+class BenchmarkSetup:
+    """What every pass of the benchmark reads: the input, its grid, the periods, the jurisdiction, the blocks.
+
+    ``zones`` are the admin divisions (their union is the jurisdiction; ``None``: the whole raster,
+    one division numbered 0); ``n_zones`` is the size of the zone axis of the region counts.
+    """
+
+    forest_change: object
+    periods: Periods
+    pixel_size_m: float
+    pixel_area_ha: float
+    zones: object | None
+    n_zones: int
+    blocks: tuple
+    max_distance_m: float
+    scheduler: str | None = None
+
+    @property
+    def grid(self) -> Grid:
+        return self.forest_change.grid
+
+    def zone_codes(self, block) -> np.ndarray:
+        """Admin division of each core pixel of ``block`` (0 = outside the jurisdiction, or the only one)."""
+        if self.zones is None:
+            return np.zeros((block.height, block.width), np.int64)
+        return burn_zones(self.zones, self.grid, block)
+
+    def years(self, period: tuple[int, int]) -> float:
+        d = self.forest_change.dates
+        return float(d[period[1]] - d[period[0]])
+
+
+@dataclass(frozen=True)
+class NRTPass:
+    """Pass 1 (VT0007 steps 1-2): the NRT of the HRP deforestation (used for every map) and of the CAL alone."""
+
+    hrp: v.NRT
+    cal: v.NRT
+
+
+def nrt_pass(setup: BenchmarkSetup, *, nrt_share: float = v.NRT_SHARE) -> NRTPass:
+    """Pass 1: streamed distance histograms of the CAL and HRP deforestation, and their NRTs (steps 1-2).
+
+    One NRT, from the HRP deforestation, serves every map (VT0007 v1.0 section 5.1 step 2: "99.5 % of
+    the deforestation experienced over the HRP"; UDef-ARP passes the HRP NRT to the CAL, CNF and VP
+    maps); the CAL-only NRT is a diagnostic.
+
+    Raises
+    ------
+    SearchDistanceError
+        The NRT lies beyond the search distance.
+    """
+    p = setup.periods
+    hists = nrt_histograms(setup.forest_change, {"cal": p.cal, "hrp": p.hrp}, max_distance_m=setup.max_distance_m,
+                           scheduler=setup.scheduler, blocks=setup.blocks, zones=setup.zones)
+    nrt_cal = v.negligible_risk_threshold(hists["cal"], setup.pixel_size_m, nrt_share)
+    nrt_hrp = v.negligible_risk_threshold(hists["hrp"], setup.pixel_size_m, nrt_share)
+    log.info("NRT: CAL %.0f m (%.4f), HRP %.0f m (%.4f)", nrt_cal.nrt_m, nrt_cal.cumulative_share, nrt_hrp.nrt_m,
+             nrt_hrp.cumulative_share)
+    return NRTPass(nrt_hrp, nrt_cal)
+
+
+@dataclass(frozen=True)
+class RegionCounts:
+    """Pixels per modelling region (VT0007 step 4): ``[class 0..30, zone]``; class 0 = not forest."""
+
+    nforest: np.ndarray
+    ndefor: np.ndarray | None = None     # deforested in the fit period (fits only)
+
+
+@dataclass(frozen=True)
+class ClassPass:
+    """Pass 2 (VT0007 steps 3-4): the class rasters written and the region counts.
+
+    ``class_paths``: ``cal``, ``vp`` and (with a CNF) ``cnf`` -> COG path (uint8, 0 = no forest);
+    ``counts``: ``cal`` and ``hrp`` (forest at the start, deforested in the period) and ``cnf``
+    (forest at the CNF start).
+    """
+
+    class_paths: dict
+    counts: dict
+
+
+def class_pass(setup: BenchmarkSetup, nrt_m: float, out_dir: Path, *, overwrite: bool = False) -> ClassPass:
+    """Pass 2: vulnerability classes at the CAL, CNF, VP and HRP starts and the region counts (steps 3-4).
+
+    Windowed exact EDT with the bounded halo (see the module notes); classes outside the
+    jurisdiction are 0. Writes ``classes_cal.tif``, ``classes_vp.tif`` and ``classes_cnf.tif``.
+    """
+    fc, periods, pixel, nz = setup.forest_change, setup.periods, setup.pixel_size_m, setup.n_zones
+    maps = {"cal": periods.cal[0], "vp": periods.vp_start}
+    if periods.cnf:
+        maps["cnf"] = periods.cnf[0]
+    nc = v.N_CLASSES + 1
+
+    def class_task(block):
+        codes = fc.read_codes(block, with_halo=True)
+        core = block.core_slices
+        cc = codes[core]
+        z = setup.zone_codes(block)
+        dist_cache: dict[int, np.ndarray] = {}
+
+        def classes(k):
+            if k not in dist_cache:
+                dist_cache[k] = v.distance_to_edge_fast(_forest(codes, k), pixel)[core]
+            return v.vulnerability_classes(dist_cache[k], _forest(cc, k), nrt_m, pixel)
+
+        out = {name: classes(k) for name, k in maps.items()}
+        c_hrp = classes(periods.hrp[0])
+        if setup.zones is not None:          # the jurisdiction is the union of the admin divisions
+            outside = z == 0
+            for arr in (*out.values(), c_hrp):
+                arr[outside] = 0
+            cc = np.where(outside, CODES_NODATA, cc)
+        counts = {}
+        for name, cl, (k0, k1) in (("cal", out["cal"], periods.cal), ("hrp", c_hrp, periods.hrp)):
+            idx = cl.astype(np.int64) * nz + z
+            counts[name] = (np.bincount(idx.ravel(), minlength=nc * nz).reshape(nc, nz),
+                            np.bincount(idx[_defor(cc, k0, k1)], minlength=nc * nz).reshape(nc, nz))
+        if "cnf" in out:
+            idx = out["cnf"].astype(np.int64) * nz + z
+            counts["cnf"] = (np.bincount(idx.ravel(), minlength=nc * nz).reshape(nc, nz), None)
+        return out, counts
+
+    paths = {name: out_dir / f"classes_{name}.tif" for name in maps}
+    acc: dict[str, list] = {}
+    with ExitStack() as stack:
+        writers = {name: stack.enter_context(_class_writer(p, setup.grid, overwrite)) for name, p in paths.items()}
+        for block, (out, counts) in map_blocks(class_task, setup.blocks, scheduler=setup.scheduler):
+            for name, arr in out.items():
+                writers[name].write(block, arr)
+            for name, (nf, nd) in counts.items():
+                if name not in acc:
+                    acc[name] = [nf.copy(), None if nd is None else nd.copy()]
+                else:
+                    acc[name][0] += nf
+                    if nd is not None:
+                        acc[name][1] += nd
+    return ClassPass(paths, {name: RegionCounts(nf, nd) for name, (nf, nd) in acc.items()})
+
+
+def _class_writer(path: Path, grid: Grid, overwrite: bool) -> BlockWriter:
+    """Class and code rasters: staged uncompressed (compressed once, as the COG), nearest-neighbour overviews."""
+    return BlockWriter(path, grid, dtype="uint8", nodata=0, overwrite=overwrite, stage_compress=None,
+                       overview_resampling="nearest")
+
+
+@dataclass(frozen=True)
+class DensityPass:
+    """Pass 3 (VT0007 steps 5-7): per-assessment-cell totals and the VP density raster.
+
+    ``cells`` [ha or pixels, one value per cell of the ``cell_side`` grid, row-major]:
+    ``cal_pred``, ``cal_obs``, ``cal_forest`` and (with a CNF) ``cnf_raw`` (CNF-length densities
+    before the adjustment), ``cnf_obs``, ``cnf_forest``.
+    """
+
+    cells: dict
+    cell_side: int
+    density_path: Path
+
+
+def density_pass(setup: BenchmarkSetup, classes: ClassPass, dens_cal: v.DensityTable, dens_hrp: v.DensityTable,
+                 cnf_density: np.ndarray | None, cell_side: int, out_dir: Path, *,
+                 overwrite: bool = False) -> DensityPass:
+    """Pass 3: densities on the class rasters, summed over the assessment cells, and the VP density raster.
+
+    ``cnf_density`` [ha/pixel over the CNF, ``[class, zone]``] predicts the CNF on its start classes.
+    Writes ``density_vp.tif`` (float32 [ha/pixel/yr]: HRP density / HRP years on the VP classes).
+    The cell sums are reduced in block order, so every run gives the same bits.
+    """
+    fc, periods, grid, area = setup.forest_change, setup.periods, setup.grid, setup.pixel_area_ha
+    side = cell_side
+    ncr, ncc = -(-grid.height // side), -(-grid.width // side)
+    ncell = ncr * ncc
+    paths = classes.class_paths
+    has_cnf = periods.cnf is not None
+
+    def dens_task(block):
+        cc = fc.read_codes(block, with_halo=False)
+        z = setup.zone_codes(block)
+        if setup.zones is not None:
+            cc = np.where(z == 0, CODES_NODATA, cc)
+        rows = np.arange(block.row_off, block.row_off + block.height) // side
+        cols = np.arange(block.col_off, block.col_off + block.width) // side
+        cell = (rows[:, None] * ncc + cols[None, :]).ravel()
+        res = {}
+        with open_raster(paths["cal"]) as ds:
+            c_cal = read_block(ds, block, with_halo=False)
+        res["cal_pred"] = np.bincount(cell, dens_cal.density_ha_per_pixel[c_cal, z].ravel(), ncell)
+        res["cal_obs"] = np.bincount(cell, _defor(cc, *periods.cal).ravel() * area, ncell)
+        res["cal_forest"] = np.bincount(cell, (c_cal > 0).ravel(), ncell)
+        if has_cnf:
+            with open_raster(paths["cnf"]) as ds:
+                c_cnf = read_block(ds, block, with_halo=False)
+            res["cnf_raw"] = np.bincount(cell, cnf_density[c_cnf, z].ravel(), ncell)
+            res["cnf_obs"] = np.bincount(cell, _defor(cc, *periods.cnf).ravel() * area, ncell)
+            res["cnf_forest"] = np.bincount(cell, (c_cnf > 0).ravel(), ncell)
+        with open_raster(paths["vp"]) as ds:
+            c_vp = read_block(ds, block, with_halo=False)
+        dens = (dens_hrp.density_ha_per_pixel[c_vp, z] / dens_hrp.years).astype(np.float32)
+        return res, dens
+
+    density_path = out_dir / "density_vp.tif"
+    tot: dict[str, np.ndarray] = {}
+    with BlockWriter(density_path, grid, dtype="float32", nodata=None, overwrite=overwrite, stage_compress=None) as w:
+        for block, (res, dens) in map_blocks(dens_task, setup.blocks, scheduler=setup.scheduler, ordered=True):
+            w.write(block, dens)
+            for k, a in res.items():
+                tot[k] = tot[k] + a if k in tot else a
+    return DensityPass(tot, side, density_path)
+
+
 def vt0007_benchmark(forest_change, **kwargs) -> "RiskResult":
     """Run the VT0007 v1.0 benchmark method (section 5, steps 1-7) on a ``ForestChange``.
 
@@ -308,6 +478,9 @@ def _vt0007_benchmark(
     Writes ``classes_vp.tif`` (uint8, 0 = no forest) and ``density_vp.tif`` (float32 [ha/pixel/yr],
     fitted on the HRP, applied to the forest at the VP start) into ``out_dir`` (COG, atomic), plus
     the CAL/CNF class rasters used by the assessment.
+
+    The three passes: :func:`nrt_pass` (NRT), :func:`class_pass` (classes, region counts) and
+    :func:`density_pass` (densities, assessment cells, density raster).
     """
     fc = forest_change
     grid: Grid = fc.grid
@@ -315,157 +488,41 @@ def _vt0007_benchmark(
     periods = periods or default_periods(dates)
     pixel = _pixel_size(grid)
     area = grid.pixel_area_ha
-    halo = _halo(max_distance_m, pixel)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     zones = read_zones(admin, grid, field=admin_field) if admin else None
     nz = (int(zones.ids.max()) + 1) if zones is not None else 1
-    blocks = list(iter_blocks(grid.shape, halo=halo, memory_limit_bytes=memory_limit_bytes, bytes_per_pixel=48,
-                              block_size=block_size))
-    fits = {"cal": periods.cal, "hrp": periods.hrp}
+    blocks = tuple(iter_blocks(grid.shape, halo=_halo(max_distance_m, pixel), memory_limit_bytes=memory_limit_bytes,
+                               bytes_per_pixel=48, block_size=block_size))
+    setup = BenchmarkSetup(fc, periods, pixel, area, zones, nz, blocks, float(max_distance_m), scheduler)
 
-    # ---- pass 1: NRT histograms (steps 1-2)
-    hists = nrt_histograms(fc, fits, max_distance_m=max_distance_m, scheduler=scheduler, blocks=blocks, zones=zones)
-    nrt_cal = v.negligible_risk_threshold(hists["cal"], pixel, nrt_share)
-    nrt_hrp = v.negligible_risk_threshold(hists["hrp"], pixel, nrt_share)
-    log.info("NRT: CAL %.0f m (%.4f), HRP %.0f m (%.4f)", nrt_cal.nrt_m, nrt_cal.cumulative_share, nrt_hrp.nrt_m,
-             nrt_hrp.cumulative_share)
-
-    # ---- pass 2: classes (step 3) and region counts (step 4)
-    # one NRT, from the HRP deforestation, for every map (VT0007 v1.0 section 5.1 step 2: "99.5 % of the
-    # deforestation experienced over the HRP"; UDef-ARP passes the HRP NRT to the CAL, CNF and VP maps);
-    # the CAL-only NRT is kept as a diagnostic
-    maps = {"cal": (periods.cal[0], nrt_hrp.nrt_m), "vp": (periods.vp_start, nrt_hrp.nrt_m)}
-    if periods.cnf:
-        maps["cnf"] = (periods.cnf[0], nrt_hrp.nrt_m)
-    hrp_map = (periods.hrp[0], nrt_hrp.nrt_m)
-    nc = v.N_CLASSES + 1
-
-    def class_task(block):
-        codes = fc.read_codes(block, with_halo=True)
-        core = block.core_slices
-        cc = codes[core]
-        z = burn_zones(zones, grid, block) if zones is not None else np.zeros(cc.shape, np.int64)
-        dist_cache: dict[int, np.ndarray] = {}
-
-        def classes(k, nrt):
-            if k not in dist_cache:
-                dist_cache[k] = v.distance_to_edge_fast(_forest(codes, k), pixel)[core]
-            return v.vulnerability_classes(dist_cache[k], _forest(cc, k), nrt, pixel)
-
-        out = {name: classes(k, nrt) for name, (k, nrt) in maps.items()}
-        c_hrp = classes(*hrp_map)
-        if zones is not None:          # the jurisdiction is the union of the admin divisions
-            outside = z == 0
-            for arr in (*out.values(), c_hrp):
-                arr[outside] = 0
-            cc = np.where(outside, CODES_NODATA, cc)
-        counts = {}
-        for name, cl, (k0, k1) in (("cal", out["cal"], periods.cal), ("hrp", c_hrp, periods.hrp)):
-            idx = cl.astype(np.int64) * nz + z
-            counts[name] = (np.bincount(idx.ravel(), minlength=nc * nz).reshape(nc, nz),
-                            np.bincount(idx[_defor(cc, k0, k1)], minlength=nc * nz).reshape(nc, nz))
-        if "cnf" in out:
-            idx = out["cnf"].astype(np.int64) * nz + z
-            counts["cnf"] = (np.bincount(idx.ravel(), minlength=nc * nz).reshape(nc, nz), None)
-        return out, counts
-
-    paths = {name: out_dir / f"classes_{name}.tif" for name in maps}
-    acc: dict[str, list] = {}
-    writers = {name: _CogWriter(p, grid, dtype="uint8", nodata=0, overwrite=overwrite, overview_resampling="nearest")
-               for name, p in paths.items()}
-    for w in writers.values():
-        w.__enter__()
-    try:
-        for block, (out, counts) in map_blocks(class_task, blocks, scheduler=scheduler):
-            for name, arr in out.items():
-                writers[name].write(block, arr)
-            for name, (nf, nd) in counts.items():
-                if name not in acc:
-                    acc[name] = [nf.copy(), None if nd is None else nd.copy()]
-                else:
-                    acc[name][0] += nf
-                    if nd is not None:
-                        acc[name][1] += nd
-    except BaseException as err:
-        for w in writers.values():
-            w.__exit__(type(err), err, None)
-        raise
-    for w in writers.values():
-        w.__exit__(None, None, None)
+    nrt = nrt_pass(setup, nrt_share=nrt_share)
+    cls = class_pass(setup, nrt.hrp.nrt_m, out_dir, overwrite=overwrite)
 
     zone_ids = np.arange(nz, dtype=np.int64)
-    y = lambda p: float(dates[p[1]] - dates[p[0]])  # noqa: E731
-    dens_cal = v.fitted_density(acc["cal"][0], acc["cal"][1], area, y(periods.cal), zone_ids)
-    dens_hrp = v.fitted_density(acc["hrp"][0], acc["hrp"][1], area, y(periods.hrp), zone_ids)
-
+    cal, hrp = cls.counts["cal"], cls.counts["hrp"]
+    dens_cal = v.fitted_density(cal.nforest, cal.ndefor, area, setup.years(periods.cal), zone_ids)
+    dens_hrp = v.fitted_density(hrp.nforest, hrp.ndefor, area, setup.years(periods.hrp), zone_ids)
     # CNF prediction: CAL densities rescaled (annual) to the CNF length, adjusted to the observed CNF total (step 6)
-    ar_cnf = None
-    if periods.cnf:
-        scale = y(periods.cnf) / y(periods.cal)
-        d_cnf = dens_cal.density_ha_per_pixel * scale
-        ar_cnf = d_cnf, acc["cnf"][0]
+    d_cnf = dens_cal.density_ha_per_pixel * (setup.years(periods.cnf) / setup.years(periods.cal)) \
+        if periods.cnf else None
 
-    # ---- pass 3: densities, assessment cells (step 7), density raster
     side = v.cell_side_pixels(area, cell_area_ha)
-    ncr, ncc = -(-grid.height // side), -(-grid.width // side)
-    ncell = ncr * ncc
-    has_cnf = periods.cnf is not None
+    dp = density_pass(setup, cls, dens_cal, dens_hrp, d_cnf, side, out_dir, overwrite=overwrite)
 
-    def dens_task(block):
-        cc = fc.read_codes(block, with_halo=False)
-        z = burn_zones(zones, grid, block) if zones is not None else np.zeros(cc.shape, np.int64)
-        if zones is not None:
-            cc = np.where(z == 0, CODES_NODATA, cc)
-        rows = np.arange(block.row_off, block.row_off + block.height) // side
-        cols = np.arange(block.col_off, block.col_off + block.width) // side
-        cell = (rows[:, None] * ncc + cols[None, :]).ravel()
-        res = {}
-        with open_raster(paths["cal"]) as ds:
-            c_cal = read_block(ds, block, with_halo=False)
-        res["cal_pred"] = np.bincount(cell, dens_cal.density_ha_per_pixel[c_cal, z].ravel(), ncell)
-        res["cal_obs"] = np.bincount(cell, _defor(cc, *periods.cal).ravel() * area, ncell)
-        res["cal_forest"] = np.bincount(cell, (c_cal > 0).ravel(), ncell)
-        if has_cnf:
-            with open_raster(paths["cnf"]) as ds:
-                c_cnf = read_block(ds, block, with_halo=False)
-            res["cnf_raw"] = np.bincount(cell, ar_cnf[0][c_cnf, z].ravel(), ncell)
-            res["cnf_obs"] = np.bincount(cell, _defor(cc, *periods.cnf).ravel() * area, ncell)
-            res["cnf_forest"] = np.bincount(cell, (c_cnf > 0).ravel(), ncell)
-        with open_raster(paths["vp"]) as ds:
-            c_vp = read_block(ds, block, with_halo=False)
-        dens = (dens_hrp.density_ha_per_pixel[c_vp, z] / dens_hrp.years).astype(np.float32)
-        return res, dens
-
-    density_path = out_dir / "density_vp.tif"
-    # float sums in block order, not in the threads' completion order, so that every run gives the
-    # same bits; only the few results that arrive ahead of their turn wait (bounded by the tasks in flight)
-    order = [(b.row_off, b.col_off) for b in blocks]
-    waiting: dict[tuple[int, int], dict] = {}
-    nxt = 0
-    tot: dict[str, np.ndarray] = {}
-    with _CogWriter(density_path, grid, dtype="float32", nodata=None, overwrite=overwrite) as w:
-        for block, (res, dens) in map_blocks(dens_task, blocks, scheduler=scheduler):
-            w.write(block, dens)
-            waiting[(block.row_off, block.col_off)] = res
-            while nxt < len(order) and order[nxt] in waiting:
-                for k, a in waiting.pop(order[nxt]).items():
-                    tot[k] = tot[k] + a if k in tot else a
-                nxt += 1
-
+    tot = dp.cells
     assessments = []
     sel = tot["cal_forest"] > 0
     assessments.append(v.assessment_metrics(tot["cal_pred"][sel], tot["cal_obs"][sel], "benchmark CAL fit"))
-    if has_cnf:
-        d_cnf, n_cnf = ar_cnf
+    if periods.cnf:
         observed_total = float(tot["cnf_obs"].sum())
-        adj = v.adjustment_ratio(d_cnf[1:].ravel(), n_cnf[1:].ravel(), observed_total, area)
+        adj = v.adjustment_ratio(d_cnf[1:].ravel(), cls.counts["cnf"].nforest[1:].ravel(), observed_total, area)
         sel = tot["cnf_forest"] > 0
         pred = np.minimum(tot["cnf_raw"] * adj.ratio, tot["cnf_forest"] * area)
         assessments.append(v.assessment_metrics(pred[sel], tot["cnf_obs"][sel], "benchmark CNF prediction"))
     labels = zones.label_of() if zones is not None else {0: "jurisdiction"}
-    return RiskResult(nrt_hrp, nrt_cal, periods.to_dict(dates), dens_cal, dens_hrp, assessments, paths["vp"],
-                      density_path, area, side, labels)
+    return RiskResult(nrt.hrp, nrt.cal, periods.to_dict(dates), dens_cal, dens_hrp, assessments,
+                      cls.class_paths["vp"], dp.density_path, area, side, labels)
 
 
 @bounded_gdal_cache
@@ -489,8 +546,8 @@ def local_rate_raster(forest_change, out_path: str | os.PathLike, *, period: tup
         rs, cs = block.core_slices
         return local_rate_codes(codes, k0, k1, win_size, years, (rs.start, rs.stop, cs.start, cs.stop))
 
-    with _CogWriter(out_path, fc.grid, dtype="uint16", nodata=LDEFRATE_NODATA, overwrite=overwrite,
-                     overview_resampling="nearest") as w:
+    with BlockWriter(out_path, fc.grid, dtype="uint16", nodata=LDEFRATE_NODATA, overwrite=overwrite,
+                     stage_compress=None, overview_resampling="nearest") as w:
         for block, arr in map_blocks(task, blocks, scheduler=scheduler):
             w.write(block, arr)
     return Path(out_path)

@@ -8,11 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from reddplus.errors import CRSError, ConfigError, ModelError, ZoneError
+from reddplus.errors import CRSError, ConfigError, ModelError, SearchDistanceError, ZoneError
 from reddplus.raster import iter_blocks
 from reddplus.risk import vt0007 as v
 from reddplus.risk.localrate import local_deforestation_rate
-from reddplus.risk.source import open_forest_change
+from reddplus.landcover import open_forest_change
 from reddplus.risk.tools import local_rate_raster, parse_periods, vt0007_benchmark
 
 from .synth import CRS, make_fcc, write_fcc
@@ -106,8 +106,9 @@ def test_nrt_not_reached(tmp_path):
     fcc[:, 60:62] = 1   # loss 58-59 pixels from the edge (> 600 m)
     fcc[:, 30] = 2
     fc = open_forest_change(write_fcc(tmp_path / "f.tif", fcc), "fcc123")
-    with pytest.raises(ModelError, match="not reached within the search distance 600 m"):
+    with pytest.raises(SearchDistanceError, match="not reached within the search distance 600 m") as err:
         vt0007_benchmark(fc, out_dir=tmp_path / "o", max_distance_m=600)
+    assert isinstance(err.value, ModelError) and err.value.search_distance_m == 600.0
 
 
 def test_admin_outside_raster(fcc_path, tmp_path):
