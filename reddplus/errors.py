@@ -128,5 +128,13 @@ class ToleranceWarning(ReddplusWarning):
     """A returned diagnostic exceeds its tolerance (allocation error, balance SMD, ...)."""
 
 
+class MissingClassWarning(ReddplusWarning):
+    """A vulnerability class present in a prediction map had no forest in the fit; its density was filled."""
+
+
+class ConvergenceWarning(ReddplusWarning):
+    """An iterative estimate (e.g. UDef-ARP's adjustment ratio) stopped at its iteration limit."""
+
+
 class ReddplusDeprecationWarning(DeprecationWarning):
     """Deprecated reddplus API."""

@@ -96,18 +96,3 @@ def test_window_counts_equal_zero_padded_convolution(mask, w):
     np.testing.assert_array_equal(window_counts(mask, w), ref)
 
 
-@settings(max_examples=60, deadline=None)
-@given(arrays(np.float64, st.tuples(st.integers(2, 50), st.integers(2, 50)), elements=st.floats(0, 1)),
-       st.floats(0.3, 0.99), st.integers(1, 30))
-def test_distance_at_query_pixels_equals_edt(u, p_forest, max_px):
-    """k-d tree on 4-adjacent edge pixels == full EDT at the queried pixels (within the search distance)."""
-    forest = u < p_forest
-    query = forest & (u < p_forest / 2)
-    full = v.distance_to_edge(forest, 30.0)[query]
-    at = v.distance_to_edge_at(forest, query, 30.0, max_px * 30.0)
-    near = full <= max_px * 30.0
-    np.testing.assert_allclose(at[near], full[near], rtol=1e-6)  # EDT output is float32
-    assert (at[~near] > max_px * 30.0).all()
-    c1 = v.distance_histogram(at, 30.0, max_px * 30.0)
-    c2 = v.distance_histogram(full, 30.0, max_px * 30.0)
-    np.testing.assert_array_equal(c1, c2)
