@@ -149,6 +149,7 @@ class RiskResult:
     adjusted_density_path: Path | None = None
     allocation_ha_per_year: dict = field(default_factory=dict)
     missing_classes: dict = field(default_factory=dict)
+    assessment_cells: dict = field(default_factory=dict)     # "CAL"/"CNF" -> cell numbers of the assessment rows
 
     @property
     def nrt_m(self) -> float:
@@ -254,8 +255,8 @@ class BenchmarkSetup:
     def zone_codes(self, block) -> np.ndarray:
         """Admin division of each core pixel of ``block`` (0 = outside the jurisdiction, or the only one)."""
         if self.zones is None:
-            return np.zeros((block.height, block.width), np.int64)
-        return burn_zones(self.zones, self.grid, block)
+            return np.zeros((block.height, block.width), np.int32)
+        return burn_zones(self.zones, self.grid, block, dtype="int32")
 
     def years(self, period: tuple[int, int]) -> float:
         d = self.forest_change.dates
@@ -457,34 +458,65 @@ class RegionCounts:
 
 
 @dataclass(frozen=True)
-class ClassPass:
-    """Pass 2 (VT0007 steps 3-4): the class rasters written and the region counts.
+class CellCounts:
+    """Per assessment cell (VT0007 step 7), from pass 2.
 
-    ``class_paths``: ``cal``, ``vp``, ``cnf`` (with a CNF) and ``hrp`` (when the HRP starts on
-    another date than the CAL) -> COG path (uint8, 0 = no forest); ``counts``: ``cal`` and ``hrp``
-    (forest at the start, deforested in the period), ``cnf`` (forest at the CNF start and
-    deforested in the CNF) and ``vp`` (forest at the VP start).
+    ``regions[name]``: sparse ``(keys, pixels)`` with ``key = cell * R + class * n_zones + zone``
+    (``R = 31 n_zones``), forest pixels of the ``cal`` / ``cnf`` map; ``defor[name]``: pixels
+    deforested in the period per cell; ``jurisdiction``: pixels inside the jurisdiction per cell.
+    """
+
+    n_regions: int
+    regions: dict
+    defor: dict
+    jurisdiction: np.ndarray
+
+    def sums(self, name: str, values: np.ndarray, n_cells: int) -> np.ndarray:
+        """Per cell, the sum over its forest pixels of ``values[class, zone]`` (e.g. densities [ha/pixel])."""
+        keys, cnt = self.regions[name]
+        return np.bincount(keys // self.n_regions, weights=cnt * np.ravel(values)[keys % self.n_regions],
+                           minlength=n_cells)
+
+    def forest(self, name: str, n_cells: int) -> np.ndarray:
+        """Per cell, the forest pixels at the map's date."""
+        keys, cnt = self.regions[name]
+        return np.bincount(keys // self.n_regions, weights=cnt, minlength=n_cells)
+
+
+@dataclass(frozen=True)
+class ClassPass:
+    """Pass 2 (VT0007 steps 3-4, and the cell counts of step 7): class rasters, region and cell counts.
+
+    ``class_paths``: ``vp`` and (``period_class_rasters``) ``cal``, ``cnf`` (with a CNF) and ``hrp``
+    (when the HRP starts on another date than the CAL) -> COG path (uint8, 0 = no forest);
+    ``counts``: ``cal`` and ``hrp`` (forest at the start, deforested in the period), ``cnf``
+    (forest at the CNF start and deforested in the CNF) and ``vp`` (forest at the VP start).
     """
 
     class_paths: dict
     counts: dict
+    cells: CellCounts
 
 
-def class_pass(setup: BenchmarkSetup, edges: EdgeSummary, nrt_m: float, out_dir: Path, *,
-               overwrite: bool = False) -> ClassPass:
-    """Pass 2: vulnerability classes at the CAL, CNF, VP and HRP starts and the region counts (steps 3-4).
+def class_pass(setup: BenchmarkSetup, edges: EdgeSummary, nrt_m: float, grid: v.AssessmentGrid, out_dir: Path, *,
+               overwrite: bool = False, period_class_rasters: bool = True) -> ClassPass:
+    """Pass 2: vulnerability classes at the CAL, CNF, VP and HRP starts, region and cell counts (steps 3-4, 7).
 
     Exact distances by strips (pass 0's summary), classes by the setup's profile, 0 outside the
-    jurisdiction. Writes ``classes_cal.tif``, ``classes_vp.tif``, ``classes_cnf.tif`` (and
-    ``classes_hrp.tif`` when the HRP starts on another date than the CAL).
+    jurisdiction. Writes ``classes_vp.tif`` and, with ``period_class_rasters``,
+    ``classes_cal.tif``, ``classes_cnf.tif`` (and ``classes_hrp.tif`` when the HRP starts on
+    another date than the CAL). The assessment needs no class raster: pass 2 counts the forest
+    pixels of each region in each cell, so pass 3 only writes the density rasters.
     """
     fc, periods, pixel, nz = setup.forest_change, setup.periods, setup.pixel_size_m, setup.n_zones
     maps = {"cal": (periods.cal[0], periods.cal), "hrp": (periods.hrp[0], periods.hrp),
             "vp": (periods.vp_start, None)}
     if periods.cnf:
         maps["cnf"] = (periods.cnf[0], periods.cnf)
-    written = [m for m in maps if m != "hrp" or periods.hrp[0] != periods.cal[0]]
-    nc = v.N_CLASSES + 1
+    written = ["vp"] + ([m for m in ("cal", "cnf", "hrp") if m in maps and (m != "hrp" or periods.hrp[0] !=
+                                                                              periods.cal[0])]
+                        if period_class_rasters else [])
+    nreg = (v.N_CLASSES + 1) * nz
 
     def task(item):
         strip, gaps = item
@@ -494,30 +526,44 @@ def class_pass(setup: BenchmarkSetup, edges: EdgeSummary, nrt_m: float, out_dir:
         cls: dict[int, np.ndarray] = {}
         for k in {k for k, _ in maps.values()}:
             forest = _forest(codes, k)
-            d = v.distance_from_squared(v.squared_distance_to_edge(forest, *gaps[k]), pixel)
+            d = v.distance_to_edge_strip(forest, pixel, *gaps[k])
             if outside is not None:
                 forest &= ~outside
             cls[k] = v.vulnerability_classes(d, forest, nrt_m, pixel, profile=setup.profile)
-        counts = {}
+        crow, ccol = grid.cell_rows_cols(strip.row_off, strip.col_off, strip.height, strip.width)
+        base = int(crow[0])
+        crow = crow - base
+        nloc = int(crow[-1] + ccol[-1]) + 1
+        zz = z if setup.zones is not None else None
+        counts, cells = {}, {}
         for name, (k, per) in maps.items():
-            idx = cls[k].astype(np.int64) * nz + z
-            nf = np.bincount(idx.ravel(), minlength=nc * nz).reshape(nc, nz)
-            nd = None
+            sel = None
             if per is not None:
                 sel = _defor(codes, *per)
                 if outside is not None:
                     sel &= ~outside
-                nd = np.bincount(idx[sel], minlength=nc * nz).reshape(nc, nz)
-            counts[name] = (nf, nd)
-        return {m: cls[maps[m][0]] for m in written}, counts
+            want = name in ("cal", "cnf")
+            r = v.region_cell_counts(cls[k], zz, nz, sel, crow if want else None, ccol, nloc)
+            counts[name] = (r["nforest"], r.get("ndefor"))
+            if want:
+                flat = r["cell_region"].ravel()
+                idx = np.flatnonzero(flat)
+                cells[name] = (idx + base * nreg, flat[idx], r["cell_defor"])
+        inside = (z > 0).astype(np.int64) if outside is not None else np.ones(z.shape, np.int64)
+        jur = np.bincount((crow[:, None] + ccol[None, :]).ravel(), inside.ravel(), nloc)
+        return {m: cls[maps[m][0]] for m in written}, counts, cells, base, jur
 
     paths = {name: out_dir / f"classes_{name}.tif" for name in written}
     acc: dict[str, list] = {}
+    regions: dict[str, list] = {}
+    defor = {}
+    jurisdiction = np.zeros(grid.n_cells)
     with ExitStack() as stack:
         writers = {name: stack.enter_context(_class_writer(p, setup.grid, overwrite)) for name, p in paths.items()}
-        for strip, (out, counts) in map_blocks(task, edges.items(setup.strips), scheduler=setup.scheduler):
+        for (strip, _), (out, counts, cells, base, jur) in map_blocks(task, edges.items(setup.strips),
+                                                                      scheduler=setup.scheduler):
             for name, arr in out.items():
-                writers[name].write(strip[0], arr)
+                writers[name].write(strip, arr)
             for name, (nf, nd) in counts.items():
                 if name not in acc:
                     acc[name] = [nf.copy(), None if nd is None else nd.copy()]
@@ -525,7 +571,15 @@ def class_pass(setup: BenchmarkSetup, edges: EdgeSummary, nrt_m: float, out_dir:
                     acc[name][0] += nf
                     if nd is not None:
                         acc[name][1] += nd
-    return ClassPass(paths, {name: RegionCounts(nf, nd) for name, (nf, nd) in acc.items()})
+            for name, (keys, cnt, cd) in cells.items():
+                regions.setdefault(name, []).append((keys, cnt))
+                if len(regions[name]) >= 64:
+                    regions[name] = [_merge_counts(regions[name])]
+                d = defor.setdefault(name, np.zeros(grid.n_cells))
+                d[base:base + cd.size] += cd
+            jurisdiction[base:base + jur.size] += jur
+    cc = CellCounts(nreg, {n: _merge_counts(p) for n, p in regions.items()}, defor, jurisdiction)
+    return ClassPass(paths, {name: RegionCounts(nf, nd) for name, (nf, nd) in acc.items()}, cc)
 
 
 def _class_writer(path: Path, grid: Grid, overwrite: bool) -> BlockWriter:
@@ -536,97 +590,60 @@ def _class_writer(path: Path, grid: Grid, overwrite: bool) -> BlockWriter:
 
 @dataclass(frozen=True)
 class DensityPass:
-    """Pass 3 (VT0007 steps 5-7): per-assessment-cell totals and the VP density rasters.
+    """Pass 3 (VT0007 steps 5-6): the VP density rasters.
 
-    ``cells`` (one value per cell of ``grid``, row-major): ``cal_pred``, ``cal_obs``,
-    ``cal_forest``, ``jurisdiction`` and (with a CNF) ``cnf_pred``, ``cnf_obs``, ``cnf_forest``
-    [ha or pixels]; ``allocation`` [ha/yr]: the adjusted VP density summed over each allocation zone.
+    ``allocation`` [ha/yr]: the adjusted VP density summed over each allocation zone.
     """
 
-    cells: dict
-    grid: v.AssessmentGrid
     density_path: Path
     adjusted_density_path: Path | None = None
     allocation: dict = field(default_factory=dict)
 
 
-def density_pass(setup: BenchmarkSetup, classes: ClassPass, cal_density: np.ndarray, vp_density: np.ndarray,
-                 cnf_density: np.ndarray | None, grid: v.AssessmentGrid, out_dir: Path, *,
+def density_pass(setup: BenchmarkSetup, class_path: Path, vp_density: np.ndarray, out_dir: Path, *,
                  vp_adjusted: np.ndarray | None = None, allocation_zones: dict | None = None,
                  overwrite: bool = False) -> DensityPass:
-    """Pass 3: densities on the class rasters, summed over the assessment cells, and the VP density rasters.
+    """Pass 3: the densities on the VP classes (``class_path``), written as rasters.
 
     Parameters
     ----------
-    cal_density, cnf_density : array [ha/pixel over the period], ``[class, zone]``
-        Predict the CAL (fit) and CNF on their start classes.
     vp_density : array [ha/pixel/yr], ``[class, zone]``
         Written on the VP classes as ``density_vp.tif`` (float32).
     vp_adjusted : array [ha/pixel/yr], ``[class, zone]``, optional
         The VP densities adjusted to the expected deforestation: written as
-        ``adjusted_density_vp.tif`` and summed over ``allocation_zones`` (name -> polygon path).
-
-    The cell totals are reduced in block order (``map_blocks(ordered=True)``): every run gives the
-    same bits. Observed deforestation per cell: ``reddplus`` sums the pixel area per pixel, ``udef-arp``
-    counts pixels, then multiplies (as UDef-ARP's zonal sums).
+        ``adjusted_density_vp.tif`` and summed over ``allocation_zones`` (name -> polygon path,
+        pixel-centre rule), in block order (the same bits on every run).
     """
-    fc, periods, area = setup.forest_change, setup.periods, setup.pixel_area_ha
-    ncell = grid.n_cells
-    paths = classes.class_paths
-    has_cnf = periods.cnf is not None
-    udef = setup.profile == "udef-arp"
     azones = {name: read_zones(p, setup.grid, dissolve=True) for name, p in (allocation_zones or {}).items()} \
         if vp_adjusted is not None else {}
 
-    def obs(sel, cell):
-        return np.bincount(cell, sel.ravel(), ncell) * area if udef else np.bincount(cell, sel.ravel() * area, ncell)
-
     def task(block):
-        cc = fc.read_codes(block, with_halo=False)
         z = setup.zone_codes(block)
-        if setup.zones is not None:
-            cc = np.where(z == 0, CODES_NODATA, cc)
-        cell = grid.cell_of(block.row_off, block.col_off, block.height, block.width).ravel()
-        res = {}
-        with open_raster(paths["cal"]) as ds:
-            c_cal = read_block(ds, block, with_halo=False)
-        res["cal_pred"] = np.bincount(cell, cal_density[c_cal, z].ravel(), ncell)
-        res["cal_obs"] = obs(_defor(cc, *periods.cal), cell)
-        res["cal_forest"] = np.bincount(cell, (c_cal > 0).ravel(), ncell)
-        res["jurisdiction"] = np.bincount(cell, (z > 0).ravel() if setup.zones is not None else None, ncell)
-        if has_cnf:
-            with open_raster(paths["cnf"]) as ds:
-                c_cnf = read_block(ds, block, with_halo=False)
-            res["cnf_pred"] = np.bincount(cell, cnf_density[c_cnf, z].ravel(), ncell)
-            res["cnf_obs"] = obs(_defor(cc, *periods.cnf), cell)
-            res["cnf_forest"] = np.bincount(cell, (c_cnf > 0).ravel(), ncell)
-        with open_raster(paths["vp"]) as ds:
+        with open_raster(class_path) as ds:
             c_vp = read_block(ds, block, with_halo=False)
         dens = vp_density[c_vp, z].astype(np.float32)
-        adj = None
+        adj, sums = None, {}
         if vp_adjusted is not None:
             adj = vp_adjusted[c_vp, z].astype(np.float32)
             for name, zn in azones.items():
-                res["alloc:" + name] = np.array([adj[burn_zones(zn, setup.grid, block) > 0].astype(np.float64).sum()])
-        return res, dens, adj
+                sums[name] = float(adj[burn_zones(zn, setup.grid, block) > 0].astype(np.float64).sum())
+        return dens, adj, sums
 
     density_path = out_dir / "density_vp.tif"
     adjusted_path = out_dir / "adjusted_density_vp.tif" if vp_adjusted is not None else None
-    tot: dict[str, np.ndarray] = {}
+    alloc = {name: 0.0 for name in azones}
     with ExitStack() as stack:
         w = stack.enter_context(BlockWriter(density_path, setup.grid, dtype="float32", overwrite=overwrite,
                                             stage_compress=None))
         wa = stack.enter_context(BlockWriter(adjusted_path, setup.grid, dtype="float32", overwrite=overwrite,
                                              stage_compress=None)) if adjusted_path else None
-        for block, (res, dens, adj) in map_blocks(task, setup.blocks, scheduler=setup.scheduler, ordered=True):
+        for block, (dens, adj, sums) in map_blocks(task, setup.blocks, scheduler=setup.scheduler, ordered=True):
             w.write(block, dens)
             if wa is not None:
                 wa.write(block, adj)
-            for k, a in res.items():
-                tot[k] = tot[k] + a if k in tot else a
-    alloc = {k.split(":", 1)[1]: float(a[0]) for k, a in tot.items() if k.startswith("alloc:")}
-    return DensityPass({k: a for k, a in tot.items() if not k.startswith("alloc:")}, grid, density_path,
-                       adjusted_path, alloc)
+            for name, x in sums.items():
+                alloc[name] += x
+    return DensityPass(density_path, adjusted_path, alloc)
 
 
 def vt0007_benchmark(forest_change, **kwargs) -> "RiskResult":
@@ -658,6 +675,7 @@ def _vt0007_benchmark(
     max_iterations: int = v.UDEF_ARP_MAX_ITERATIONS,
     expected_ha_per_year: float | None = None,
     allocation_zones: dict | None = None,
+    period_class_rasters: bool = True,
 ) -> RiskResult:
     """Run the VT0007 v1.0 benchmark method (section 5, steps 1-7) on a ``ForestChange``.
 
@@ -667,7 +685,7 @@ def _vt0007_benchmark(
     out_dir : path
         Receives ``classes_vp.tif`` (uint8, 0 = no forest), ``density_vp.tif`` (float32
         [ha/pixel/yr], fitted on the HRP, applied to the forest at the VP start) and the CAL/CNF
-        class rasters used by the assessment (COG, atomic).
+        class rasters (COG, atomic).
     periods : Periods, optional
         Default: :func:`default_periods`.
     admin, admin_field : path, str, optional
@@ -688,6 +706,8 @@ def _vt0007_benchmark(
         Expected jurisdictional deforestation: the VP densities are adjusted to it (the profile's
         adjustment rule) and written as ``adjusted_density_vp.tif`` [ha/pixel/yr], summed over
         ``allocation_zones`` (name -> polygon path, e.g. the project and the leakage belt).
+    period_class_rasters : bool
+        Also write the class rasters at the CAL and CNF starts (and the HRP start when it differs).
     memory_limit_bytes, block_size, scheduler
         Tiling and where the tasks run (see :mod:`reddplus.raster`).
 
@@ -724,7 +744,8 @@ def _vt0007_benchmark(
         starts.add(periods.cnf[0])
     edges = edge_pass(setup, starts)
     nrt = nrt_pass(setup, edges, nrt_share=nrt_share)
-    cls = class_pass(setup, edges, nrt.hrp.nrt_m, out_dir, overwrite=overwrite)
+    cls = class_pass(setup, edges, nrt.hrp.nrt_m, agrid, out_dir, overwrite=overwrite,
+                     period_class_rasters=period_class_rasters)
     del edges
 
     zone_ids = np.arange(setup.n_zones, dtype=np.int64)
@@ -742,22 +763,7 @@ def _vt0007_benchmark(
                               f"the nearest fitted classes either side ({missing[name]} ha/pixel)",
                               MissingClassWarning, stacklevel=3)
 
-    # CNF prediction (step 6): reddplus rescales the CAL densities (annual) to the CNF length and adjusts at the
-    # cell level after the pass; udef-arp adjusts the CAL densities per pixel to the observed CNF total first
-    cnf_adj, d_cnf = None, None
-    if periods.cnf:
-        cnf = cls.counts["cnf"]
-        if udef:
-            cnf_adj = v.adjustment_ratio_udef_arp(dens_cal.density_ha_per_pixel[1:].ravel(), cnf.nforest[1:].ravel(),
-                                                  float(cnf.ndefor.sum()) * area, area, max_iterations)
-            _warn_convergence(cnf_adj, "CNF")
-            d_cnf = cnf_adj.adjust(dens_cal.density_ha_per_pixel, area).astype(np.float32)
-            d_cnf[0] = 0
-        else:
-            d_cnf = dens_cal.density_ha_per_pixel * (setup.years(periods.cnf) / setup.years(periods.cal))
-    d_cal = dens_cal.density_ha_per_pixel.astype(np.float32) if udef else dens_cal.density_ha_per_pixel
     vp_density = dens_hrp.density_ha_per_pixel / dens_hrp.years
-
     vp_adj, vp_adjusted = None, None
     if expected_ha_per_year is not None:
         vp = cls.counts["vp"]
@@ -771,27 +777,39 @@ def _vt0007_benchmark(
                                         area)
             vp_adjusted = vp_adj.adjust(vp_density, area)
         vp_adjusted[0] = 0
-
-    dp = density_pass(setup, cls, d_cal, vp_density, d_cnf, agrid, out_dir, vp_adjusted=vp_adjusted,
+    dp = density_pass(setup, cls.class_paths["vp"], vp_density, out_dir, vp_adjusted=vp_adjusted,
                       allocation_zones=allocation_zones, overwrite=overwrite)
 
-    tot = dp.cells
+    # step 7: per-cell totals from pass 2's cell counts
+    cells, ncell = cls.cells, agrid.n_cells
     assessments = []
-    sel = agrid.select(tot["jurisdiction"], tot["cal_forest"])
-    assessments.append(v.assessment_metrics(tot["cal_pred"][sel], tot["cal_obs"][sel], "benchmark CAL fit", profile))
+    d_cal = dens_cal.density_ha_per_pixel.astype(np.float32) if udef else dens_cal.density_ha_per_pixel
+    forest = cells.forest("cal", ncell)
+    sel = agrid.select(cells.jurisdiction, forest)
+    kept = {"CAL": np.nonzero(sel)[0]}
+    assessments.append(v.assessment_metrics(cells.sums("cal", d_cal, ncell)[sel], cells.defor["cal"][sel] * area,
+                                            "benchmark CAL fit", profile))
+    cnf_adj = None
     if periods.cnf:
-        if udef:
-            pred = tot["cnf_pred"]
-        else:
-            observed_total = float(tot["cnf_obs"].sum())
-            cnf_adj = v.adjustment_ratio(d_cnf[1:].ravel(), cls.counts["cnf"].nforest[1:].ravel(), observed_total, area)
-            pred = np.minimum(tot["cnf_pred"] * cnf_adj.ratio, tot["cnf_forest"] * area)
-        sel = agrid.select(tot["jurisdiction"], tot["cnf_forest"])
-        assessments.append(v.assessment_metrics(pred[sel], tot["cnf_obs"][sel], "benchmark CNF prediction", profile))
+        cnf = cls.counts["cnf"]
+        forest = cells.forest("cnf", ncell)
+        obs = cells.defor["cnf"] * area
+        if udef:      # CAL-period densities adjusted per pixel to the observed CNF total (UDef-ARP)
+            cnf_adj = v.adjustment_ratio_udef_arp(dens_cal.density_ha_per_pixel[1:].ravel(), cnf.nforest[1:].ravel(),
+                                                  float(cnf.ndefor.sum()) * area, area, max_iterations)
+            _warn_convergence(cnf_adj, "CNF")
+            pred = cells.sums("cnf", cnf_adj.adjust(dens_cal.density_ha_per_pixel, area).astype(np.float32), ncell)
+        else:         # CAL densities rescaled (annual) to the CNF length, adjusted to the observed CNF total
+            d_cnf = dens_cal.density_ha_per_pixel * (setup.years(periods.cnf) / setup.years(periods.cal))
+            cnf_adj = v.adjustment_ratio(d_cnf[1:].ravel(), cnf.nforest[1:].ravel(), float(obs.sum()), area)
+            pred = np.minimum(cells.sums("cnf", d_cnf, ncell) * cnf_adj.ratio, forest * area)
+        sel = agrid.select(cells.jurisdiction, forest)
+        kept["CNF"] = np.nonzero(sel)[0]
+        assessments.append(v.assessment_metrics(pred[sel], obs[sel], "benchmark CNF prediction", profile))
     labels = zones.label_of() if zones is not None else {0: "jurisdiction"}
     return RiskResult(nrt.hrp, nrt.cal, periods.to_dict(dates), dens_cal, dens_hrp, assessments,
                       cls.class_paths["vp"], dp.density_path, area, agrid.side, labels, profile, dict(cls.class_paths),
-                      agrid, cnf_adj, vp_adj, dp.adjusted_density_path, dp.allocation, missing)
+                      agrid, cnf_adj, vp_adj, dp.adjusted_density_path, dp.allocation, missing, kept)
 
 
 def _warn_convergence(adj: v.Adjustment, stage: str) -> None:

@@ -66,7 +66,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
-from scipy import ndimage
 
 from reddplus.errors import InputDataError, ModelError, SearchDistanceError
 
@@ -76,10 +75,7 @@ log = logging.getLogger(__name__)
 N_CLASSES = 30
 #: default cumulative share of deforestation at which the NRT is set (VT0007 v1.0 section 5.1 step 2)
 NRT_SHARE = 0.995
-#: the readings of the VT0007 steps (see the module notes); the first is the default
-PROFILES = ("reddplus", "udef-arp")
-#: UDef-ARP's suggested maximum number of adjustment-ratio iterations (its GUI's default)
-UDEF_ARP_MAX_ITERATIONS = 5
+from reddplus.risk import PROFILES, UDEF_ARP_MAX_ITERATIONS  # noqa: E402  (re-exported: the CLI reads them cheaply)
 
 
 def check_profile(profile: str) -> str:
@@ -115,6 +111,8 @@ def distance_to_edge(forest: np.ndarray, pixel_size_m: float) -> np.ndarray:
     :func:`scipy.ndimage.distance_transform_edt`: the whole-array reference of the streamed
     transform (:func:`squared_distance_to_edge`).
     """
+    from scipy import ndimage
+
     forest = np.asarray(forest, dtype=bool)
     if not (~forest).any():
         return np.where(forest, np.float32(np.inf), np.float32(0))
@@ -192,15 +190,9 @@ def squared_distance_to_edge(forest: np.ndarray, above: np.ndarray | None = None
     works on whole rows. So a raster streamed by strips gets the same distances as a whole-array
     EDT, whatever their size, in bounded memory. VT0007 v1.0 section 5.1 step 1 [1].
     """
-    f = np.ascontiguousarray(forest, dtype=bool)
-    nc = f.shape[1]
-    none = np.full(nc, -1, np.int64)
-    a = none if above is None else np.ascontiguousarray(above, dtype=np.int64)
-    b = none if below is None else np.ascontiguousarray(below, dtype=np.int64)
-    if a.shape != (nc,) or b.shape != (nc,):
-        raise ValueError("above/below need one value per column")
+    f, a, b = _strip_args(forest, above, below)
     out = np.empty(f.shape, np.float64)
-    _sq_edt_strip_kernel(f, a, b, out)
+    _sq_edt_strip_kernel(f, a, b, 0.0, out)
     return out
 
 
@@ -213,8 +205,35 @@ def distance_from_squared(d2: np.ndarray, pixel_size_m: float) -> np.ndarray:
     return np.sqrt(np.asarray(d2, dtype=np.float64) * (float(pixel_size_m) ** 2)).astype(np.float32)
 
 
+def distance_to_edge_strip(forest: np.ndarray, pixel_size_m: float, above: np.ndarray | None = None,
+                           below: np.ndarray | None = None) -> np.ndarray:
+    """:func:`squared_distance_to_edge` as float32 distances [m] in one compiled pass.
+
+    Equals ``distance_from_squared(squared_distance_to_edge(forest, above, below), pixel_size_m)``
+    bit for bit, without the float64 array (the column distances, whole rows, fit float32 exactly).
+    """
+    f, a, b = _strip_args(forest, above, below)
+    out = np.empty(f.shape, np.float32)
+    _sq_edt_strip_kernel(f, a, b, float(pixel_size_m) ** 2, out)
+    return out
+
+
+def _strip_args(forest, above, below):
+    f = np.ascontiguousarray(forest, dtype=bool)
+    nc = f.shape[1]
+    if nc >= 2**24 or f.shape[0] >= 2**24:
+        raise ValueError("strips of 2^24 rows or columns or more are not supported")
+    none = np.full(nc, -1, np.int64)
+    a = none if above is None else np.ascontiguousarray(above, dtype=np.int64)
+    b = none if below is None else np.ascontiguousarray(below, dtype=np.int64)
+    if a.shape != (nc,) or b.shape != (nc,):
+        raise ValueError("above/below need one value per column")
+    return f, a, b
+
+
 @njit(nogil=True, cache=True)
-def _sq_edt_strip_kernel(forest, above, below, out):  # pragma: no cover - numba
+def _sq_edt_strip_kernel(forest, above, below, p2, out):  # pragma: no cover - numba
+    # out: float64 squared distances [pixels^2] (p2 = 0) or float32 distances sqrt(D p2) [m]
     nr, nc = forest.shape
     inf = np.inf
     # column pass, row by row (cache friendly): rows to the nearest non-forest pixel above, then below
@@ -274,7 +293,8 @@ def _sq_edt_strip_kernel(forest, above, below, out):  # pragma: no cover - numba
             while z[j + 1] < c:
                 j += 1
             vj = v[j]
-            out[r, c] = (c - vj) * (c - vj) + f[vj]
+            d2 = (c - vj) * (c - vj) + f[vj]
+            out[r, c] = np.sqrt(d2 * p2) if p2 > 0.0 else d2
 
 
 def squared_distance_histogram(d2: np.ndarray, npix: np.ndarray, pixel_size_m: float,
@@ -658,6 +678,80 @@ def _classes_kernel(d, forest, bt, nrt_tol, n, out):  # pragma: no cover - numba
         out[i] = np.uint8((n - lo) & 255)
 
 
+def region_cell_counts(classes: np.ndarray, zones: np.ndarray | None, n_zones: int, select: np.ndarray | None = None,
+                       cell_rows: np.ndarray | None = None, cell_cols: np.ndarray | None = None, n_cells: int = 0,
+                       n_classes: int = N_CLASSES) -> dict:
+    """Pixels per modelling region (class x admin division), in total and per assessment cell (steps 4 and 7).
+
+    Parameters
+    ----------
+    classes : array of uint8, (rows, cols)
+        Vulnerability classes (0 = not forest).
+    zones : array of int, (rows, cols), optional
+        Admin division of each pixel (``0 .. n_zones - 1``); ``None``: all 0.
+    select : array of bool, optional
+        Pixels deforested in the period (counted apart).
+    cell_rows, cell_cols : array of int, optional
+        The assessment cell of pixel ``(r, c)`` is ``cell_rows[r] + cell_cols[c]`` (``0 .. n_cells - 1``).
+
+    Returns
+    -------
+    dict
+        ``nforest``, ``ndefor``: ``[class, zone]`` pixel counts (``ndefor`` only with ``select``);
+        with cells: ``cell_region`` ``[cell, class * n_zones + zone]`` forest pixels (class > 0),
+        ``cell_defor`` ``[cell]`` selected pixels.
+
+    Notes
+    -----
+    .. math:: F_{c,z} = \\#\\{i : c_i = c, z_i = z\\},\\quad F_{k,c,z} = \\#\\{i \\in k : c_i = c > 0, z_i = z\\}
+
+    One compiled pass. VT0007 v1.0 section 5.1 step 4 (modelling regions) and 5.2 [1].
+    """
+    cl = np.ascontiguousarray(classes, dtype=np.uint8)
+    if cl.ndim != 2:
+        raise ValueError("classes must be 2-D")
+    has_z = zones is not None
+    z = np.ascontiguousarray(zones) if has_z else np.zeros((1, 1), np.int32)
+    nreg = (n_classes + 1) * n_zones
+    has_sel = select is not None
+    sel = np.ascontiguousarray(select, dtype=bool) if has_sel else np.zeros((1, 1), bool)
+    has_cells = cell_rows is not None
+    crow = np.ascontiguousarray(cell_rows, dtype=np.int64) if has_cells else np.zeros(1, np.int64)
+    ccol = np.ascontiguousarray(cell_cols, dtype=np.int64) if has_cells else np.zeros(1, np.int64)
+    nf = np.zeros(nreg, np.int64)
+    nd = np.zeros(nreg, np.int64)
+    cr = np.zeros(n_cells * nreg if has_cells else 1, np.int64)
+    cd = np.zeros(n_cells if has_cells else 1, np.int64)
+    _region_counts_kernel(cl, has_z, z, n_zones, has_sel, sel, has_cells, crow, ccol, nreg, nf, nd, cr, cd)
+    out = {"nforest": nf.reshape(n_classes + 1, n_zones)}
+    if has_sel:
+        out["ndefor"] = nd.reshape(n_classes + 1, n_zones)
+    if has_cells:
+        out["cell_region"] = cr.reshape(n_cells, nreg)
+        out["cell_defor"] = cd
+    return out
+
+
+@njit(nogil=True, cache=True)
+def _region_counts_kernel(cl, has_z, z, nz, has_sel, sel, has_cells, crow, ccol, nreg, nf, nd, cr,
+                          cd):  # pragma: no cover - numba
+    nr, nc = cl.shape
+    for r in range(nr):
+        for c in range(nc):
+            k = cl[r, c]
+            reg = k * nz + (z[r, c] if has_z else 0)
+            nf[reg] += 1
+            s = has_sel and sel[r, c]
+            if s:
+                nd[reg] += 1
+            if has_cells:
+                cell = crow[r] + ccol[c]
+                if k > 0:
+                    cr[cell * nreg + reg] += 1
+                if s:
+                    cd[cell] += 1
+
+
 @dataclass(frozen=True)
 class DensityTable:
     """Fitted deforestation density per modelling region (class x admin division), VT0007 step 5."""
@@ -1000,11 +1094,16 @@ class AssessmentGrid:
     def cell_area_px(self) -> int:
         return self.side * self.side
 
-    def cell_of(self, row0: int, col0: int, height: int, width: int) -> np.ndarray:
-        """Cell number of each pixel of the window (row-major, int64)."""
+    def cell_rows_cols(self, row0: int, col0: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(rows, cols)``: the cell number of pixel ``(r, c)`` of the window is ``rows[r] + cols[c]``."""
         rows = (np.arange(row0, row0 + height) + self.offset) // self.side
         cols = (np.arange(col0, col0 + width) + self.offset) // self.side
-        return rows[:, None] * self.n_cols + cols[None, :]
+        return rows * self.n_cols, cols
+
+    def cell_of(self, row0: int, col0: int, height: int, width: int) -> np.ndarray:
+        """Cell number of each pixel of the window (row-major, int64)."""
+        rows, cols = self.cell_rows_cols(row0, col0, height, width)
+        return rows[:, None] + cols[None, :]
 
     def select(self, jurisdiction_px: np.ndarray, forest_px: np.ndarray) -> np.ndarray:
         """Cells kept for the assessment (bool per cell) from their jurisdiction and forest pixel counts.

@@ -204,3 +204,34 @@ def test_nrt_beyond_the_search_distance_says_how_far(tmp_path):
     assert err.value.needed_m == 1800.0 and "1800" in str(err.value)
     r = vt0007_benchmark(fc, out_dir=tmp_path / "o2", max_distance_m=err.value.needed_m)
     assert r.nrt_m == 1800.0
+
+
+@pytest.mark.parametrize("profile", ["reddplus", "udef-arp"])
+def test_class_missing_from_the_fit_is_filled_and_warned(tmp_path, profile):
+    """A straight forest edge gives whole-pixel distances only at the HRP start, so the classes between them hold
+    no forest in the fit; a gap cut in the HRP puts diagonal distances in the VP map. Those classes get the
+    neighbour fill with a MissingClassWarning (UDef-ARP: NaN; reddplus before: a silent 0)."""
+    from reddplus.errors import MissingClassWarning
+
+    fcc = np.full((60, 120), 3, np.uint8)
+    fcc[:, 0] = 0
+    fcc[:, 1:3] = 1                   # lost 2000-2010 at 1-2 px from the edge
+    fcc[20:40, 3] = 2                 # and 2010-2020 at 3 px
+    fcc[30, 10] = 2                   # a hole: diagonal distances around it at the VP start
+    fc = open_forest_change(write_fcc(tmp_path / "f.tif", fcc), "fcc123")
+    with pytest.warns(MissingClassWarning, match="no forest in the HRP fit"):
+        r = vt0007_benchmark(fc, out_dir=tmp_path / "o", max_distance_m=600, cell_area_ha=9, profile=profile)
+    assert r.missing_classes["vp"] and r.to_dict()["missing_classes"]["vp"]
+    with rasterio.open(r.density_path) as ds:
+        dens = ds.read(1)
+    with rasterio.open(r.class_path) as ds:
+        cls = ds.read(1)
+    t = r.density_hrp
+    nf, nd = t.nforest.sum(axis=1), t.ndefor.sum(axis=1)
+    fitted = np.nonzero(nf[1:])[0] + 1
+    for c, fill in r.missing_classes["vp"].items():
+        assert nf[c] == 0 and (cls == c).any()
+        near = [x for x in (fitted[fitted < c][-1:], fitted[fitted > c][:1]) if x.size]
+        k = np.concatenate(near)
+        assert fill == pytest.approx(nd[k].sum() / nf[k].sum() * r.pixel_area_ha)
+        assert (dens[cls == c] == np.float32(fill / t.years)).all()
