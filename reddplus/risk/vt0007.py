@@ -508,7 +508,8 @@ def nrt_from_squared_distances(d2: np.ndarray, npix: np.ndarray, pixel_size_m: f
         raise SearchDistanceError(msg, search_distance_m=err.search_distance_m, needed_m=needed) from None
 
 
-def class_breaks(nrt_m: float, pixel_size_m: float, n_classes: int = N_CLASSES, profile: str = "reddplus") -> np.ndarray:
+def class_breaks(nrt_m: float, pixel_size_m: float, n_classes: int = N_CLASSES,
+                 profile: str = "reddplus") -> np.ndarray:
     """Geometrically spaced upper bounds of classes ``n_classes .. 2`` between the pixel size and the NRT (step 3).
 
     Returns
