@@ -51,8 +51,8 @@ log = logging.getLogger(__name__)
 
 CODES_NODATA = 255
 #: GDAL block cache for the risk tools [bytes]; GDAL's default (5 % of the RAM) makes peak RSS grow
-#: with the raster size, while streamed blocks need only a small cache
-GDAL_CACHE_BYTES = 256 * 2**20
+#: with the raster size, while streamed strips and blocks need only a small cache (a row of input tiles)
+GDAL_CACHE_BYTES = 64 * 2**20
 
 
 def bounded_gdal_cache(fn):
@@ -621,15 +621,17 @@ def density_pass(setup: BenchmarkSetup, class_path: Path, vp_density: np.ndarray
     """
     azones = {name: read_zones(p, setup.grid, dissolve=True) for name, p in (allocation_zones or {}).items()} \
         if vp_adjusted is not None else {}
+    lut = np.asarray(vp_density).astype(np.float32)           # float32 look-ups: no float64 block temporaries
+    lut_adj = None if vp_adjusted is None else np.asarray(vp_adjusted).astype(np.float32)
 
     def task(block):
         z = setup.zone_codes(block)
         with open_raster(class_path) as ds:
             c_vp = read_block(ds, block, with_halo=False)
-        dens = vp_density[c_vp, z].astype(np.float32)
+        dens = lut[c_vp, z]
         adj, sums = None, {}
-        if vp_adjusted is not None:
-            adj = vp_adjusted[c_vp, z].astype(np.float32)
+        if lut_adj is not None:
+            adj = lut_adj[c_vp, z]
             for name, zn in azones.items():
                 sums[name] = float(adj[burn_zones(zn, setup.grid, block) > 0].astype(np.float64).sum())
         return dens, adj, sums
