@@ -20,9 +20,11 @@ A distance driver is capped at ``max_distance_m`` = ``S`` (beyond it a driver is
 are read with a halo of ``H = ceil(S / p) + 1`` pixels. A core pixel whose nearest feature lies
 within ``S`` has it within ``H`` rows and columns, i.e. inside the read window, so the windowed
 distance is the true one; otherwise both the windowed and the true distance exceed ``S`` and
-both are capped to ``S``. Features are burned with the pixel-centre rule (``all_touched`` off),
-which gives the same pixels whatever the window (GDAL's ``all_touched`` line burner does not), so
-every driver raster equals the whole-array computation bit for bit (``tests/risk/test_drivers.py``).
+both are capped to ``S``. Lines are burned as every pixel they pass through ("all touched", so a road
+stays 4-connected) by a kernel working in whole-raster pixel coordinates, which gives the same
+pixels whatever the window (GDAL's own ``all_touched`` burner does not: it differs at window
+edges), so every driver raster equals the whole-array computation bit for bit
+(``tests/risk/test_drivers.py``).
 Slope uses a halo of one pixel (central differences inside, one-sided at the raster edge).
 
 References
@@ -49,6 +51,7 @@ from typing import Annotated, Literal, Mapping, Sequence, Union
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
+from numba import njit
 from scipy import ndimage
 
 from reddplus.errors import ConfigError, InputDataError
@@ -186,20 +189,64 @@ class PlannedRoad(_Spec):
 
 
 # --------------------------------------------------------------------------- feature layers
+@njit(nogil=True, cache=True)
+def _burn_segments(segs, keep, r0, c0, h, w, out):  # pragma: no cover - numba
+    """Mark every pixel a segment passes through, for the pixels of one window.
+
+    ``segs`` are (col, row) pixel coordinates of the whole raster and pixels are half-open squares
+    ``[c, c + 1) x [r, r + 1)``, so the pixels a segment touches do not depend on the window: in each
+    column strip it crosses, it touches the rows between its heights at the strip's two ends (the
+    right end excluded when it is the next strip's left edge). This is GDAL's ``all_touched`` rule up
+    to lines that pass exactly through pixel corners (GDAL's choice there is not a fixed rule).
+    """
+    for i in range(segs.shape[0]):
+        if not keep[i]:
+            continue
+        x0, y0, x1, y1 = segs[i, 0], segs[i, 1], segs[i, 2], segs[i, 3]
+        if x1 < x0:
+            x0, y0, x1, y1 = x1, y1, x0, y0
+        ca, cb = math.floor(x0), math.floor(x1)
+        if cb < c0 or ca >= c0 + w or max(y0, y1) < r0 or min(y0, y1) >= r0 + h:
+            continue
+        k = (y1 - y0) / (x1 - x0) if x1 > x0 else 0.0
+        for c in range(max(ca, c0), min(cb, c0 + w - 1) + 1):
+            if x1 == x0:
+                ra, rb = math.floor(min(y0, y1)), math.floor(max(y0, y1))
+            else:
+                xa = x0 if c <= x0 else float(c)
+                xb = x1 if c + 1.0 > x1 else c + 1.0
+                ya = y0 if xa == x0 else y0 + (xa - x0) * k
+                yb = y1 if xb == x1 else y0 + (xb - x0) * k
+                if yb >= ya:
+                    ra = math.floor(ya)
+                    rb = math.ceil(yb) - 1 if (xb == c + 1.0 and yb > ya) else math.floor(yb)
+                else:
+                    ra, rb = math.floor(yb), math.floor(ya)
+            for r in range(max(ra, r0), min(rb, r0 + h - 1) + 1):
+                out[r - r0, c - c0] = True
+
+
 @dataclass(frozen=True)
 class FeatureLayer:
-    """Vector features in the grid CRS with the year each opens (:data:`ALWAYS` = every date).
+    """Vector features in the grid's pixel coordinates with the year each opens (:data:`ALWAYS` = every date).
 
-    Picklable (shapely geometries and an int array), so block tasks can run on Dask workers.
+    Lines and polygon boundaries are segments (``(col0, row0, col1, row1)`` of the whole raster),
+    points are their pixel, polygon interiors keep their geometry. Picklable, so block tasks run on
+    Dask workers.
     """
 
-    geometries: tuple
-    opening_years: np.ndarray
+    segments: np.ndarray           # (n, 4) float64 pixel coordinates
+    segment_years: np.ndarray      # (n,) int64
+    points: np.ndarray             # (m, 2) int64 (row, col)
+    point_years: np.ndarray        # (m,) int64
+    polygons: tuple                # shapely polygons in the grid CRS (interiors)
+    polygon_years: np.ndarray
     source: str = ""
 
     def years(self) -> tuple[int, ...]:
         """Distinct opening years (``ALWAYS`` excluded), ascending."""
-        return tuple(sorted({int(y) for y in self.opening_years if y != ALWAYS}))
+        ys = np.concatenate([self.segment_years, self.point_years, self.polygon_years])
+        return tuple(sorted({int(y) for y in ys if y != ALWAYS}))
 
     def effective_year(self, year: int) -> int:
         """The latest opening year <= ``year`` (``ALWAYS`` if none): two dates with the same value see the
@@ -210,22 +257,72 @@ class FeatureLayer:
     def burn(self, grid: Grid, window, year: int | None) -> np.ndarray:
         """Bool mask of the features open in ``year`` (every feature when ``None``) on ``window``.
 
-        Pixel-centre rule (``all_touched`` off; lines are burned as 8-connected pixel chains), which
-        gives the same pixels whatever the window.
+        "All touched" for lines and polygon boundaries (every pixel a line passes through, so roads stay
+        4-connected), the containing pixel for points, pixel centres for polygon interiors; computed
+        in whole-raster pixel coordinates, so the pixels are the same whatever the window.
         """
-        from rasterio.features import rasterize
-
         h, w = int(window.height), int(window.width)
-        sel = [g for g, y in zip(self.geometries, self.opening_years) if year is None or y <= year]
-        if not sel:
-            return np.zeros((h, w), bool)
-        return rasterize(((g, 1) for g in sel), out_shape=(h, w), transform=grid.window_transform(window), fill=0,
-                         all_touched=False, dtype="uint8").astype(bool)
+        r0, c0 = int(window.row_off), int(window.col_off)
+        out = np.zeros((h, w), bool)
+        open_ = (lambda ys: np.ones(ys.shape, bool)) if year is None else (lambda ys: ys <= year)
+        if len(self.segments):
+            _burn_segments(self.segments, open_(self.segment_years), r0, c0, h, w, out)
+        if len(self.points):
+            p = self.points[open_(self.point_years)]
+            p = p[(p[:, 0] >= r0) & (p[:, 0] < r0 + h) & (p[:, 1] >= c0) & (p[:, 1] < c0 + w)]
+            out[p[:, 0] - r0, p[:, 1] - c0] = True
+        sel = [g for g, ok in zip(self.polygons, open_(self.polygon_years)) if ok]
+        if sel:
+            from rasterio.features import rasterize
+
+            out |= rasterize(((g, 1) for g in sel), out_shape=(h, w), transform=grid.window_transform(window),
+                             fill=0, all_touched=False, dtype="uint8").astype(bool)
+        return out
 
     def merged(self, other: "FeatureLayer") -> "FeatureLayer":
-        return FeatureLayer(self.geometries + other.geometries,
-                            np.concatenate([self.opening_years, other.opening_years]),
-                            ";".join(s for s in (self.source, other.source) if s))
+        return FeatureLayer(np.concatenate([self.segments, other.segments]),
+                            np.concatenate([self.segment_years, other.segment_years]),
+                            np.concatenate([self.points, other.points]),
+                            np.concatenate([self.point_years, other.point_years]),
+                            self.polygons + other.polygons, np.concatenate([self.polygon_years, other.polygon_years]),
+                            ";".join(x for x in (self.source, other.source) if x))
+
+
+def feature_layer(geometries: Sequence, opening_years: Sequence[int], grid: Grid, source: str = "") -> FeatureLayer:
+    """A :class:`FeatureLayer` from shapely geometries in the grid CRS and their opening years."""
+    import shapely
+
+    geoms = np.asarray(list(geometries), dtype=object)
+    years = np.asarray(opening_years, dtype=np.int64)
+    parts, gidx = shapely.get_parts(geoms, return_index=True) if len(geoms) else (np.zeros(0, object),
+                                                                                 np.zeros(0, np.int64))
+    types = shapely.get_type_id(parts)
+    inv = ~grid.transform
+    lines = parts[(types == 1) | (types == 2)]
+    line_years = years[gidx[(types == 1) | (types == 2)]]
+    polys = parts[types == 3]
+    poly_years = years[gidx[types == 3]]
+    rings, ridx = shapely.get_rings(polys, return_index=True) if len(polys) else (np.zeros(0, object),
+                                                                                 np.zeros(0, np.int64))
+    chains = np.concatenate([lines, rings]) if len(rings) else lines
+    chain_years = np.concatenate([line_years, poly_years[ridx]]) if len(rings) else line_years
+    segs = np.zeros((0, 4))
+    seg_years = np.zeros(0, np.int64)
+    if len(chains):
+        xy, cidx = shapely.get_coordinates(chains, return_index=True)
+        cols, rows = inv * (xy[:, 0], xy[:, 1])
+        same = cidx[1:] == cidx[:-1]
+        segs = np.column_stack([cols[:-1], rows[:-1], cols[1:], rows[1:]])[same]
+        seg_years = chain_years[cidx[:-1][same]]
+    pts = parts[types == 0]
+    if len(pts):
+        xy = shapely.get_coordinates(pts)
+        cols, rows = inv * (xy[:, 0], xy[:, 1])
+        points = np.column_stack([np.floor(rows), np.floor(cols)]).astype(np.int64)
+    else:
+        points = np.zeros((0, 2), np.int64)
+    return FeatureLayer(np.ascontiguousarray(segs, dtype=np.float64), seg_years, points,
+                        years[gidx[types == 0]], tuple(polys), poly_years, source)
 
 
 def read_feature_layer(path: str | os.PathLike, grid: Grid, *, opening_year_field: str | None = None,
@@ -268,7 +365,7 @@ def read_feature_layer(path: str | os.PathLike, grid: Grid, *, opening_year_fiel
     else:
         years = np.full(len(gdf), ALWAYS, np.int64)
     gdf = gdf.to_crs(grid.crs)
-    return FeatureLayer(tuple(gdf.geometry), years, str(path))
+    return feature_layer(gdf.geometry, years, grid, str(path))
 
 
 # --------------------------------------------------------------------------- driver sources (resolved specs)
@@ -430,7 +527,8 @@ def _driver_task(block, job: _Job) -> dict[str, np.ndarray]:
 
 def driver_stacks(forest_change, drivers: Mapping[str, object], dates: Sequence[tuple[int, int]], *,
                   out_dir: str | os.PathLike, max_distance_m: float, planned_roads: Sequence[PlannedRoad] = (),
-                  key: str = "drivers", planned_key: str = "planned_roads", scheduler: str | None = None,
+                  key: str = "drivers", planned_key: str = "planned_roads", reuse: Sequence[DriverStack] = (),
+                  scheduler: str | None = None,
                   overwrite: bool = False, memory_limit_bytes: int = 128 * 2**20,
                   block_size: int | None = None) -> dict[tuple[int, int], DriverStack]:
     """Driver rasters at each requested date, streamed by blocks into COGs in ``out_dir``.
@@ -449,6 +547,9 @@ def driver_stacks(forest_change, drivers: Mapping[str, object], dates: Sequence[
         Cap of every distance driver (and the halo, see the module notes).
     planned_roads : sequence of :class:`PlannedRoad`
         Features joining a distance driver from their opening year.
+    reuse : sequence of DriverStack
+        Stacks this run already wrote into ``out_dir`` with the same definitions: their rasters are
+        used as they are instead of being computed again.
     key, planned_key : str
         Config keys of the driver table and of the planned roads, for error messages.
 
@@ -471,6 +572,7 @@ def driver_stacks(forest_change, drivers: Mapping[str, object], dates: Sequence[
     sources = resolve_drivers(drivers, grid, planned_roads=planned_roads, key=key, planned_key=planned_key)
     out_dir = Path(out_dir)
     fdates = tuple(int(d) for d in fc.dates)
+    done = {Path(p) for s in reuse for p in s.paths.values()}
     outputs: dict[str, _Output] = {}
     stacks: dict[tuple[int, int], DriverStack] = {}
     for k, year in dates:
@@ -488,7 +590,8 @@ def driver_stacks(forest_change, drivers: Mapping[str, object], dates: Sequence[
                 o = _Output(f"{s.name}_{eff}.tif" if eff != ALWAYS else f"{s.name}_base.tif", s, year=eff)
             else:
                 o = _Output(f"{s.name}.tif", s)
-            outputs.setdefault(o.file, o)
+            if out_dir / o.file not in done:
+                outputs.setdefault(o.file, o)
             paths[s.name] = out_dir / o.file
         stacks[(k, year)] = DriverStack(int(year), int(k), paths)
     if outputs:
