@@ -164,3 +164,30 @@ def test_bad_driver_definitions_name_the_key(tmp_path):
     with pytest.raises(ConfigError, match="at least one driver"):
         driver_stacks(fc, {}, [(0, 2000)], out_dir=tmp_path / "o", max_distance_m=500, key=key)
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 6), st.integers(7, 50), st.integers(7, 50))
+def test_line_burner_is_gdal_all_touched_and_window_independent(seed, n_lines, bh, bw):
+    """Random lines (which almost surely miss the pixel corners): every pixel they pass through, as GDAL's
+    all_touched burner marks them on the whole raster; and the same pixels whatever the window (GDAL's own
+    burner differs at window edges)."""
+    from affine import Affine
+    from rasterio.features import rasterize
+
+    from reddplus.raster import Grid
+    from reddplus.risk.drivers import feature_layer
+
+    rng = np.random.default_rng(seed)
+    grid = Grid(None, Affine(PIXEL, 0, 0.0, 0, -PIXEL, 80 * PIXEL), 80, 80)
+    geoms = [LineString(rng.uniform(0.3, 79.7, (int(rng.integers(2, 5)), 2)) * PIXEL) for _ in range(n_lines)]
+    layer = feature_layer(geoms, [0] * len(geoms), grid)
+    whole = layer.burn(grid, Window(0, 0, 80, 80), None)
+    ref = rasterize(((g, 1) for g in geoms), out_shape=(80, 80), transform=grid.transform, all_touched=True,
+                    dtype="uint8").astype(bool)
+    np.testing.assert_array_equal(whole, ref)
+    for r in range(0, 80, bh):
+        for c in range(0, 80, bw):
+            win = Window(c, r, min(bw, 80 - c), min(bh, 80 - r))
+            np.testing.assert_array_equal(layer.burn(grid, win, None),
+                                          whole[r:r + int(win.height), c:c + int(win.width)])
