@@ -37,8 +37,8 @@ from reddplus.errors import ConfigError, ModelError
 from reddplus.raster import Grid, read_zones
 from reddplus.risk import vt0007 as v
 from reddplus.risk.drivers import DriverStack, driver_stacks
-from reddplus.risk.models import (AlternativeModel, FittedAlternative, PredictedMap, Regions, fit_alternative,
-                                  predict_map, write_density_raster)
+from reddplus.risk.models import (AlternativeModel, FittedAlternative, PredictedMap, Regions, check_sample_size,
+                                  fit_alternative, predict_map, write_density_raster)
 from reddplus.risk.tools import Periods, RiskResult
 
 log = logging.getLogger(__name__)
@@ -187,6 +187,31 @@ def _stacks(forest_change, alternative, dates, out_dir, stacks, scheduler, overw
 
 def _years(dates, p):
     return float(dates[p[1]] - dates[p[0]])
+
+
+def driver_dates(forest_change, alternative: AlternativeModel, periods: Periods) -> list[tuple[int, int]]:
+    """The map dates ``(date index, year)`` an alternative needs: CAL and CNF starts (assessment), HRP and
+    VP starts (validity period) and, with ``use_planned_roads_in_baseline``, the VP start with the roads of
+    each later opening year."""
+    dates = tuple(int(d) for d in forest_change.dates)
+    want = [(periods.cal[0], dates[periods.cal[0]])]
+    if periods.cnf is not None:
+        want.append((periods.cnf[0], dates[periods.cnf[0]]))
+    want += [(periods.hrp[0], dates[periods.hrp[0]]), (periods.vp_start, dates[periods.vp_start])]
+    if alternative.use_planned_roads_in_baseline:
+        want += [(periods.vp_start, y) for y in _opening_years(forest_change, alternative)
+                 if y > dates[periods.vp_start]]
+    return list(dict.fromkeys(want))
+
+
+def alternative_drivers(forest_change, alternative: AlternativeModel, periods: Periods, *,
+                        out_dir: str | os.PathLike, scheduler: str | None = None, overwrite: bool = False,
+                        block_size: int | None = None) -> dict[tuple[int, int], DriverStack]:
+    """Every driver raster an alternative needs (:func:`driver_dates`), in one streamed pass into
+    ``out_dir/drivers`` (VT0007 v1.0 section 5.4 [1]); pass the result as ``stacks=`` to
+    :func:`assess_alternative` and :func:`predict_validity_period`."""
+    return _stacks(forest_change, alternative, driver_dates(forest_change, alternative, periods), out_dir, None,
+                   scheduler, overwrite, block_size)
 
 
 # --------------------------------------------------------------------------- the assessment
@@ -428,7 +453,7 @@ def alternative_risk_model(forest_change, alternative: AlternativeModel, benchma
                            predict_if_rejected: bool = False, scheduler: str | None = None,
                            overwrite: bool = False, block_size: int | None = None) -> AlternativeResult:
     """Assess a named alternative against the run's benchmark and, if it passes (or ``predict_if_rejected``),
-    predict its validity-period density (one set of driver rasters in ``out_dir/drivers``).
+    predict its validity-period density (one pass writes every driver raster into ``out_dir/drivers``).
 
     VT0007 v1.0 sections 5.4-5.5 [1]: :func:`assess_alternative` then :func:`predict_validity_period`.
     """
@@ -437,11 +462,16 @@ def alternative_risk_model(forest_change, alternative: AlternativeModel, benchma
                           key="baseline.risk_model")
     kw = dict(out_dir=out_dir, seed=seed, admin=admin, admin_field=admin_field, scheduler=scheduler,
               overwrite=overwrite, block_size=block_size)
-    res = assess_alternative(forest_change, alternative, benchmark, periods, cells=cells, **kw)
+    # bad input fails before any raster is written
+    check_sample_size(forest_change, alternative.sample_size, {"calibration": periods.cal, "HRP": periods.hrp},
+                      regions=modelling_regions(forest_change.grid, alternative, admin, admin_field),
+                      key=alternative.key("sample_size"), scheduler=scheduler)
+    stacks = alternative_drivers(forest_change, alternative, periods, out_dir=out_dir, scheduler=scheduler,
+                                 overwrite=overwrite, block_size=block_size)
+    res = assess_alternative(forest_change, alternative, benchmark, periods, cells=cells, stacks=stacks, **kw)
     base = None
     if res.accepted or predict_if_rejected:
-        known = {(d.date_index, d.year): d for d in res.drivers}
-        base = predict_validity_period(forest_change, alternative, periods, stacks=known, **kw)
+        base = predict_validity_period(forest_change, alternative, periods, stacks=stacks, **kw)
     return AlternativeResult(res, base)
 
 
@@ -531,5 +561,6 @@ def compare_models_from_paths(forest_change, *, periods: Periods | None = None, 
 
 
 __all__ = ["AlternativeBaseline", "AlternativeResult", "AssessmentCells", "ModelAssessment", "ModelComparison",
-           "PlannedRoadMap", "alternative_risk_model", "assess_alternative", "compare_models_from_paths",
-           "decision_reason", "modelling_regions", "predict_validity_period"]
+           "PlannedRoadMap", "alternative_drivers", "alternative_risk_model", "assess_alternative",
+           "compare_models_from_paths", "decision_reason", "driver_dates", "modelling_regions",
+           "predict_validity_period"]

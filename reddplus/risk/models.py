@@ -548,6 +548,41 @@ def sample_training_pixels(forest_change, stack: DriverStack, fit: tuple[int, in
                           {"deforested": kd, "remaining": kf}, int(seed))
 
 
+def _forest_count_task(block, spec):
+    fc, ks, regions = spec
+    codes = fc.read_codes(block, with_halo=False)
+    inside = regions.inside(regions.index(block))
+    return [int((_forest(codes, k) & inside).sum()) for k in ks]
+
+
+def check_sample_size(forest_change, n: int, fits: Mapping[str, tuple[int, int]], *, regions: Regions | None = None,
+                      key: str = "sample_size", scheduler: str | None = None) -> dict[str, int]:
+    """Check a sample size against the forest pixels at the start of each fit period, before any output.
+
+    One streamed pass over the forest-change codes; returns the forest pixels per fit name.
+
+    Raises
+    ------
+    ConfigError
+        ``n`` is zero or larger than the forest pixels of a fit period inside the jurisdiction (naming ``key``).
+    """
+    fc = forest_change
+    regions = regions or Regions(fc.grid)
+    if n <= 0:
+        raise ConfigError(f"the sample size must be >= 1, got {n}", key=key)
+    ks = sorted({k0 for k0, _ in fits.values()})
+    tot = np.zeros(len(ks), np.int64)
+    blocks = iter_blocks(fc.grid.shape, memory_limit_bytes=64 * 2**20, bytes_per_pixel=16)
+    for _, c in map_blocks(functools.partial(_forest_count_task, spec=(fc, ks, regions)), blocks, scheduler=scheduler):
+        tot += c
+    out = {name: int(tot[ks.index(k0)]) for name, (k0, _) in fits.items()}
+    for name, (k0, k1) in fits.items():
+        if n > out[name]:
+            raise ConfigError(f"the sample size {n} is larger than the {out[name]} forest pixels of the {name} fit "
+                              f"period {fc.dates[k0]}-{fc.dates[k1]} inside the jurisdiction", key=key)
+    return out
+
+
 @dataclass(frozen=True)
 class FittedAlternative:
     """An alternative model fitted on one period (CAL for the assessment, HRP for the validity period)."""
@@ -782,6 +817,6 @@ def write_density_raster(predicted: PredictedMap, density_ha_per_pixel_per_year:
 
 
 __all__ = ["AlternativeModel", "AlternativesTable", "CellCounts", "FittedAlternative", "FittedModel", "MODELS",
-           "PredictedMap", "Regions", "TrainingSample", "fit_alternative", "fit_logistic", "fit_random_forest",
-           "get_model", "parse_risk_model", "pixel_keys", "potential_classes", "predict_map", "resolve_risk_model",
-           "sample_training_pixels", "stratified_allocation", "write_density_raster"]
+           "PredictedMap", "Regions", "TrainingSample", "check_sample_size", "fit_alternative", "fit_logistic",
+           "fit_random_forest", "get_model", "parse_risk_model", "pixel_keys", "potential_classes", "predict_map",
+           "resolve_risk_model", "sample_training_pixels", "stratified_allocation", "write_density_raster"]

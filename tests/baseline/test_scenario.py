@@ -106,6 +106,7 @@ def test_scenario_from_paths_writes_both_maps(highway, tmp_path):
                                            zones={"project": tmp / "project.gpkg"},
                                            expected_ha_per_year={y: 100.0 for y in range(2021, 2031)},
                                            sample_size=8000, seed=2, out_dir=tmp_path / "maps")
-    assert (tmp_path / "maps" / "density_vp.tif").exists() and (tmp_path / "maps" / "density_vp_roads_2025.tif").exists()
+    assert (tmp_path / "maps" / "density_vp.tif").exists()
+    assert (tmp_path / "maps" / "density_vp_roads_2025.tif").exists()
     ha = res.allocation.zone_ha_per_year["project"]
     assert ha[4] > 3 * ha[0] and res.density_paths[2030].name == "density_vp_roads_2025.tif"

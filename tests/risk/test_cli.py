@@ -115,7 +115,8 @@ def test_compare_command_with_planned_road(tmp_path):
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     rows = {(a["model"], a["stage"]): a for a in out["assessment"]}
-    assert rows[("alternative:logistic", "CNF prediction")]["medae_ha"] < rows[("benchmark", "CNF prediction")]["medae_ha"]
+    alt, bench = rows[("alternative:logistic", "CNF prediction")], rows[("benchmark", "CNF prediction")]
+    assert alt["medae_ha"] < bench["medae_ha"]
     assert out["models"]["logistic"]["coefficients"]["distance_to_road"] < 0
     assert out["selected_model"] == "alternative:logistic"
 

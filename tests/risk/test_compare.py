@@ -230,3 +230,14 @@ def test_validity_period_without_admin_regions(road, tmp_path):
                                 seed=0, admin=road.admin, admin_field="id")
     assert b.density_hrp.density_ha_per_pixel.shape == (v.N_CLASSES + 1, 2)
     assert b.region_labels == {1: "jurisdiction"}
+
+
+def test_bad_sample_size_fails_before_any_output(road, tmp_path):
+    from reddplus.errors import ConfigError
+
+    big = _alt(road, sample_size=240 * 240)
+    with pytest.raises(ConfigError, match=r"baseline.alternatives.roads.sample_size: the sample size 57600 is larger "
+                                          r"than the \d+ forest pixels of the calibration fit period 2000-2010"):
+        alternative_risk_model(road.fc, big, road.bench, road.per, out_dir=tmp_path / "o", seed=0, admin=road.admin,
+                               admin_field="id")
+    assert not (tmp_path / "o").exists()
