@@ -266,7 +266,7 @@ def assess_alternative(forest_change, alternative: AlternativeModel, benchmark: 
     out = Path(out_dir)
     regions = modelling_regions(grid, alternative, admin, admin_field)
     cells = cells or AssessmentCells.of_benchmark(benchmark, grid)
-    (c0, c1), (n0, n1) = periods.cal, periods.cnf
+    c0, n0 = periods.cal[0], periods.cnf[0]
     st = _stacks(fc, alternative, [(c0, dates[c0]), (n0, dates[n0])], out, stacks, scheduler, overwrite, block_size)
     fit = fit_alternative(fc, alternative, st[(c0, dates[c0])], periods.cal, seed=seed, regions=regions,
                           scheduler=scheduler, block_size=block_size)

@@ -7,7 +7,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import rasterio
-from shapely.geometry import LineString, box
+from shapely.geometry import box
 
 from reddplus.errors import ModelError
 from reddplus.landcover import open_forest_change
@@ -15,11 +15,11 @@ from reddplus.raster import Block
 from reddplus.risk import vt0007 as v
 from reddplus.risk.compare import (AssessmentCells, alternative_risk_model, assess_alternative,
                                    predict_validity_period)
-from reddplus.risk.drivers import distance_to_features, driver_stacks
+from reddplus.risk.drivers import driver_stacks
 from reddplus.risk.models import AlternativeModel, fit_alternative, predict_map, sample_training_pixels
 from reddplus.risk.tools import default_periods, vt0007_benchmark
 
-from .synth import CRS, bounds, make_fcc, write_fcc
+from .synth import CRS, bounds, make_fcc, write_fcc, write_road_landscape
 
 PIXEL = 30.0
 
@@ -29,22 +29,8 @@ def road(tmp_path_factory):
     """Loss driven by an under-canopy road track (P = 0.3 exp(-d / 150 m) per period), plus clearings whose
     edges see no loss: the road model must beat the distance-to-edge benchmark. Two admin divisions."""
     tmp = tmp_path_factory.mktemp("road")
-    rng = np.random.default_rng(0)
-    shape = (240, 240)
-    codes = np.full(shape, 3, np.uint8)
-    for _ in range(25):
-        r, c = rng.integers(5, shape[0] - 5, 2)
-        codes[r - 2:r + 3, c - 2:c + 3] = 0
-    track = np.zeros(shape, bool)
-    track[:, 120] = True
-    p = 0.3 * np.exp(-distance_to_features(track, PIXEL) / 150.0)
-    u1, u2 = rng.random(shape), rng.random(shape)
-    codes[(codes == 3) & (u1 < p)] = 1
-    codes[(codes == 3) & (u2 < p)] = 2
-    fp = write_fcc(tmp / "fcc.tif", codes)
+    fp, codes = write_road_landscape(tmp)
     w, s, e, n = bounds(codes)
-    x = w + 120.5 * PIXEL
-    gpd.GeoDataFrame(geometry=[LineString([(x, s), (x, n)])], crs=CRS).to_file(tmp / "roads.gpkg")
     gpd.GeoDataFrame({"id": [1, 2]}, geometry=[box(w, s, w + 130 * PIXEL, n), box(w + 130 * PIXEL, s, e, n)],
                      crs=CRS).to_file(tmp / "admin.gpkg")
     fc = open_forest_change(fp, "fcc123")

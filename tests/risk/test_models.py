@@ -1,20 +1,18 @@
 """Alternative models: the config definition, the seeded stratified sample, fitting and prediction by blocks."""
 
-import geopandas as gpd
 import numpy as np
 import pytest
 import rasterio
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict, ValidationError
-from shapely.geometry import LineString
 
 from reddplus.errors import ConfigError, ModelError
 from reddplus.landcover import open_forest_change
 from reddplus.risk import models as m
-from reddplus.risk.drivers import distance_to_features, driver_stacks
+from reddplus.risk.drivers import driver_stacks
 
-from .synth import CRS, bounds, write_fcc
+from .synth import write_fcc, write_road_landscape
 
 PIXEL = 30.0
 
@@ -134,25 +132,7 @@ def test_risk_model_choice_errors_name_the_key():
 
 # --------------------------------------------------------------------------- streamed sample, fit, prediction
 def _road_landscape(tmp_path, seed=0, shape=(240, 240)):
-    """Forest with small clearings (edges without loss) and an under-canopy road track that drives the loss:
-    P(loss) = 0.3 exp(-d_road / 150 m) per period."""
-    rng = np.random.default_rng(seed)
-    codes = np.full(shape, 3, np.uint8)
-    for _ in range(shape[0] * shape[1] // 2300):
-        r, c = rng.integers(5, shape[0] - 5, 2)
-        codes[r - 2:r + 3, c - 2:c + 3] = 0
-    road = np.zeros(shape, bool)
-    col = shape[1] // 2
-    road[:, col] = True
-    p = 0.3 * np.exp(-distance_to_features(road, PIXEL) / 150.0)
-    u1, u2 = rng.random(shape), rng.random(shape)
-    codes[(codes == 3) & (u1 < p)] = 1
-    codes[(codes == 3) & (u2 < p)] = 2
-    fp = write_fcc(tmp_path / "fcc.tif", codes)
-    w, s, e, n = bounds(codes)
-    x = w + (col + 0.5) * PIXEL
-    gpd.GeoDataFrame(geometry=[LineString([(x, s), (x, n)])], crs=CRS).to_file(tmp_path / "roads.gpkg")
-    return fp, codes
+    return write_road_landscape(tmp_path, seed=seed, shape=shape)
 
 
 def _alt(tmp_path, **kw):
