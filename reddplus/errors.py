@@ -62,6 +62,20 @@ class ModelError(ReddplusError):
     """A model cannot be fitted or applied (no data, no convergence, threshold not reached)."""
 
 
+class SearchDistanceError(ModelError):
+    """The negligible risk threshold lies beyond the NRT search distance (VT0007 v1.0 section 5.1 step 2).
+
+    ``search_distance_m`` is the distance searched [m]; ``needed_m`` is the smallest search
+    distance that reaches the NRT [m] when the distances beyond the search distance are known
+    (exact distances), else ``None`` (the caller may retry with a larger one).
+    """
+
+    def __init__(self, message: str, *, search_distance_m: float, needed_m: float | None = None):
+        self.search_distance_m = float(search_distance_m)
+        self.needed_m = None if needed_m is None else float(needed_m)
+        super().__init__(message)
+
+
 class OutputExistsError(ReddplusError):
     """An output exists and ``overwrite`` was not requested."""
 
@@ -112,6 +126,14 @@ class NotEqualAreaWarning(ReddplusWarning):
 
 class ToleranceWarning(ReddplusWarning):
     """A returned diagnostic exceeds its tolerance (allocation error, balance SMD, ...)."""
+
+
+class MissingClassWarning(ReddplusWarning):
+    """A vulnerability class present in a prediction map had no forest in the fit; its density was filled."""
+
+
+class ConvergenceWarning(ReddplusWarning):
+    """An iterative estimate (e.g. UDef-ARP's adjustment ratio) stopped at its iteration limit."""
 
 
 class ReddplusDeprecationWarning(DeprecationWarning):

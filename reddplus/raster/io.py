@@ -114,6 +114,26 @@ def write_cog(path: str | os.PathLike, array: np.ndarray, *, crs, transform: Aff
 class BlockWriter:
     """Stream blocks into a raster that becomes a COG at ``path`` when the context exits cleanly.
 
+    The blocks go to a tiled staging GeoTIFF in a temporary folder beside ``path``, which is copied
+    once into the COG layout and then deleted; on an exception nothing is left behind.
+
+    Parameters
+    ----------
+    path : path
+        The COG to write.
+    grid : Grid
+    dtype, nodata, count, band_descriptions
+        Raster type, no-data value, number of bands, band names.
+    overwrite : bool
+        Replace an existing ``path``.
+    stage_compress : str or None
+        Compression of the staging GeoTIFF (default ``"deflate"``). ``None`` stages it uncompressed:
+        one deflate pass less over the raster (the COG is compressed anyway), at the cost of
+        temporary disk space (``dtype`` bytes per pixel).
+    overview_resampling : str, optional
+        How the COG overviews are made. Default: ``"nearest"`` for integer rasters (classes and
+        codes must not be interpolated), GDAL's default for floating-point ones.
+
     Examples
     --------
     >>> with BlockWriter(out, grid, dtype="uint8", nodata=0) as w:      # doctest: +SKIP
@@ -122,13 +142,16 @@ class BlockWriter:
     """
 
     def __init__(self, path: str | os.PathLike, grid: Grid, *, dtype, nodata=None, count: int = 1,
-                 overwrite: bool = False, band_descriptions: list[str] | None = None):
+                 overwrite: bool = False, band_descriptions: list[str] | None = None,
+                 stage_compress: str | None = "deflate", overview_resampling: str | None = None):
         self.path = Path(path)
         _check_overwrite(self.path, overwrite)
         self.grid = grid
-        self.profile = dict(_TILED_GTIFF, width=grid.width, height=grid.height, count=count, dtype=np.dtype(dtype).name,
-                            crs=grid.crs, transform=grid.transform, nodata=nodata)
+        self.profile = dict(_TILED_GTIFF, compress=stage_compress or "none", width=grid.width, height=grid.height,
+                            count=count, dtype=np.dtype(dtype).name, crs=grid.crs, transform=grid.transform,
+                            nodata=nodata)
         self.band_descriptions = band_descriptions
+        self.cog_options = {"overview_resampling": overview_resampling} if overview_resampling else {}
         self._tmpdir: tempfile.TemporaryDirectory | None = None
         self._ds = None
 
@@ -157,7 +180,7 @@ class BlockWriter:
             self._ds.close()
             if exc_type is None:
                 with rasterio.open(self._ds.name) as stage:
-                    copy_as_cog(stage, self.path, overwrite=True)
+                    copy_as_cog(stage, self.path, overwrite=True, **self.cog_options)
         finally:
             self._tmpdir.cleanup()
 
