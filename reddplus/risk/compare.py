@@ -45,57 +45,15 @@ log = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------- assessment cells
-@dataclass(frozen=True)
-class AssessmentCells:
-    """The square assessment cells of VT0007 step 7, laid as the benchmark lays them.
-
-    Cell ``(i, j)`` covers rows ``row_origin + i s .. + s`` and columns ``col_origin + j s .. + s``
-    (``s`` = ``side`` pixels); ``row_origin``/``col_origin`` <= 0 shift the lattice (a partial first
-    cell), ``keep`` (bool per cell, row-major) restricts the eligible cells (e.g. only full cells
-    inside the jurisdiction); a cell is assessed when it is kept and holds forest at the map's start.
-    """
-
-    side: int
-    height: int
-    width: int
-    row_origin: int = 0
-    col_origin: int = 0
-    keep: np.ndarray | None = None
-
-    @property
-    def n_rows(self) -> int:
-        return -(-(self.height - self.row_origin) // self.side)
-
-    @property
-    def n_cols(self) -> int:
-        return -(-(self.width - self.col_origin) // self.side)
-
-    @property
-    def n_cells(self) -> int:
-        return self.n_rows * self.n_cols
-
-    def cell_index(self, block) -> np.ndarray:
-        """Cell id of each core pixel of ``block`` (int64; -1 for a cell that is not kept)."""
-        rows = (np.arange(block.row_off, block.row_off + block.height) - self.row_origin) // self.side
-        cols = (np.arange(block.col_off, block.col_off + block.width) - self.col_origin) // self.side
-        cell = rows[:, None] * self.n_cols + cols[None, :]
-        if self.keep is not None:
-            cell = np.where(self.keep[cell], cell, -1)
-        return cell.astype(np.int64)
-
-    def select(self, forest_per_cell: np.ndarray) -> np.ndarray:
-        """Cells assessed for a map: kept cells with forest."""
-        sel = np.asarray(forest_per_cell) > 0
-        return sel & self.keep if self.keep is not None else sel
-
-    @classmethod
-    def of_benchmark(cls, benchmark: RiskResult, grid: Grid) -> "AssessmentCells":
-        """The benchmark's cells: its own cell geometry when its result carries one (``assessment_cells``),
-        else the square lattice of ``cell_side_pixels`` from the raster origin (reddplus profile)."""
-        own = getattr(benchmark, "assessment_cells", None)
-        if own is not None:
-            return own
-        return cls(int(benchmark.cell_side_pixels), grid.height, grid.width)
+def benchmark_cells(benchmark: RiskResult, grid: Grid) -> v.AssessmentGrid:
+    """The benchmark's assessment cells (its :class:`~reddplus.risk.vt0007.AssessmentGrid`: the ``reddplus``
+    lattice from the raster corner, or the ``udef-arp`` profile's offset full cells inside the
+    jurisdiction); a result without one gets the ``reddplus`` lattice of its ``cell_side_pixels``."""
+    g = getattr(benchmark, "assessment_grid", None)
+    if g is not None:
+        return g
+    side = int(benchmark.cell_side_pixels)
+    return v.AssessmentGrid(side, 0, -(-grid.height // side), -(-grid.width // side), False)
 
 
 # --------------------------------------------------------------------------- results
@@ -124,6 +82,8 @@ class ModelAssessment:
     fit: FittedAlternative
     maps: tuple[PredictedMap, ...]
     drivers: tuple[DriverStack, ...]
+    profile: str = "reddplus"
+    cnf_adjustment: v.Adjustment | None = None
 
     @property
     def selected(self) -> str:
@@ -139,7 +99,9 @@ class ModelAssessment:
     def to_dict(self) -> dict:
         return {"alternative": self.name, "model": self.model, "table": self.table(), "accepted": self.accepted,
                 "selected": self.selected, "reason": self.reason, "nrt_m": self.nrt_m,
-                "assessment_cell_side_pixels": self.cell_side_pixels, "fit": self.fit.to_dict(),
+                "assessment_cell_side_pixels": self.cell_side_pixels, "profile": self.profile,
+                "cnf_adjustment": self.cnf_adjustment.to_dict() if self.cnf_adjustment else None,
+                "fit": self.fit.to_dict(),
                 "maps": [m.to_dict() for m in self.maps], "drivers": [d.to_dict() for d in self.drivers],
                 "rule": "VT0007 v1.0 section 5.5: the alternative replaces the benchmark only if its MedAE is "
                         "lower in both the calibration fit and the confirmation prediction, on the same cells"}
@@ -217,7 +179,7 @@ def alternative_drivers(forest_change, alternative: AlternativeModel, periods: P
 # --------------------------------------------------------------------------- the assessment
 def assess_alternative(forest_change, alternative: AlternativeModel, benchmark: RiskResult, periods: Periods, *,
                        out_dir: str | os.PathLike, seed: int, admin: str | os.PathLike | None = None,
-                       admin_field: str | None = None, cells: AssessmentCells | None = None,
+                       admin_field: str | None = None, cells: v.AssessmentGrid | None = None,
                        stacks: Mapping[tuple[int, int], DriverStack] | None = None, scheduler: str | None = None,
                        overwrite: bool = False, block_size: int | None = None) -> ModelAssessment:
     """Benchmark vs ``alternative`` under VT0007's test, on the benchmark's cells (VT0007 v1.0 section 5.5 [1]).
@@ -238,9 +200,10 @@ def assess_alternative(forest_change, alternative: AlternativeModel, benchmark: 
         Project seed (used when ``alternative.seed`` is not set).
     admin, admin_field : optional
         The benchmark's admin divisions (jurisdiction), for the modelling regions and the jurisdiction mask.
-    cells : AssessmentCells, optional
-        Default :meth:`AssessmentCells.of_benchmark`. The observed deforestation per cell must equal the
-        benchmark's cell by cell, which proves the cells are the same.
+    cells : AssessmentGrid, optional
+        Default: the benchmark's (:func:`benchmark_cells`). The kept cells and the observed deforestation
+        per cell must equal the benchmark's, which proves the cells are the same. The benchmark's profile
+        (``reddplus`` or ``udef-arp``) sets the CNF adjustment and the metrics, as in its own step 7.
 
     Notes
     -----
@@ -265,7 +228,8 @@ def assess_alternative(forest_change, alternative: AlternativeModel, benchmark: 
     b_cal, b_cnf = benchmark.assessment[0], benchmark.assessment[1]
     out = Path(out_dir)
     regions = modelling_regions(grid, alternative, admin, admin_field)
-    cells = cells or AssessmentCells.of_benchmark(benchmark, grid)
+    cells = cells or benchmark_cells(benchmark, grid)
+    profile = v.check_profile(getattr(benchmark, "profile", "reddplus"))
     c0, n0 = periods.cal[0], periods.cnf[0]
     st = _stacks(fc, alternative, [(c0, dates[c0]), (n0, dates[n0])], out, stacks, scheduler, overwrite, block_size)
     fit = fit_alternative(fc, alternative, st[(c0, dates[c0])], periods.cal, seed=seed, regions=regions,
@@ -278,14 +242,32 @@ def assess_alternative(forest_change, alternative: AlternativeModel, benchmark: 
     area = grid.pixel_area_ha
     zone_ids = np.arange(regions.n, dtype=np.int64)
     dens = v.fitted_density(m_cal.nforest, m_cal.ndefor, area, _years(dates, periods.cal), zone_ids)
-    a_cal = _score(m_cal, dens.density_ha_per_pixel, cells, area, f"alternative:{alternative.name} CAL fit")
-    d_cnf = dens.density_ha_per_pixel * (_years(dates, periods.cnf) / _years(dates, periods.cal))
+    _warn_missing(dens, m_cnf, alternative.name, "CNF", "CAL")
+    name = f"alternative:{alternative.name}"
+    # the benchmark's own rules of its profile (tools.vt0007_benchmark, step 7): same cells, same metrics
+    udef = profile == "udef-arp"
+    d_cal = dens.density_ha_per_pixel.astype(np.float32) if udef else dens.density_ha_per_pixel
+    cal_cells = _CellTotals(m_cal.cells, area)
+    a_cal, kept_cal = _assess(cal_cells, cal_cells.sums(d_cal), cells, f"{name} CAL fit", profile)
+    cnf_cells = _CellTotals(m_cnf.cells, area)
     observed_total = float(m_cnf.ndefor.sum()) * area
-    adj = v.adjustment_ratio(d_cnf[1:].ravel(), m_cnf.nforest[1:].ravel(), observed_total, area)
-    a_cnf = _score(m_cnf, np.minimum(adj.ratio * d_cnf, area), cells, area,
-                   f"alternative:{alternative.name} CNF prediction")
-    for stage, a, b in (("CAL", a_cal, b_cal), ("CNF", a_cnf, b_cnf)):
-        if a.n_cells != b.n_cells or not np.allclose(a.observed_ha, b.observed_ha, rtol=1e-9, atol=1e-9 * area):
+    if udef:          # CAL-period densities adjusted per pixel to the observed CNF total (UDef-ARP's loop)
+        b_adj = getattr(benchmark, "cnf_adjustment", None)
+        iters = b_adj.max_iterations if b_adj is not None and b_adj.max_iterations else v.UDEF_ARP_MAX_ITERATIONS
+        adj = v.adjustment_ratio_udef_arp(dens.density_ha_per_pixel[1:].ravel(), m_cnf.nforest[1:].ravel(),
+                                          observed_total, area, iters)
+        pred = cnf_cells.sums(adj.adjust(dens.density_ha_per_pixel, area).astype(np.float32))
+    else:             # CAL densities rescaled (annual) to the CNF length, adjusted to the observed CNF total
+        d_cnf = dens.density_ha_per_pixel * (_years(dates, periods.cnf) / _years(dates, periods.cal))
+        adj = v.adjustment_ratio(d_cnf[1:].ravel(), m_cnf.nforest[1:].ravel(), observed_total, area)
+        pred = np.minimum(cnf_cells.sums(d_cnf) * adj.ratio, cnf_cells.forest * area)
+    a_cnf, kept_cnf = _assess(cnf_cells, pred, cells, f"{name} CNF prediction", profile)
+    kept_bench = getattr(benchmark, "assessment_cells", None) or {}
+    for stage, a, b, kept in (("CAL", a_cal, b_cal, kept_cal), ("CNF", a_cnf, b_cnf, kept_cnf)):
+        same = a.n_cells == b.n_cells and np.allclose(a.observed_ha, b.observed_ha, rtol=1e-9, atol=1e-9 * area)
+        if stage in kept_bench:
+            same = same and np.array_equal(kept, np.asarray(kept_bench[stage]))
+        if not same:
             raise ModelError(f"the alternative's {stage} assessment cells are not the benchmark's ({a.n_cells} vs "
                              f"{b.n_cells} cells, observed {a.observed_ha.sum():.1f} vs {b.observed_ha.sum():.1f} ha): "
                              "pass the benchmark's cell geometry (cells=...) and the same jurisdiction (admin=...)")
@@ -293,17 +275,44 @@ def assess_alternative(forest_change, alternative: AlternativeModel, benchmark: 
     log.info("%s", reason)
     return ModelAssessment(alternative.name, alternative.model, b_cal, b_cnf, a_cal, a_cnf, ok, reason,
                            float(benchmark.nrt_m), int(cells.side), fit, (m_cal, m_cnf),
-                           (st[(c0, dates[c0])], st[(n0, dates[n0])]))
+                           (st[(c0, dates[c0])], st[(n0, dates[n0])]), profile, adj)
 
 
-def _score(m: PredictedMap, density: np.ndarray, cells: AssessmentCells, area: float, name: str) -> v.Assessment:
-    cc = m.cells
-    cell, cls, reg = cc.split()
-    pred = cc.per_cell(cc.forest * density[cls, reg])
-    obs = cc.per_cell(cc.deforested * area)
-    forest = cc.per_cell(cc.forest.astype(np.float64))
-    sel = cells.select(forest)
-    return v.assessment_metrics(pred[sel], obs[sel], name)
+@dataclass(frozen=True)
+class _CellTotals:
+    counts: object          # CellCounts
+    area: float
+
+    @property
+    def forest(self) -> np.ndarray:
+        return self.counts.per_cell(self.counts.forest.astype(np.float64))
+
+    @property
+    def observed(self) -> np.ndarray:
+        return self.counts.per_cell(self.counts.deforested * self.area)
+
+    def sums(self, density: np.ndarray) -> np.ndarray:
+        """Per cell: the sum of ``density[class, region]`` over the cell's forest pixels [ha]."""
+        _, cls, reg = self.counts.split()
+        return self.counts.per_cell(self.counts.forest * np.asarray(density, dtype=np.float64)[cls, reg])
+
+
+def _assess(t: _CellTotals, pred: np.ndarray, cells: v.AssessmentGrid, name: str,
+            profile: str) -> tuple[v.Assessment, np.ndarray]:
+    sel = cells.select(t.counts.jurisdiction, t.forest)
+    return v.assessment_metrics(pred[sel], t.observed[sel], name, profile), np.nonzero(sel)[0]
+
+
+def _warn_missing(table: v.DensityTable, m: PredictedMap, name: str, stage: str, fit: str) -> None:
+    missing = table.missing_classes(m.nforest)
+    if missing:
+        import warnings
+
+        from reddplus.errors import MissingClassWarning
+
+        warnings.warn(f"alternative:{name} {stage} map: classes {missing} have no forest in the {fit} fit; their "
+                      "densities are the pooled density of the nearest fitted classes either side",
+                      MissingClassWarning, stacklevel=3)
 
 
 # --------------------------------------------------------------------------- the validity period
@@ -416,6 +425,7 @@ def predict_validity_period(forest_change, alternative: AlternativeModel, period
     dkw = dict(grid=grid, regions=regions, scheduler=scheduler, overwrite=overwrite, block_size=block_size)
     scale = m_hrp.max_potential       # the classes of the fit map: the same potential bands at every date
     m_vp = predict_map(fc, fit.model, st[(vp, dates[vp])], vp, out, stage="vp", max_potential=scale, **kw)
+    _warn_missing(dens, m_vp, alternative.name, "VP", "HRP")
     d_vp = write_density_raster(m_vp, per_year, out / "density_vp.tif", **dkw)
     planned = []
     for y in later if use else ():
@@ -449,7 +459,7 @@ class AlternativeResult:
 
 def alternative_risk_model(forest_change, alternative: AlternativeModel, benchmark: RiskResult, periods: Periods, *,
                            out_dir: str | os.PathLike, seed: int, admin: str | os.PathLike | None = None,
-                           admin_field: str | None = None, cells: AssessmentCells | None = None,
+                           admin_field: str | None = None, cells: v.AssessmentGrid | None = None,
                            predict_if_rejected: bool = False, scheduler: str | None = None,
                            overwrite: bool = False, block_size: int | None = None) -> AlternativeResult:
     """Assess a named alternative against the run's benchmark and, if it passes (or ``predict_if_rejected``),
@@ -560,7 +570,7 @@ def compare_models_from_paths(forest_change, *, periods: Periods | None = None, 
     return ModelComparison(bench, tuple(done))
 
 
-__all__ = ["AlternativeBaseline", "AlternativeResult", "AssessmentCells", "ModelAssessment", "ModelComparison",
-           "PlannedRoadMap", "alternative_drivers", "alternative_risk_model", "assess_alternative",
+__all__ = ["AlternativeBaseline", "AlternativeResult", "ModelAssessment", "ModelComparison", "PlannedRoadMap",
+           "alternative_drivers", "alternative_risk_model", "assess_alternative", "benchmark_cells",
            "compare_models_from_paths", "decision_reason", "driver_dates", "modelling_regions",
            "predict_validity_period"]

@@ -132,7 +132,14 @@ class _ForestPredictor:
     estimator: Any
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
-        return self.estimator.predict_proba(np.asarray(X, dtype=np.float64))[:, 1]
+        # the mean of the trees' class probabilities (RandomForestClassifier.predict_proba, float32 input),
+        # summed in tree order, without joblib inside the block threads
+        X32 = np.ascontiguousarray(X, dtype=np.float32)
+        out = np.zeros((X32.shape[0], self.estimator.n_classes_))
+        for tree in self.estimator.estimators_:
+            out += tree.predict_proba(X32)
+        out /= len(self.estimator.estimators_)
+        return out[:, 1]
 
 
 @dataclass(frozen=True)
@@ -187,7 +194,8 @@ def fit_random_forest(X: np.ndarray, y: np.ndarray, features: tuple[str, ...], s
 
     .. math:: \\hat p(x) = \\frac{1}{B} \\sum_b \\hat p_b(x)
 
-    Fitted on all cores; predicts with one thread per block (the blocks run in parallel).
+    Fitted on all cores; predicts the mean of the trees' probabilities block by block (the blocks run
+    in parallel), ``predict_proba`` up to rounding (1e-16).
     VT0007 v1.0 section 5.4 [1]; scikit-learn RandomForestClassifier [3].
     """
     from sklearn.ensemble import RandomForestClassifier
@@ -197,7 +205,6 @@ def fit_random_forest(X: np.ndarray, y: np.ndarray, features: tuple[str, ...], s
     rf = RandomForestClassifier(n_estimators=n_estimators, min_samples_leaf=min_samples_leaf, n_jobs=-1,
                                 random_state=seed)
     rf.fit(np.asarray(X, dtype=np.float64), y)
-    rf.set_params(n_jobs=1)
     return FittedModel("random_forest", tuple(features), _ForestPredictor(rf),
                        {"feature_importances": dict(zip(features, rf.feature_importances_.tolist())),
                         "n_estimators": n_estimators, "min_samples_leaf": min_samples_leaf})
@@ -622,7 +629,9 @@ def fit_alternative(forest_change, alternative: AlternativeModel, stack: DriverS
 class CellCounts:
     """Pixel counts per (assessment cell, class, region), sparse: ``key = (cell * nc + class) * nr + region``.
 
-    ``forest`` counts forest pixels of the map; ``deforested`` those deforested in the counted period.
+    ``forest`` counts forest pixels of the map; ``deforested`` those deforested in the counted period;
+    ``jurisdiction`` (dense, per cell) the pixels of each cell inside the jurisdiction (which the
+    ``udef-arp`` profile's full-cell rule reads).
     """
 
     keys: np.ndarray
@@ -631,6 +640,7 @@ class CellCounts:
     n_classes: int
     n_regions: int
     n_cells: int
+    jurisdiction: np.ndarray
 
     def split(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(cell, class, region) of each key."""
@@ -711,14 +721,14 @@ def _class_task(block, spec: _MapSpec):
         nd = np.bincount(idx[defor], minlength=nc * nr)
     cells = None
     if spec.cells is not None:
-        cell = spec.cells.cell_index(block)
-        sel = forest & (cell >= 0)
-        key = cell[sel] * (nc * nr) + idx[sel]
+        cell = spec.cells.cell_of(block.row_off, block.col_off, block.height, block.width)
+        key = cell[forest] * (nc * nr) + idx[forest]
         u, inv = np.unique(key, return_inverse=True)
         cf = np.bincount(inv, minlength=u.size)
-        cd = np.bincount(inv, weights=defor[sel], minlength=u.size).astype(np.int64) if defor is not None else \
+        cd = np.bincount(inv, weights=defor[forest], minlength=u.size).astype(np.int64) if defor is not None else \
             np.zeros(u.size, np.int64)
-        cells = (u, cf, cd)
+        ju, jc = np.unique(cell[spec.regions.inside(z)], return_counts=True)
+        cells = (u, cf, cd, ju, jc)
     return cls, nf, nd, cells
 
 
@@ -733,8 +743,8 @@ def predict_map(forest_change, model: FittedModel, stack: DriverStack, date_inde
     ``stack`` into ``potential_{stage}.tif`` (float32, 0 off forest) and finds its maximum; pass 2
     rescales by ``max_potential`` (default: that maximum) and cuts the 30 classes
     (:func:`potential_classes`) into ``classes_{stage}.tif`` (uint8, 0 = no forest), counting forest pixels per
-    (class, region), those deforested in ``period`` and, with ``cells`` (an object with
-    ``cell_index(block) -> int64 array``, -1 outside every cell), the counts per assessment cell.
+    (class, region), those deforested in ``period`` and, with ``cells`` (the benchmark's
+    :class:`~reddplus.risk.vt0007.AssessmentGrid`), the counts per assessment cell.
 
     A map predicted from a fitted model should be cut with the fit map's ``max_potential``, so that each
     class is the same band of potential at every date, as the benchmark's classes are the same distance
@@ -774,11 +784,14 @@ def predict_map(forest_change, model: FittedModel, stack: DriverStack, date_inde
                 parts.append(c)
     cc = None
     if cells is not None:
-        keys = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
-        u, inv = np.unique(keys, return_inverse=True)
-        cf = np.bincount(inv, np.concatenate([p[1] for p in parts]) if parts else None, minlength=u.size)
-        cd = np.bincount(inv, np.concatenate([p[2] for p in parts]) if parts else None, minlength=u.size)
-        cc = CellCounts(u, cf.astype(np.int64), cd.astype(np.int64), v.N_CLASSES, nr, int(cells.n_cells))
+        def cat(i, dtype=np.int64):
+            return np.concatenate([p[i] for p in parts]) if parts else np.zeros(0, dtype)
+
+        u, inv = np.unique(cat(0), return_inverse=True)
+        cf = np.bincount(inv, cat(1), minlength=u.size)
+        cd = np.bincount(inv, cat(2), minlength=u.size)
+        jur = np.bincount(cat(3), cat(4), minlength=cells.n_cells).astype(np.int64)
+        cc = CellCounts(u, cf.astype(np.int64), cd.astype(np.int64), v.N_CLASSES, nr, int(cells.n_cells), jur)
     return PredictedMap(stage, int(date_index), int(stack.year), ppath, cpath, float(pmax), nf.reshape(nc, nr),
                         None if nd is None else nd.reshape(nc, nr), tuple(period) if period is not None else None,
                         cc)

@@ -11,9 +11,8 @@ from shapely.geometry import box
 
 from reddplus.errors import ModelError
 from reddplus.landcover import open_forest_change
-from reddplus.raster import Block
 from reddplus.risk import vt0007 as v
-from reddplus.risk.compare import (AssessmentCells, alternative_risk_model, assess_alternative,
+from reddplus.risk.compare import (alternative_risk_model, assess_alternative, benchmark_cells,
                                    predict_validity_period)
 from reddplus.risk.drivers import driver_stacks
 from reddplus.risk.models import AlternativeModel, fit_alternative, predict_map, sample_training_pixels
@@ -122,7 +121,7 @@ def test_a_useless_alternative_leaves_the_benchmark(tmp_path):
 
 def test_cells_must_be_the_benchmarks(road, tmp_path):
     side = road.bench.cell_side_pixels
-    other = AssessmentCells(side + 7, 240, 240)
+    other = v.AssessmentGrid(side + 7, 0, -(-240 // (side + 7)), -(-240 // (side + 7)))
     with pytest.raises(ModelError, match="assessment cells are not the benchmark's"):
         assess_alternative(road.fc, _alt(road), road.bench, road.per, out_dir=tmp_path, seed=1, admin=road.admin,
                            admin_field="id", cells=other)
@@ -133,20 +132,23 @@ def test_cells_must_be_the_benchmarks(road, tmp_path):
                            admin=tmp_path / "west.gpkg", admin_field="id")
 
 
-def test_assessment_cells_geometry():
-    """A shifted lattice (partial first cells) and kept cells; the benchmark's own geometry wins when it has one."""
-    keep = np.ones(12, bool)
-    keep[[0, 7]] = False
-    cells = AssessmentCells(10, 25, 32, row_origin=-5, col_origin=-5, keep=keep)
-    assert (cells.n_rows, cells.n_cols) == (3, 4)
-    idx = cells.cell_index(Block(0, 0, 25, 32, 0, 25, 32))
-    assert idx[0, 0] == -1 and idx[0, 5] == 1 and idx[5, 5] == 5 and idx[15, 4] == 8
-    assert idx[15, 27] == 11 and idx[10, 27] == -1 and idx[24, 31] == 11 and idx[4, 4] == -1 and idx[5, 4] == 4
-    assert (cells.cell_index(Block(10, 20, 5, 12, 0, 25, 32)) == idx[10:15, 20:32]).all()
-    sel = cells.select(np.ones(12))
-    assert sel.sum() == 10
-    own = object()
-    assert AssessmentCells.of_benchmark(SimpleNamespace(assessment_cells=own, cell_side_pixels=3), None) is own
+def test_udef_arp_profile_cells_and_rules(road, tmp_path):
+    """With the udef-arp benchmark the alternative is scored on its cells (offset full cells inside the
+    jurisdiction), with its CNF adjustment loop and its squared-Pearson R²."""
+    bench = vt0007_benchmark(road.fc, out_dir=tmp_path / "bench", periods=road.per, admin=road.admin,
+                             admin_field="id", max_distance_m=3000, cell_area_ha=81, profile="udef-arp")
+    assert bench.assessment_grid.full_cells_only and bench.assessment_grid.offset > 0
+    a = assess_alternative(road.fc, _alt(road), bench, road.per, out_dir=tmp_path / "a", seed=1, admin=road.admin,
+                           admin_field="id")
+    assert a.profile == "udef-arp" and a.cnf_adjustment.rule == "udef-arp"
+    for stage, alt, b in (("CAL", a.alternative_cal, bench.assessment[0]), ("CNF", a.alternative_cnf,
+                                                                              bench.assessment[1])):
+        assert alt.n_cells == b.n_cells == len(bench.assessment_cells[stage])
+        np.testing.assert_array_equal(alt.observed_ha, b.observed_ha)
+        r = np.corrcoef(alt.observed_ha.astype(np.float32), alt.predicted_ha.astype(np.float32))[0, 1]
+        assert alt.r2 == pytest.approx(r ** 2, rel=1e-6)
+    reddplus = benchmark_cells(road.bench, road.fc.grid)
+    assert not reddplus.full_cells_only and reddplus.offset == 0 and reddplus.side == road.bench.cell_side_pixels
 
 
 def test_no_confirmation_period(tmp_path):
