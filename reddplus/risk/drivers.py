@@ -12,20 +12,21 @@ assessment (:mod:`reddplus.risk.compare`), the planned-road scenario
 * :class:`FeatureLayer`: vector features (roads, rivers, settlements, planned roads) with the year
   each one opens, burned per block;
 * :func:`driver_stacks`: the driver rasters at given dates (:class:`DriverStack`), streamed by
-  blocks through :mod:`reddplus.raster` into COGs.
+  full-width strips through :mod:`reddplus.raster` into COGs.
 
-Exact by blocks
+Exact by strips
 ---------------
-A distance driver is capped at ``max_distance_m`` = ``S`` (beyond it a driver is saturated). Blocks
-are read with a halo of ``H = ceil(S / p) + 1`` pixels. A core pixel whose nearest feature lies
-within ``S`` has it within ``H`` rows and columns, i.e. inside the read window, so the windowed
-distance is the true one; otherwise both the windowed and the true distance exceed ``S`` and
-both are capped to ``S``. Lines are burned as every pixel they pass through ("all touched", so a road
-stays 4-connected) by a kernel working in whole-raster pixel coordinates, which gives the same
-pixels whatever the window (GDAL's own ``all_touched`` burner does not: it differs at window
-edges), so every driver raster equals the whole-array computation bit for bit
-(``tests/risk/test_drivers.py``).
-Slope uses a halo of one pixel (central differences inside, one-sided at the raster edge).
+Distances use the separable exact Euclidean distance transform streamed by full-width strips of
+:func:`reddplus.risk.vt0007.distance_to_edge_strip`: a first pass records, per strip and column, the
+first and last feature row; chained (:func:`strip_neighbours`), they give each strip the nearest
+feature row above and below it in every column, all the rest of the raster its column pass needs,
+and its row pass works on whole rows. So every distance equals the whole-array EDT bit for bit, at
+any distance, and the cap ``max_distance_m`` (a saturated driver) does not change the cost. Lines
+are burned as every pixel they pass through ("all touched", so a road stays 4-connected) by a
+kernel working in whole-raster pixel coordinates, which gives the same pixels whatever the window
+(GDAL's own ``all_touched`` burner does not: it differs at window edges). Slope reads one row above
+and below each strip (central differences inside, one-sided at the raster edge). Every driver
+raster equals the whole-array computation bit for bit (``tests/risk/test_drivers.py``).
 
 References
 ----------
@@ -41,6 +42,7 @@ References
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import logging
 import math
@@ -55,7 +57,7 @@ from numba import njit
 from scipy import ndimage
 
 from reddplus.errors import ConfigError, InputDataError
-from reddplus.raster import BlockWriter, Grid, check_same_grid, iter_blocks, map_blocks, open_raster, read_grid
+from reddplus.raster import BlockWriter, Grid, check_same_grid, map_blocks, open_raster, read_grid
 from reddplus.risk import vt0007 as v
 
 log = logging.getLogger(__name__)
@@ -481,17 +483,16 @@ class DriverStack:
         return {"year": self.year, "date_index": self.date_index, "paths": {k: str(p) for k, p in self.paths.items()}}
 
 
-def driver_halo(max_distance_m: float, pixel_size_m: float) -> int:
-    """Halo [px] that makes a capped distance exact on a block: ``ceil(S / p) + 1`` (module notes)."""
-    return int(math.ceil(max_distance_m / pixel_size_m)) + 1
-
-
 @dataclass(frozen=True)
 class _Output:
     file: str
     source: _Source
     year: int | None = None          # distance: features open in this year (None = all)
     date_index: int | None = None    # forest_edge: forest at this date
+
+    @property
+    def is_distance(self) -> bool:
+        return self.source.kind in ("forest_edge", "distance")
 
 
 @dataclass(frozen=True)
@@ -501,28 +502,103 @@ class _Job:
     max_distance_m: float
 
 
-def _driver_task(block, job: _Job) -> dict[str, np.ndarray]:
-    fc = job.forest_change
-    grid = fc.grid
-    res = grid.res
-    core = block.core_slices
+def _free(block, o: _Output, job: _Job, codes) -> np.ndarray:
+    """Pixels of the strip's core that are not features (forest, for the distance to the forest edge)."""
+    if o.source.kind == "forest_edge":
+        return (codes > o.date_index) & (codes != CODES_NODATA)
+    return ~o.source.features.burn(job.forest_change.grid, block.window, o.year)
+
+
+def _bounds_task(block, job: _Job) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Pass 1: per distance output, the first and last feature row of each column of the strip (absolute)."""
+    codes = job.forest_change.read_codes(block, with_halo=False)
     out = {}
-    codes = None
     for o in job.outputs:
-        s = o.source
-        if s.kind == "forest_edge":
-            if codes is None:
-                codes = fc.read_codes(block, with_halo=True)
-            forest = (codes > o.date_index) & (codes != CODES_NODATA)
-            out[o.file] = distance_to_features(~forest, res, job.max_distance_m)[core]
-        elif s.kind == "distance":
-            feat = s.features.burn(grid, block.read_window, o.year)
-            out[o.file] = distance_to_features(feat, res, job.max_distance_m)[core]
-        elif s.kind == "slope":
-            with open_raster(s.path) as ds:
-                z = np.ma.filled(ds.read(1, window=block.read_window, masked=True).astype(np.float64), np.nan)
-            out[o.file] = slope_degrees(z, res)[core]
+        if o.is_distance:
+            first, last = v.nonforest_row_bounds(_free(block, o, job, codes))
+            out[o.file] = (np.where(first >= 0, first + block.row_off, -1),
+                           np.where(last >= 0, last + block.row_off, -1))
     return out
+
+
+def strip_neighbours(strips: Sequence, first: np.ndarray, last: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per strip and column, the rows up (down) from the strip's first (last) row to the nearest feature row
+    above (below) it; -1 where there is none.
+
+    ``first``/``last`` are ``(n_strips, width)`` arrays of each strip's first and last feature row
+    (absolute, -1 for none), from :func:`reddplus.risk.vt0007.nonforest_row_bounds`. These are the only
+    facts about the rest of the raster that a strip's exact distance transform needs
+    (:func:`reddplus.risk.vt0007.distance_to_edge_strip`).
+    """
+    n, w = first.shape
+    above = np.full((n, w), -1, np.int64)
+    below = np.full((n, w), -1, np.int64)
+    seen = np.full(w, -1, np.int64)
+    for i, s in enumerate(strips):
+        above[i] = np.where(seen >= 0, s.row_off - seen, -1)
+        seen = np.where(last[i] >= 0, last[i], seen)
+    seen = np.full(w, -1, np.int64)
+    for i in range(n - 1, -1, -1):
+        s = strips[i]
+        below[i] = np.where(seen >= 0, seen - (s.row_off + s.height - 1), -1)
+        seen = np.where(first[i] >= 0, first[i], seen)
+    return above, below
+
+
+def _driver_task(item, job: _Job) -> dict[str, np.ndarray]:
+    """Pass 2: the driver rasters of one strip (exact distances from the neighbour rows of pass 1)."""
+    block, neighbours = item
+    fc = job.forest_change
+    pixel = fc.grid.res[0]
+    codes = fc.read_codes(block, with_halo=False)
+    out = {}
+    for o in job.outputs:
+        if o.is_distance:
+            above, below = neighbours[o.file]
+            d = v.distance_to_edge_strip(_free(block, o, job, codes), pixel, above, below)
+            out[o.file] = np.minimum(d, np.float32(job.max_distance_m), out=d)
+        elif o.source.kind == "slope":
+            with open_raster(o.source.path) as ds:
+                z = np.ma.filled(ds.read(1, window=block.read_window, masked=True).astype(np.float64), np.nan)
+            out[o.file] = slope_degrees(z, fc.grid.res)[block.core_slices]
+    return out
+
+
+def _stream_drivers(fc, outputs: tuple[_Output, ...], out_dir: Path, max_distance_m: float, *, scheduler,
+                    overwrite: bool, memory_limit_bytes: int, block_size: int | None) -> None:
+    """Two passes over full-width strips: feature-row bounds per column, then every driver raster."""
+    from reddplus.raster.windows import iter_strips
+
+    grid: Grid = fc.grid
+    if any(o.is_distance for o in outputs):
+        px, py = grid.res
+        if abs(px - py) > 1e-6 * px:
+            raise ConfigError(f"distance drivers need square pixels; got {px} x {py} m", key="grid")
+    per_px = 16 + 9 * len(outputs)
+    strips = [dataclasses.replace(s, halo=1) for s in iter_strips(grid.shape, memory_limit_bytes=memory_limit_bytes,
+                                                                   bytes_per_pixel=per_px, strip_height=block_size)]
+    job = _Job(fc, outputs, max_distance_m)
+    dist = [o.file for o in outputs if o.is_distance]
+    neighbours = [{} for _ in strips]
+    if dist:
+        index = {s.row_off: i for i, s in enumerate(strips)}
+        first = {f: np.full((len(strips), grid.width), -1, np.int64) for f in dist}
+        last = {f: np.full((len(strips), grid.width), -1, np.int64) for f in dist}
+        for strip, res in map_blocks(functools.partial(_bounds_task, job=job), strips, scheduler=scheduler):
+            for f, (a, b) in res.items():
+                first[f][index[strip.row_off]], last[f][index[strip.row_off]] = a, b
+        for f in dist:
+            above, below = strip_neighbours(strips, first.pop(f), last.pop(f))
+            for i in range(len(strips)):
+                neighbours[i][f] = (above[i], below[i])
+    log.info("driver rasters: %s (%d strips)", ", ".join(o.file for o in outputs), len(strips))
+    with contextlib.ExitStack() as stack:
+        writers = {o.file: stack.enter_context(BlockWriter(out_dir / o.file, grid, dtype="float32",
+                                                           overwrite=overwrite)) for o in outputs}
+        for (strip, _), arrays in map_blocks(functools.partial(_driver_task, job=job), zip(strips, neighbours),
+                                             scheduler=scheduler):
+            for f, a in arrays.items():
+                writers[f].write(strip, a)
 
 
 def driver_stacks(forest_change, drivers: Mapping[str, object], dates: Sequence[tuple[int, int]], *,
@@ -544,7 +620,7 @@ def driver_stacks(forest_change, drivers: Mapping[str, object], dates: Sequence[
         features (roads, planned roads) count. ``(k, forest_change.dates[k])`` for a map at a date of the
         data; ``(k_last, 2025)`` for a validity-period map with the roads open in 2025.
     max_distance_m : float [m]
-        Cap of every distance driver (and the halo, see the module notes).
+        Cap of every distance driver (a saturated driver; it does not change the cost).
     planned_roads : sequence of :class:`PlannedRoad`
         Features joining a distance driver from their opening year.
     reuse : sequence of DriverStack
@@ -561,8 +637,8 @@ def driver_stacks(forest_change, drivers: Mapping[str, object], dates: Sequence[
 
     Notes
     -----
-    One pass over the blocks computes every raster that is needed; memory is bounded by
-    ``memory_limit_bytes`` per block. Exact against the whole-array computation (module notes).
+    Two passes over full-width strips compute every raster that is needed (module notes); memory is
+    bounded by ``memory_limit_bytes`` per strip. Exact against the whole-array computation.
     VT0007 v1.0 section 5.4 [1].
     """
     fc = forest_change
@@ -595,18 +671,6 @@ def driver_stacks(forest_change, drivers: Mapping[str, object], dates: Sequence[
             paths[s.name] = out_dir / o.file
         stacks[(k, year)] = DriverStack(int(year), int(k), paths)
     if outputs:
-        px = min(grid.res)
-        needs_distance = any(o.source.kind in ("forest_edge", "distance") for o in outputs.values())
-        halo = driver_halo(max_distance_m, px) if needs_distance else 1
-        per_px = 8 + 12 * len(outputs)
-        blocks = iter_blocks(grid.shape, halo=halo, memory_limit_bytes=memory_limit_bytes, bytes_per_pixel=per_px,
-                             block_size=block_size)
-        job = _Job(fc, tuple(outputs.values()), float(max_distance_m))
-        log.info("driver rasters: %s (halo %d px)", ", ".join(outputs), halo)
-        with contextlib.ExitStack() as stack:
-            writers = {f: stack.enter_context(BlockWriter(out_dir / f, grid, dtype="float32", overwrite=overwrite))
-                       for f in outputs}
-            for block, arrays in map_blocks(functools.partial(_driver_task, job=job), blocks, scheduler=scheduler):
-                for f, a in arrays.items():
-                    writers[f].write(block, a)
+        _stream_drivers(fc, tuple(outputs.values()), out_dir, float(max_distance_m), scheduler=scheduler,
+                        overwrite=overwrite, memory_limit_bytes=memory_limit_bytes, block_size=block_size)
     return stacks
