@@ -5,7 +5,7 @@ import pytest
 import rasterio
 from hypothesis import given
 from hypothesis import strategies as st
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from reddplus.errors import ConfigError, ModelError
 from reddplus.landcover import open_forest_change
@@ -69,6 +69,11 @@ class _Baseline(BaseModel):
     risk_model: str = "benchmark"
     alternatives: m.AlternativesTable = {}
 
+    @model_validator(mode="after")
+    def _named_alternative_is_defined(self):
+        m.resolve_risk_model(self.risk_model, self.alternatives)
+        return self
+
 
 def _loc(err: ValidationError) -> str:
     return ".".join(str(p) for p in err.errors()[0]["loc"])
@@ -122,6 +127,8 @@ def test_planned_road_must_join_a_distance_driver_and_names_must_match():
 
 
 def test_risk_model_choice_errors_name_the_key():
+    with pytest.raises(ValidationError, match=r"baseline.risk_model: alternative 'rivers' is named but not defined"):
+        _Baseline.model_validate({"risk_model": "alternative:rivers", "alternatives": {"roads": ROADS}})
     b = _Baseline.model_validate({"alternatives": {"roads": ROADS}})
     with pytest.raises(ConfigError, match=r"baseline.risk_model: alternative 'rivers' is named but not defined"):
         m.resolve_risk_model("alternative:rivers", b.alternatives)
