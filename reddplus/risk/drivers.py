@@ -57,8 +57,9 @@ from numba import njit
 from scipy import ndimage
 
 from reddplus.errors import ConfigError, InputDataError
-from reddplus.raster import BlockWriter, Grid, check_same_grid, map_blocks, open_raster, read_grid
+from reddplus.raster import BlockWriter, Grid, check_same_grid, iter_strips, map_blocks, open_raster, read_grid
 from reddplus.risk import vt0007 as v
+from reddplus.risk.tools import bounded_gdal_cache
 
 log = logging.getLogger(__name__)
 
@@ -567,8 +568,6 @@ def _driver_task(item, job: _Job) -> dict[str, np.ndarray]:
 def _stream_drivers(fc, outputs: tuple[_Output, ...], out_dir: Path, max_distance_m: float, *, scheduler,
                     overwrite: bool, memory_limit_bytes: int, block_size: int | None) -> None:
     """Two passes over full-width strips: feature-row bounds per column, then every driver raster."""
-    from reddplus.raster.windows import iter_strips
-
     grid: Grid = fc.grid
     if any(o.is_distance for o in outputs):
         px, py = grid.res
@@ -594,13 +593,15 @@ def _stream_drivers(fc, outputs: tuple[_Output, ...], out_dir: Path, max_distanc
     log.info("driver rasters: %s (%d strips)", ", ".join(o.file for o in outputs), len(strips))
     with contextlib.ExitStack() as stack:
         writers = {o.file: stack.enter_context(BlockWriter(out_dir / o.file, grid, dtype="float32",
-                                                           overwrite=overwrite)) for o in outputs}
+                                                           overwrite=overwrite, stage_compress=None))
+                   for o in outputs}
         for (strip, _), arrays in map_blocks(functools.partial(_driver_task, job=job), zip(strips, neighbours),
                                              scheduler=scheduler):
             for f, a in arrays.items():
                 writers[f].write(strip, a)
 
 
+@bounded_gdal_cache
 def driver_stacks(forest_change, drivers: Mapping[str, object], dates: Sequence[tuple[int, int]], *,
                   out_dir: str | os.PathLike, max_distance_m: float, planned_roads: Sequence[PlannedRoad] = (),
                   key: str = "drivers", planned_key: str = "planned_roads", reuse: Sequence[DriverStack] = (),

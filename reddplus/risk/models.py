@@ -53,6 +53,7 @@ from reddplus.errors import ConfigError, ModelError
 from reddplus.raster import BlockWriter, Grid, Zones, burn_zones, iter_blocks, map_blocks, open_raster, read_block
 from reddplus.risk import vt0007 as v
 from reddplus.risk.drivers import DistanceDriver, DriverSpec, DriverStack, PlannedRoad
+from reddplus.risk.tools import bounded_gdal_cache
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +161,7 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, features: tuple[str, ...], seed: 
     Drivers constant in the sample are left out (coefficient 0, reported). VT0007 v1.0 section 5.4 [1];
     statsmodels [3].
     """
-    import statsmodels.api as sm
+    from statsmodels.discrete.discrete_model import Logit   # not statsmodels.api: a third of the import time
 
     X = np.asarray(X, dtype=np.float64)
     keep = X.std(axis=0) > 0
@@ -168,9 +169,9 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, features: tuple[str, ...], seed: 
         log.warning("drivers %s are constant in the sample and are left out of the logistic regression",
                     [f for f, k in zip(features, keep) if not k])
     mu, sd = X[:, keep].mean(axis=0), X[:, keep].std(axis=0)
-    Z = sm.add_constant((X[:, keep] - mu) / sd, has_constant="add")
+    Z = np.column_stack([np.ones(len(X)), (X[:, keep] - mu) / sd])
     try:
-        res = sm.Logit(y, Z).fit(disp=0, maxiter=200)
+        res = Logit(y, Z).fit(disp=0, maxiter=200)
     except Exception as err:  # perfect separation, singular matrix
         raise ModelError(f"logistic regression failed ({err}): collinear drivers {features}? e.g. distance to "
                          "edge equal to distance to roads when roads are the only non-forest") from err
@@ -482,6 +483,7 @@ def _merge_smallest(acc, part, n):
     return keys[pick], np.concatenate([acc[1], part[1]])[pick], np.concatenate([acc[2], part[2]])[pick]
 
 
+@bounded_gdal_cache
 def sample_training_pixels(forest_change, stack: DriverStack, fit: tuple[int, int], *, n: int, seed: int,
                            regions: Regions | None = None, key: str = "sample_size", scheduler: str | None = None,
                            memory_limit_bytes: int = 64 * 2**20, block_size: int | None = None) -> TrainingSample:
@@ -562,6 +564,7 @@ def _forest_count_task(block, spec):
     return [int((_forest(codes, k) & inside).sum()) for k in ks]
 
 
+@bounded_gdal_cache
 def check_sample_size(forest_change, n: int, fits: Mapping[str, tuple[int, int]], *, regions: Regions | None = None,
                       key: str = "sample_size", scheduler: str | None = None) -> dict[str, int]:
     """Check a sample size against the forest pixels at the start of each fit period, before any output.
@@ -732,6 +735,7 @@ def _class_task(block, spec: _MapSpec):
     return cls, nf, nd, cells
 
 
+@bounded_gdal_cache
 def predict_map(forest_change, model: FittedModel, stack: DriverStack, date_index: int, out_dir: str | os.PathLike, *,
                 stage: str, regions: Regions | None = None, period: tuple[int, int] | None = None, cells=None,
                 max_potential: float | None = None,
@@ -761,7 +765,7 @@ def predict_map(forest_change, model: FittedModel, stack: DriverStack, date_inde
     spec = _MapSpec(fc, int(date_index), regions, stack, model.predict, model.features)
     ppath = out_dir / f"potential_{stage}.tif"
     pmax = 0.0
-    with BlockWriter(ppath, grid, dtype="float32", nodata=None, overwrite=overwrite) as w:
+    with BlockWriter(ppath, grid, dtype="float32", nodata=None, overwrite=overwrite, stage_compress=None) as w:
         for block, (arr, m) in map_blocks(functools.partial(_potential_task, spec=spec), blocks, scheduler=scheduler):
             w.write(block, arr)
             pmax = max(pmax, m)
@@ -773,7 +777,7 @@ def predict_map(forest_change, model: FittedModel, stack: DriverStack, date_inde
     nd = np.zeros(nc * nr, np.int64) if period is not None else None
     parts = []
     cpath = out_dir / f"classes_{stage}.tif"
-    with BlockWriter(cpath, grid, dtype="uint8", nodata=0, overwrite=overwrite) as w:
+    with BlockWriter(cpath, grid, dtype="uint8", nodata=0, overwrite=overwrite, stage_compress=None) as w:
         for block, (cls, f, d, c) in map_blocks(functools.partial(_class_task, spec=spec2), blocks,
                                                 scheduler=scheduler):
             w.write(block, cls)
@@ -811,6 +815,7 @@ def _density_task(block, spec: _DensitySpec):
     return np.where(c > 0, spec.density[c, z], 0.0).astype(np.float32)
 
 
+@bounded_gdal_cache
 def write_density_raster(predicted: PredictedMap, density_ha_per_pixel_per_year: np.ndarray, out_path, *,
                          grid: Grid, regions: Regions | None = None, scheduler: str | None = None,
                          overwrite: bool = False, block_size: int | None = None) -> Path:
@@ -823,7 +828,7 @@ def write_density_raster(predicted: PredictedMap, density_ha_per_pixel_per_year:
     regions = regions or Regions(grid)
     spec = _DensitySpec(str(predicted.class_path), regions, np.asarray(density_ha_per_pixel_per_year, np.float64))
     blocks = iter_blocks(grid.shape, memory_limit_bytes=64 * 2**20, bytes_per_pixel=24, block_size=block_size)
-    with BlockWriter(out_path, grid, dtype="float32", nodata=None, overwrite=overwrite) as w:
+    with BlockWriter(out_path, grid, dtype="float32", nodata=None, overwrite=overwrite, stage_compress=None) as w:
         for block, arr in map_blocks(functools.partial(_density_task, spec=spec), blocks, scheduler=scheduler):
             w.write(block, arr)
     return Path(out_path)
