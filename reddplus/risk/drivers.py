@@ -606,7 +606,7 @@ def driver_stacks(forest_change, drivers: Mapping[str, object], dates: Sequence[
                   out_dir: str | os.PathLike, max_distance_m: float, planned_roads: Sequence[PlannedRoad] = (),
                   key: str = "drivers", planned_key: str = "planned_roads", reuse: Sequence[DriverStack] = (),
                   scheduler: str | None = None,
-                  overwrite: bool = False, memory_limit_bytes: int = 128 * 2**20,
+                  overwrite: bool = False, memory_limit_bytes: int = 64 * 2**20,
                   block_size: int | None = None) -> dict[tuple[int, int], DriverStack]:
     """Driver rasters at each requested date, streamed by blocks into COGs in ``out_dir``.
 

@@ -739,7 +739,7 @@ def _class_task(block, spec: _MapSpec):
 def predict_map(forest_change, model: FittedModel, stack: DriverStack, date_index: int, out_dir: str | os.PathLike, *,
                 stage: str, regions: Regions | None = None, period: tuple[int, int] | None = None, cells=None,
                 max_potential: float | None = None,
-                scheduler: str | None = None, overwrite: bool = False, memory_limit_bytes: int = 128 * 2**20,
+                scheduler: str | None = None, overwrite: bool = False, memory_limit_bytes: int = 64 * 2**20,
                 block_size: int | None = None) -> PredictedMap:
     """Potential and 30-class maps of the forest at ``date_index``, streamed into COGs (two passes).
 
