@@ -63,15 +63,15 @@ class ModelError(ReddplusError):
 
 
 class SearchDistanceError(ModelError):
-    """The negligible risk threshold lies beyond the NRT search distance (VT0007 v1.0 section 5.1 step 2).
+    """The VT0007 NRT is not reached within the search distance (VT0007 v1.0 section 5.1 step 2).
 
-    ``search_distance_m`` is the distance searched [m]; ``needed_m`` is the smallest search
-    distance that reaches the NRT [m] when the distances beyond the search distance are known
-    (exact distances), else ``None`` (the caller may retry with a larger one).
+    ``searched_m`` is the distance tried [m]; ``needed_m`` is the smallest search distance that
+    reaches the NRT [m] when the distances beyond the search distance are known (exact distances),
+    else ``None`` (the caller may retry with a larger one).
     """
 
-    def __init__(self, message: str, *, search_distance_m: float, needed_m: float | None = None):
-        self.search_distance_m = float(search_distance_m)
+    def __init__(self, message: str, *, searched_m: float, needed_m: float | None = None):
+        self.searched_m = float(searched_m)
         self.needed_m = None if needed_m is None else float(needed_m)
         super().__init__(message)
 

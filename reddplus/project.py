@@ -31,6 +31,7 @@ Example (abridged; ``reddplus demo`` writes a complete one)::
 
 from __future__ import annotations
 
+import datetime as dt
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -74,6 +75,10 @@ class StratumStock(_Model):
 
 
 class Stocks(_Model):
+    source: Literal["inventory", "strata"] | None = Field(
+        None, description="where the carbon stocks come from: 'inventory' (tree plots, Monte Carlo) or 'strata' "
+        "(the per-stratum stock table below, from a previous assessment). Without it: 'inventory' when an "
+        "inventory is given (stocks.strata then only names the stratum codes), else 'strata'; the report says so")
     inventory: Path | None = None
     plot_areas: Path | None = None
     plot_area_ha: float | None = Field(None, gt=0)
@@ -92,7 +97,16 @@ class Stocks(_Model):
     def _one_source(self):
         if self.inventory is None and not self.strata:
             raise ValueError("give either stocks.inventory (a tree list) or stocks.strata (per-stratum stocks)")
+        if self.source == "inventory" and self.inventory is None:
+            raise ValueError("source = 'inventory' needs stocks.inventory (a tree list)")
+        if self.source == "strata" and not self.strata:
+            raise ValueError("source = 'strata' needs stocks.strata (per-stratum stocks)")
         return self
+
+    @property
+    def stock_source(self) -> str:
+        """The stocks' source as used: ``source``, or what the given files leave (see ``source``)."""
+        return self.source or ("inventory" if self.inventory is not None else "strata")
 
 
 class ForestChangeInput(_Model):
@@ -181,6 +195,11 @@ class Baseline(_Model):
             raise ValueError("rate_method = 'expected' needs expected_ha_per_year")
         return self
 
+    @property
+    def alternative_model(self) -> str:
+        """The model type of the planned-road scenario (logistic unless ``risk_model`` names another)."""
+        return "logistic" if self.risk_model == "vt0007" else self.risk_model
+
 
 class Uncertainty(_Model):
     confidence: float = Field(0.90, gt=0.5, lt=1)
@@ -191,7 +210,27 @@ class Uncertainty(_Model):
 class Deductions(_Model):
     market_leakage_percent: float = Field(0.0, ge=0, le=100)
     uncertainty: Uncertainty = Uncertainty()
-    nprt: dict[str, Any] = Field(default_factory=dict, description="answers to the AFOLU Non-Permanence Risk Tool")
+    nprt: dict[str, Any] = Field(
+        default_factory=dict,
+        description="answers to the VCS AFOLU Non-Permanence Risk Tool: one table per risk category "
+                    "(project_management, financial_viability, opportunity_cost, project_longevity, land_tenure, "
+                    "stakeholder_engagement, political_risk, natural), one key per question of the tool; the "
+                    "questions and allowed answers are listed by reddplus.accounting.answers_reference()")
+    nprt_version: Literal["4.2", "4.0"] = Field(
+        "4.2",
+        description="AFOLU Non-Permanence Risk Tool version: '4.2' (mandatory for registration and verification "
+                    "requests from 1 January 2024) or '4.0' (allowed only when registration was requested before "
+                    "29 August 2023, and only for vintages up to 2022)")
+    nprt_override: bool = Field(
+        False,
+        description="use nprt_version = '4.0' outside what Verra allows it for; the results and the report flag "
+                    "the override")
+    registration_requested: dt.date | None = Field(
+        None,
+        description="date the project requested VCS registration (YYYY-MM-DD); it decides whether NPRT v4.0 may "
+                    "apply (before 2023-08-29) and the v4.2 minimum project longevity (40 years when requested on "
+                    "or after 2024-01-01, otherwise 30); without it the stricter 40-year minimum is assumed and "
+                    "stated in the results")
 
 
 class Counterfactual(_Model):
@@ -212,7 +251,19 @@ class ProjectConfig(_Model):
     baseline: Baseline = Baseline()
     deductions: Deductions = Deductions()
     counterfactual: Counterfactual = Counterfactual()
+    ccb: Path | None = Field(None, description="the CCB v3.1 folder (ccb.toml, community / HCV / indicator tables and "
+                             "GeoPackages; see reddplus.ccb.model); when set, the run adds the CCB section. Written "
+                             "as a section, [ccb] path = \"ccb\", or as a top-level key, ccb = \"ccb\"")
     base_dir: Annotated[Path, Field(exclude=True)] = Path(".")
+
+    @field_validator("ccb", mode="before")
+    @classmethod
+    def _ccb_section(cls, v):
+        if isinstance(v, dict):  # the [ccb] section: only its path
+            if set(v) != {"path"}:
+                raise ValueError(f"[ccb] takes one key, path (got {', '.join(sorted(v)) or 'none'})")
+            return v["path"]
+        return v
 
     @model_validator(mode="after")
     def _cross_checks(self):
@@ -224,6 +275,27 @@ class ProjectConfig(_Model):
             raise ValueError(f"periods.historical_reference ends in {self.periods.historical_reference[1]}, after the "
                              f"crediting start {start}")
         return self
+
+    def relocated(self, src: Path, dst: Path) -> "ProjectConfig":
+        """The same config with every path under ``src`` (and ``base_dir``) moved under ``dst``
+        (a project folder that was published by renaming, as the built-in sample inside its run)."""
+
+        def move(p: Path) -> Path:
+            return dst / p.relative_to(src) if p.is_relative_to(src) else p
+
+        def walk(model: BaseModel) -> BaseModel:
+            updates = {}
+            for name in type(model).model_fields:
+                v = getattr(model, name)
+                if isinstance(v, Path):
+                    updates[name] = move(v)
+                elif isinstance(v, BaseModel):
+                    updates[name] = walk(v)
+                elif isinstance(v, list) and v and isinstance(v[0], (Path, BaseModel)):
+                    updates[name] = [move(x) if isinstance(x, Path) else walk(x) for x in v]
+            return model.model_copy(update=updates)
+
+        return walk(self)
 
     def input_files(self) -> dict[str, Path]:
         """Every input file named in the config, by its dotted key (for checks and the manifest)."""

@@ -41,7 +41,7 @@ def run(ctx, project_toml, out_dir, overwrite, dask_scheduler, as_json):
 
     cfg = load_project(project_toml)
     quiet = ctx.obj.get("quiet", False)
-    result = run_project(cfg, out_dir, overwrite=overwrite, quiet=quiet, progress=_steps(quiet),
+    result = run_project(cfg, out_dir, overwrite=overwrite, progress=_steps(quiet),
                          scheduler=dask_scheduler)
     _print_summary(result, as_json)
 
@@ -58,5 +58,5 @@ def demo(ctx, out_dir, seed, overwrite, as_json):
     from reddplus.chain import run_demo
 
     quiet = ctx.obj.get("quiet", False)
-    result = run_demo(out_dir, seed=seed, overwrite=overwrite, quiet=quiet, progress=_steps(quiet))
+    result = run_demo(out_dir, seed=seed, overwrite=overwrite, progress=_steps(quiet))
     _print_summary(result, as_json)

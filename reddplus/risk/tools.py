@@ -1,32 +1,36 @@
 """Path-level VT0007 benchmark tool: streams the forest-change raster through the raster engine.
 
-Exact bounded-halo distances
-----------------------------
-Distance to the edge only matters up to the search distance ``S`` (>= the NRT). Blocks are read
-with a halo of ``H = ceil(S / p) + 1`` pixels. For a core pixel whose true distance is ``<= H``
-pixels, its nearest non-forest pixel lies within ``H`` rows and columns, i.e. inside the read
-window, so the windowed EDT equals the whole-raster EDT. The windowed EDT is never smaller than
-the true one, so a core pixel whose true distance exceeds ``H`` pixels also has a windowed
-distance ``> H``. Classes (thresholds <= S) and the NRT histogram (bins up to S, one overflow bin)
-are therefore exact; ``tests/risk/test_tools.py`` checks it against a whole-array EDT.
+Exact out-of-core distances
+---------------------------
+The distance to the forest edge is the separable exact transform of Felzenszwalb & Huttenlocher
+(:func:`~reddplus.risk.vt0007.squared_distance_to_edge`), streamed by full-width strips of rows.
+Its column pass only needs, beyond a strip, the nearest non-forest row above and below the strip in
+each column; its row pass works on whole rows. Pass 0 (:func:`edge_pass`) reads each strip once
+and keeps the first and last non-forest row of every column (two int32 per column and strip, per
+date), chained into those distances (:class:`EdgeSummary`). Every later strip then gets the same
+distances as a whole-array EDT, bit for bit and at any length (``tests/risk/test_edt.py``,
+``tests/risk/test_tools.py``), in memory bounded by the strip. So the search distance no longer
+sets a halo or the cost: it only bounds the NRT (beyond it, :class:`~reddplus.errors.SearchDistanceError`
+says the distance needed).
 
 Passes, each a named function with a typed, frozen result, composed by :func:`vt0007_benchmark`:
-:func:`nrt_pass` -> :class:`NRTPass` (NRT histograms of the fit periods, CAL and HRP: distances of the
-deforested pixels only); :func:`class_pass` -> :class:`ClassPass` (class rasters and region counts);
-:func:`density_pass` -> :class:`DensityPass` (densities, assessment cells and the density raster, no
-halo). :class:`BenchmarkSetup` holds what they share. GDAL's block cache is bounded so that peak RSS
-stays flat as the raster grows.
+:func:`edge_pass` -> :class:`EdgeSummary`; :func:`nrt_pass` -> :class:`NRTPass` (exact distances of
+the CAL and HRP deforestation, their NRTs); :func:`class_pass` -> :class:`ClassPass` (class rasters,
+region counts and, per assessment cell, region and deforestation counts); :func:`density_pass` ->
+:class:`DensityPass` (the VP density rasters and the allocation to zones). :class:`BenchmarkSetup`
+holds what they share; ``profile`` picks the reading of the VT0007 steps (see
+:mod:`reddplus.risk.vt0007`). GDAL's block cache is bounded so that peak RSS stays flat as the
+raster grows.
 
-Speed: blocks run on a thread pool and the per-pixel work is in compiled numba kernels that release
-the GIL (edge pixels, the exact EDT of Felzenszwalb & Huttenlocher, classes, the local-rate running
+Speed: strips and blocks run on a thread pool and the per-pixel work is in compiled numba kernels
+that release the GIL (column bounds, the exact EDT, classes, region counts, the local-rate running
 sums), each checked bit for bit against the SciPy/numpy definition in ``tests/risk``. Output rasters
-are staged uncompressed and compressed once, when rewritten as the COG.
+are staged uncompressed and compressed once (Zstandard level 1), when rewritten as the COG.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import os
 import re
 import warnings
@@ -40,14 +44,15 @@ import numpy as np
 from reddplus.errors import ConfigError, ConvergenceWarning, MissingClassWarning, ReddplusWarning
 from reddplus.raster import BlockWriter, Grid, burn_zones, iter_blocks, iter_strips, map_blocks, open_raster, \
     read_block, read_zones
+from reddplus.raster.io import FAST_COG_OPTIONS
 from reddplus.risk import vt0007 as v
 
 log = logging.getLogger(__name__)
 
 CODES_NODATA = 255
 #: GDAL block cache for the risk tools [bytes]; GDAL's default (5 % of the RAM) makes peak RSS grow
-#: with the raster size, while streamed blocks need only a small cache
-GDAL_CACHE_BYTES = 256 * 2**20
+#: with the raster size, while streamed strips and blocks need only a small cache (a row of input tiles)
+GDAL_CACHE_BYTES = 64 * 2**20
 
 
 def bounded_gdal_cache(fn):
@@ -585,7 +590,7 @@ def class_pass(setup: BenchmarkSetup, edges: EdgeSummary, nrt_m: float, grid: v.
 def _class_writer(path: Path, grid: Grid, overwrite: bool) -> BlockWriter:
     """Class and code rasters: staged uncompressed (compressed once, as the COG), nearest-neighbour overviews."""
     return BlockWriter(path, grid, dtype="uint8", nodata=0, overwrite=overwrite, stage_compress=None,
-                       overview_resampling="nearest")
+                       overview_resampling="nearest", cog_options=FAST_COG_OPTIONS)
 
 
 @dataclass(frozen=True)
@@ -616,15 +621,17 @@ def density_pass(setup: BenchmarkSetup, class_path: Path, vp_density: np.ndarray
     """
     azones = {name: read_zones(p, setup.grid, dissolve=True) for name, p in (allocation_zones or {}).items()} \
         if vp_adjusted is not None else {}
+    lut = np.asarray(vp_density).astype(np.float32)           # float32 look-ups: no float64 block temporaries
+    lut_adj = None if vp_adjusted is None else np.asarray(vp_adjusted).astype(np.float32)
 
     def task(block):
         z = setup.zone_codes(block)
         with open_raster(class_path) as ds:
             c_vp = read_block(ds, block, with_halo=False)
-        dens = vp_density[c_vp, z].astype(np.float32)
+        dens = lut[c_vp, z]
         adj, sums = None, {}
-        if vp_adjusted is not None:
-            adj = vp_adjusted[c_vp, z].astype(np.float32)
+        if lut_adj is not None:
+            adj = lut_adj[c_vp, z]
             for name, zn in azones.items():
                 sums[name] = float(adj[burn_zones(zn, setup.grid, block) > 0].astype(np.float64).sum())
         return dens, adj, sums
@@ -633,10 +640,12 @@ def density_pass(setup: BenchmarkSetup, class_path: Path, vp_density: np.ndarray
     adjusted_path = out_dir / "adjusted_density_vp.tif" if vp_adjusted is not None else None
     alloc = {name: 0.0 for name in azones}
     with ExitStack() as stack:
-        w = stack.enter_context(BlockWriter(density_path, setup.grid, dtype="float32", overwrite=overwrite,
-                                            stage_compress=None))
-        wa = stack.enter_context(BlockWriter(adjusted_path, setup.grid, dtype="float32", overwrite=overwrite,
-                                             stage_compress=None)) if adjusted_path else None
+        # densities are constant per region: nearest-neighbour overviews keep them (and cost a fraction of cubic)
+        opts = dict(overwrite=overwrite, stage_compress=None, overview_resampling="nearest",
+                    cog_options=FAST_COG_OPTIONS)
+        w = stack.enter_context(BlockWriter(density_path, setup.grid, dtype="float32", **opts))
+        wa = stack.enter_context(BlockWriter(adjusted_path, setup.grid, dtype="float32", **opts)) \
+            if adjusted_path else None
         for block, (dens, adj, sums) in map_blocks(task, setup.blocks, scheduler=setup.scheduler, ordered=True):
             w.write(block, dens)
             if wa is not None:
@@ -717,7 +726,8 @@ def _vt0007_benchmark(
     Warns
     -----
     MissingClassWarning
-        A prediction map has pixels in a class with no forest in its fit (see :func:`~reddplus.risk.vt0007.fitted_density`).
+        A prediction map has pixels in a class with no forest in its fit
+        (see :func:`~reddplus.risk.vt0007.fitted_density`).
     ConvergenceWarning
         UDef-ARP's adjustment loop stopped at ``max_iterations`` (``udef-arp``).
     """
@@ -841,7 +851,7 @@ def local_rate_raster(forest_change, out_path: str | os.PathLike, *, period: tup
         return local_rate_codes(codes, k0, k1, win_size, years, (rs.start, rs.stop, cs.start, cs.stop))
 
     with BlockWriter(out_path, fc.grid, dtype="uint16", nodata=LDEFRATE_NODATA, overwrite=overwrite,
-                     stage_compress=None, overview_resampling="nearest") as w:
+                     stage_compress=None, overview_resampling="nearest", cog_options=FAST_COG_OPTIONS) as w:
         for block, arr in map_blocks(task, blocks, scheduler=scheduler):
             w.write(block, arr)
     return Path(out_path)

@@ -418,7 +418,7 @@ def negligible_risk_threshold(counts: np.ndarray, pixel_size_m: float, share: fl
         searched = (counts.size - 1) * pixel_size_m
         raise SearchDistanceError(f"the NRT is not reached within the search distance {searched:g} m: "
                                   f"only {cum[-1]:.4%} of the deforestation lies within it (target {share:.2%}); "
-                                  "increase the search distance (--max-distance)", search_distance_m=searched)
+                                  "increase the search distance (--max-distance)", searched_m=float(searched))
     k = int(hit[0])
     return NRT(float((k + 1) * pixel_size_m), float(cum[k]), float(share), counts, float(pixel_size_m))
 
@@ -491,7 +491,7 @@ def nrt_from_squared_distances(d2: np.ndarray, npix: np.ndarray, pixel_size_m: f
         if nrt.nrt_m > max_distance_m:
             raise SearchDistanceError(f"the NRT ({nrt.nrt_m:g} m) is not reached within the search distance "
                                       f"{max_distance_m:g} m; increase the search distance (--max-distance) to at "
-                                      f"least {nrt.nrt_m:g} m", search_distance_m=max_distance_m, needed_m=nrt.nrt_m)
+                                      f"least {nrt.nrt_m:g} m", searched_m=max_distance_m, needed_m=nrt.nrt_m)
         return nrt
     counts = squared_distance_histogram(d2, npix, pixel_size_m, max_distance_m)
     try:
@@ -505,10 +505,11 @@ def nrt_from_squared_distances(d2: np.ndarray, npix: np.ndarray, pixel_size_m: f
         except SearchDistanceError:          # infinite distances (no edge anywhere) hold the share
             needed = None
         msg = str(err) + (f" to at least {needed:g} m" if needed is not None else "")
-        raise SearchDistanceError(msg, search_distance_m=err.search_distance_m, needed_m=needed) from None
+        raise SearchDistanceError(msg, searched_m=err.searched_m, needed_m=needed) from None
 
 
-def class_breaks(nrt_m: float, pixel_size_m: float, n_classes: int = N_CLASSES, profile: str = "reddplus") -> np.ndarray:
+def class_breaks(nrt_m: float, pixel_size_m: float, n_classes: int = N_CLASSES,
+                 profile: str = "reddplus") -> np.ndarray:
     """Geometrically spaced upper bounds of classes ``n_classes .. 2`` between the pixel size and the NRT (step 3).
 
     Returns

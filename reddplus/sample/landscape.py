@@ -449,6 +449,12 @@ def generate_sample_landscape(out_dir: str | os.PathLike, *, seed: int = 20061, 
                                              "fcc123": (fcc, 0), "strata": (strata, 0),
                                              "elevation": (elevation, None), "slope": (slope, None)},
                        trees, plots, truth, project_start_year)
+        from reddplus.sample.reference_sample import write_generated_reference_sample
+
+        paths |= write_generated_reference_sample(stage, loss=loss, forest0=forest0, project=project, leakage_belt=belt,
+                                                  grid=grid, first_year=FIRST_YEAR, last_year=LAST_YEAR,
+                                                  periods=[(2010, 2020), (project_start_year - 1, LAST_YEAR)],
+                                                  seed=seed)
     paths = {k: out_dir / p.name for k, p in paths.items()}
     meta = json.loads((out_dir / "metadata.json").read_text())
     return SampleLandscape(out_dir, grid, paths, out_dir / "project.toml", meta, meta["truth"])
@@ -469,15 +475,26 @@ def _write(stage: Path, grid, layers: dict, rasters: dict, trees: pd.DataFrame, 
             ds.write(arr, 1)
             ds.update_tags(GENERATED="reddplus sample landscape; not real data")
         paths[name] = p
-    for name, gdf in layers.items():
-        p = stage / f"{name}.gpkg"
-        gdf.to_file(p, driver="GPKG", layer=name)
-        paths[name] = p
+    import pyogrio
+
+    # a fixed GeoPackage timestamp makes the layers byte-identical from one generation to the next,
+    # so the run manifest's input hashes only change when the landscape does
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2000-01-01T00:00:00.000Z"})
+    try:
+        for name, gdf in layers.items():
+            p = stage / f"{name}.gpkg"
+            gdf.to_file(p, driver="GPKG", layer=name, engine="pyogrio")
+            paths[name] = p
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
     trees.to_csv(stage / "inventory.csv", index=False)
     plots[["plot", "area_ha", "stratum"]].to_csv(stage / "plot_areas.csv", index=False)
     paths["inventory"] = stage / "inventory.csv"
     paths["plot_areas"] = stage / "plot_areas.csv"
+    import datetime
+
     from reddplus.accounting import EXAMPLE_ANSWERS
+    from reddplus.sample.ccb import write_ccb_dataset  # the GENERATED CCB v3.1 folder
 
     cfg = {
         "project": {"name": "Sample concession, Madre de Dios-like (GENERATED)", "id": "SAMPLE", "country": "PE",
@@ -485,7 +502,8 @@ def _write(stage: Path, grid, layers: dict, rasters: dict, trees: pd.DataFrame, 
         "areas": {"project": "project.gpkg", "jurisdiction": "jurisdiction.gpkg", "admin_field": "admin_id",
                   "leakage_belt": "leakage_belt.gpkg", "protected_areas": "protected_areas.gpkg",
                   "strata": "strata.tif"},
-        "stocks": {"inventory": "inventory.csv", "plot_areas": "plot_areas.csv", "height_model": "best",
+        "stocks": {"source": "inventory", "inventory": "inventory.csv", "plot_areas": "plot_areas.csv",
+                   "height_model": "best",
                    "strata": [{"code": k, "name": v["name"],
                                "agb_tco2e_per_ha": round(v["agb_mg_per_ha"] * CARBON_FRACTION * CO2_PER_C, 1)}
                               for k, v in STRATA.items()],
@@ -498,8 +516,13 @@ def _write(stage: Path, grid, layers: dict, rasters: dict, trees: pd.DataFrame, 
                      "rivers": "rivers.gpkg", "settlements": "settlements.gpkg",
                      "planned_roads": [{"path": "planned_roads.gpkg",
                                         "opening_year": int(truth["planned_road_opening_year"])}]},
-        "deductions": {"market_leakage_percent": 0.0, "nprt": EXAMPLE_ANSWERS},
+        # NPRT v4.2 answers for a Madre de Dios conservation concession (reddplus.accounting.EXAMPLE_ANSWERS)
+        "deductions": {"market_leakage_percent": 0.0, "nprt_version": "4.2",
+                       "registration_requested": datetime.date(2024, 3, 1), "nprt": EXAMPLE_ANSWERS},
         "counterfactual": {"enabled": True, "repeats": 20, "sample_density_per_ha": 0.05, "buffer_km": 5.0},
+        "ccb": {"path": write_ccb_dataset(stage / "ccb", layers, project_start_year=project_start_year,
+                                          crediting_years=10, monitoring=[[project_start_year, LAST_YEAR]],
+                                          seed=int(truth["seed"])).name},
     }
     (stage / "project.toml").write_text("# GENERATED sample project (reddplus.sample): not real project data\n"
                                         + tomli_w.dumps(cfg))

@@ -109,7 +109,7 @@ def test_nrt_not_reached(tmp_path):
     fc = open_forest_change(write_fcc(tmp_path / "f.tif", fcc), "fcc123")
     with pytest.raises(SearchDistanceError, match="not reached within the search distance 600 m") as err:
         vt0007_benchmark(fc, out_dir=tmp_path / "o", max_distance_m=600)
-    assert isinstance(err.value, ModelError) and err.value.search_distance_m == 600.0
+    assert isinstance(err.value, ModelError) and err.value.searched_m == 600.0
 
 
 def test_admin_outside_raster(fcc_path, tmp_path):
@@ -188,7 +188,7 @@ def test_search_distance_changes_nothing_but_the_check(fcc_path, tmp_path):
             np.testing.assert_array_equal(dx.read(1), dy.read(1))
     with pytest.raises(SearchDistanceError, match="search distance") as err:
         vt0007_benchmark(fc, out_dir=tmp_path / "c", max_distance_m=a.nrt_m - 30, cell_area_ha=100)
-    assert err.value.needed_m == a.nrt_m and err.value.search_distance_m == a.nrt_m - 30
+    assert err.value.needed_m == a.nrt_m and err.value.searched_m == a.nrt_m - 30
     with pytest.raises(ConfigError, match="--max-distance"):
         vt0007_benchmark(fc, out_dir=tmp_path / "d", max_distance_m=20)
 
