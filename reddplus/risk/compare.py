@@ -33,7 +33,7 @@ from typing import Mapping
 
 import numpy as np
 
-from reddplus.errors import ConfigError, ModelError
+from reddplus.errors import ConfigError, ModelError, SearchDistanceError
 from reddplus.raster import Grid, read_zones
 from reddplus.risk import vt0007 as v
 from reddplus.risk.drivers import DriverStack, driver_stacks
@@ -529,7 +529,9 @@ def compare_models_from_paths(forest_change, *, periods: Periods | None = None, 
     rasters (on the forest-change grid), each assessed by :func:`assess_alternative` on the benchmark's cells.
 
     ``planned_roads`` (opening years from ``opening_year_field``) join the roads, or are the road layer when
-    no ``roads`` are given. Rasters go to ``out_dir`` (a temporary folder, removed, when it is None).
+    no ``roads`` are given. Rasters go to ``out_dir`` (a temporary folder, removed, when it is None). The
+    benchmark's NRT search distance starts at ``nrt_search_distance_m`` and grows to the distance the
+    NRT needs (:class:`~reddplus.errors.SearchDistanceError`).
     """
     import tempfile
 
@@ -555,9 +557,15 @@ def compare_models_from_paths(forest_change, *, periods: Periods | None = None, 
         drivers[name] = RasterDriver(kind="raster", path=Path(path))
     with tempfile.TemporaryDirectory(prefix="reddplus-compare-") as tmp:
         out = Path(out_dir) if out_dir is not None else Path(tmp)
-        bench = vt0007_benchmark(forest_change, out_dir=out / "benchmark", periods=per, admin=admin,
-                                 admin_field=admin_field, nrt_share=nrt_share, max_distance_m=nrt_search_distance_m,
-                                 cell_area_ha=cell_area_ha, scheduler=scheduler)
+        kw = dict(out_dir=out / "benchmark", periods=per, admin=admin, admin_field=admin_field, nrt_share=nrt_share,
+                  cell_area_ha=cell_area_ha, scheduler=scheduler, overwrite=True)
+        try:
+            bench = vt0007_benchmark(forest_change, max_distance_m=nrt_search_distance_m, **kw)
+        except SearchDistanceError as err:      # the distances are exact at any length: search as far as needed
+            if err.needed_m is None:
+                raise
+            log.info("NRT beyond %.0f m: searching %.0f m", err.searched_m, err.needed_m)
+            bench = vt0007_benchmark(forest_change, max_distance_m=err.needed_m, **kw)
         done: list[ModelAssessment] = []
         stacks: dict = {}
         for model in models:
