@@ -193,13 +193,12 @@ def compare(forest_change, fmt, dates, periods, models, roads, planned_roads, op
                                     rasters=column_mapping(rasters, "--raster"),
                                     models=models or ("logistic", "random_forest"), cell_area_ha=cell_area_ha,
                                     sample_size=sample_size, seed=seed)
-    out = {"nrt_m": res.nrt_m, "assessment": res.table(), "selected_model": res.best,
-           "models": {a.name: a.summary for a in res.alternatives}}
+    out = res.to_dict()
     if as_json:
         echo_json(out)
     else:
         for r in out["assessment"]:
-            click.echo(f"{r['model']:>14} {r['stage']:<15} MedAE {r['medae_ha']:.3f} ha  MAE {r['mae_ha']:.3f} ha  "
+            click.echo(f"{r['model']:>26} {r['stage']:<15} MedAE {r['medae_ha']:.3f} ha  MAE {r['mae_ha']:.3f} ha  "
                        f"R2 {r['r2']:.3f}  accepted={r['accepted']}")
         click.echo(f"selected: {out['selected_model']}")
 
@@ -246,5 +245,5 @@ def scenario(forest_change, fmt, dates, roads, planned_roads, opening_year_field
     if as_json:
         echo_json(out)
     else:
-        for y, ha in zip(out["years"], out["allocation"]["zones"]["project"]):
+        for y, ha in zip(out["years"], res.allocation.zone_ha_per_year["project"]):
             click.echo(f"{y}: project {ha:.2f} ha")
