@@ -38,7 +38,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from reddplus.accounting.config import (LeakageSettings, PoolsSettings, PostDeforestationClass, UncertaintyRuleName,
+                                       UncertaintySettings, ValiditySettings)
 from reddplus.errors import ConfigError
+from reddplus.risk.config import AlternativesTable, resolve_risk_model
 
 
 class _Model(BaseModel):
@@ -90,7 +93,15 @@ class Stocks(_Model):
     root_shoot_ratio: float = Field(0.37, ge=0, le=1, description="BGB/AGB [-], IPCC 2006 vol. 4 table 4.4, "
                                     "tropical rainforest")
     carbon_fraction: float = Field(0.47, gt=0, le=1, description="IPCC 2006 vol. 4 table 4.3")
-    post_deforestation_tco2e_per_ha: float = Field(0.0, ge=0)
+    pools: PoolsSettings = Field(PoolsSettings(), description="carbon pools included or excluded, each with its "
+                                 "reason (reddplus.accounting.pools.POOL_RULES; VM0048 v1.0 section 5.2)")
+    post_deforestation: list[PostDeforestationClass] | None = Field(
+        None, description="land-use classes that replace the forest, with their shares and long-term stocks "
+        "(tco2e_per_ha with its source, or ipcc_default). Without it (and without "
+        "post_deforestation_tco2e_per_ha) the IPCC default for annual cropland is used and stated in the report")
+    post_deforestation_tco2e_per_ha: float | None = Field(
+        None, ge=0, description="one post-deforestation stock for all deforestation [t CO2e/ha] (the project's own "
+        "figure); an alternative to post_deforestation")
     monte_carlo: int = Field(1000, ge=10, le=100_000)
 
     @model_validator(mode="after")
@@ -101,7 +112,20 @@ class Stocks(_Model):
             raise ValueError("source = 'inventory' needs stocks.inventory (a tree list)")
         if self.source == "strata" and not self.strata:
             raise ValueError("source = 'strata' needs stocks.strata (per-stratum stocks)")
+        if self.post_deforestation is not None and self.post_deforestation_tco2e_per_ha is not None:
+            raise ValueError("give post_deforestation (land-use classes) or post_deforestation_tco2e_per_ha, not both")
         return self
+
+    @property
+    def post_deforestation_classes(self) -> list[dict]:
+        """The post-deforestation classes as used (see ``post_deforestation``)."""
+        if self.post_deforestation is not None:
+            return [c.model_dump() for c in self.post_deforestation]
+        if self.post_deforestation_tco2e_per_ha is not None:
+            return [{"name": "post-deforestation land use", "share": 1.0,
+                     "tco2e_per_ha": self.post_deforestation_tco2e_per_ha,
+                     "source": "the project (stocks.post_deforestation_tco2e_per_ha)"}]
+        return [{"name": "annual cropland (default)", "share": 1.0, "ipcc_default": "annual_cropland"}]
 
     @property
     def stock_source(self) -> str:
@@ -155,6 +179,8 @@ class Periods(_Model):
     calibration: tuple[int, int] | None = None
     confirmation: tuple[int, int] | None = None
     monitoring: list[tuple[int, int]] = Field(default_factory=list)
+    validity: ValiditySettings = Field(ValiditySettings(), description="baseline validity periods (VM0048: 6 years, "
+                                       "each fitted on the 10 years before)")
 
     @field_validator("historical_reference", "calibration", "confirmation")
     @classmethod
@@ -176,40 +202,120 @@ class Periods(_Model):
 
 
 class PlannedRoad(_Model):
-    path: Path
-    opening_year: int
+    path: Path = Field(..., description="planned-road layer (lines)")
+    opening_year: int = Field(..., description="year the road opens [yr]")
 
 
 class Baseline(_Model):
-    rate_method: Literal["historical_average", "linear_trend", "expected"] = "historical_average"
-    expected_ha_per_year: float | None = Field(None, ge=0)
-    risk_model: Literal["vt0007", "logistic", "random_forest"] = "vt0007"
-    roads: Path | None = None
-    rivers: Path | None = None
-    settlements: Path | None = None
-    planned_roads: list[PlannedRoad] = Field(default_factory=list)
+    """``[baseline]``: who supplies the baseline, and how it is made when the run makes it."""
+
+    source: Literal["vt0007", "allocated"] = Field(
+        "vt0007", description="'vt0007': this run makes the VT0007 baseline (a jurisdiction, a data provider or a "
+        "pre-feasibility study) and writes the allocated map in the form a project run reads; 'allocated': the "
+        "project proponent's run, with the allocated risk map Verra or the jurisdictional programme delivered "
+        "(allocated_risk_map)")
+    rate_method: Literal["historical_average", "linear_trend", "expected"] = Field(
+        "historical_average", description="jurisdictional expected deforestation (VT0007 section 3)")
+    expected_ha_per_year: float | None = Field(None, ge=0, description="rate_method = 'expected': [ha/yr]")
+    risk_model: str = Field("benchmark", description="'benchmark' (the VT0007 benchmark risk map) or "
+                            "'alternative:NAME' (the model defined in [baseline.alternatives.NAME]); an alternative "
+                            "is used only when it beats the benchmark under VT0007's test, else the benchmark is "
+                            "used and the report says why ('vt0007' is read as 'benchmark')")
+    alternatives: AlternativesTable = Field(default_factory=dict, description="alternative risk models by name "
+                                            "(reddplus.risk.config.AlternativeModel)")
+    use_planned_roads_in_baseline: bool | None = Field(
+        None, description="a planned road opening after the confirmation period enters the validity period's "
+        "prediction only when true (an extrapolation the report shows); sets it for the alternative used")
+    vt0007_profile: Literal["reddplus", "udef-arp"] = Field(
+        "reddplus", description="rules of the VT0007 benchmark: 'reddplus' (exact) or 'udef-arp' (Verra's reference "
+        "tool's NRT binning, class closure, assessment grid, R2 and iterative adjustment ratio)")
+    max_iterations: int = Field(5, ge=1, le=1000, description="udef-arp profile: iterations of the adjustment ratio")
+    cell_area_ha: float = Field(100_000.0, gt=0, description="assessment cell area of the model assessment [ha] "
+                                "(VT0007 default 100,000 ha; a small jurisdiction needs smaller cells)")
+    allocated_risk_map: Path | None = Field(
+        None, description="source = 'allocated': raster of allocated deforestation [ha pixel-1 yr-1] for the validity "
+        "period on the forest-change grid (reddplus.baseline.allocated)")
+    allocated_activity_data: Path | None = Field(
+        None, description="source = 'allocated', optional: CSV year,area,ha (area project | leakage_belt) compared "
+        "with the map's sums")
+    allocated_units: str | None = Field(None, description="units of a map whose band carries none: must be "
+                                        "'ha/pixel/yr'; never assumed")
+    allocated_tolerance_percent: float = Field(1.0, ge=0, le=100, description="largest difference [%] between the "
+                                               "map's sums and the CSV before a warning")
+    roads: Path | None = Field(None, description="not used by the benchmark: name the layer as a distance driver of "
+                               "an alternative ([baseline.alternatives.NAME.drivers]); kept for older configs")
+    rivers: Path | None = Field(None, description="as roads")
+    settlements: Path | None = Field(None, description="as roads")
+    planned_roads: list[PlannedRoad] = Field(default_factory=list, description="as roads: planned roads are a "
+                                             "driver of an alternative (its planned_roads)")
+
+    @field_validator("risk_model", mode="before")
+    @classmethod
+    def _legacy_risk_model(cls, v):
+        if v == "vt0007":
+            return "benchmark"
+        if v in ("logistic", "random_forest"):
+            raise ValueError(f"risk_model = {v!r} is no longer a choice: define the model in "
+                             f"[baseline.alternatives.NAME] (model = {v!r}, drivers) and set risk_model = "
+                             "'alternative:NAME'")
+        return v
 
     @model_validator(mode="after")
-    def _expected(self):
+    def _choices(self):
         if self.rate_method == "expected" and self.expected_ha_per_year is None:
             raise ValueError("rate_method = 'expected' needs expected_ha_per_year")
+        try:
+            alt = resolve_risk_model(self.risk_model, self.alternatives)
+        except ConfigError as err:
+            raise ValueError(str(err)) from None
+        if self.source == "allocated" and self.allocated_risk_map is None:
+            raise ValueError("source = 'allocated' needs allocated_risk_map (the delivered allocation)")
+        if self.source == "vt0007" and (self.allocated_risk_map or self.allocated_activity_data):
+            raise ValueError("allocated_risk_map / allocated_activity_data are read with source = 'allocated' only")
+        if self.source == "allocated" and alt is not None:
+            raise ValueError("with source = 'allocated' the allocation is given: risk_model must be 'benchmark'")
+        if self.use_planned_roads_in_baseline is not None and alt is None:
+            raise ValueError("use_planned_roads_in_baseline applies to an alternative: set risk_model = "
+                             "'alternative:NAME'")
+        if (self.use_planned_roads_in_baseline is not None and alt is not None
+                and "use_planned_roads_in_baseline" in alt.model_fields_set
+                and alt.use_planned_roads_in_baseline != self.use_planned_roads_in_baseline):
+            raise ValueError(f"use_planned_roads_in_baseline is {self.use_planned_roads_in_baseline} here and "
+                             f"{alt.use_planned_roads_in_baseline} in [baseline.alternatives.{alt.name}]")
         return self
 
     @property
-    def alternative_model(self) -> str:
-        """The model type of the planned-road scenario (logistic unless ``risk_model`` names another)."""
-        return "logistic" if self.risk_model == "vt0007" else self.risk_model
+    def alternative(self):
+        """The alternative named by ``risk_model`` (None for the benchmark), with this table's planned-road choice."""
+        alt = resolve_risk_model(self.risk_model, self.alternatives)
+        if alt is not None and self.use_planned_roads_in_baseline is not None:
+            alt = alt.model_copy(update={"use_planned_roads_in_baseline": self.use_planned_roads_in_baseline})
+        return alt
 
 
-class Uncertainty(_Model):
-    confidence: float = Field(0.90, gt=0.5, lt=1)
-    allowable_halfwidth_percent: float = Field(15.0, ge=0, le=100)
-    draws: int = Field(10_000, ge=100, le=1_000_000)
+class ActivityDataInput(_Model):
+    """``[activity_data]``: activity data from a reference sample instead of map pixel counts."""
+
+    reference_sample: Path | None = Field(
+        None, description="CSV of interpreted sample points (stratum, map, reference [, period, x, y]); the HRP and "
+        "monitoring activity data then come from its stratified estimates (Olofsson et al. 2014; Stehman 2014), "
+        "with their sampling error in the uncertainty deduction (reddplus.accuracy.reference)")
+    confidence: float = Field(0.90, gt=0.5, lt=1, description="level of the reported confidence intervals")
+    finite_population_correction: bool = Field(False, description="apply 1 - n_h/N_h (Stehman 2014 eq. 25)")
 
 
 class Deductions(_Model):
-    market_leakage_percent: float = Field(0.0, ge=0, le=100)
-    uncertainty: Uncertainty = Uncertainty()
+    """``[deductions]``: uncertainty, leakage and the non-permanence buffer."""
+
+    uncertainty_rule: UncertaintyRuleName = Field(
+        "vcs_halfwidth_excess", description="uncertainty-deduction rule (reddplus.accounting.uncertainty."
+        "UNCERTAINTY_RULES); the default is the VCS excess rule, assumed because the VM0048 / VMD0055 v1.1 text "
+        "could not be read")
+    uncertainty: UncertaintySettings = Field(UncertaintySettings(), description="Monte Carlo and threshold of the "
+                                             "uncertainty deduction, per monitoring period")
+    leakage: LeakageSettings = Field(..., description="leakage in the belt, beyond it and through markets "
+                                     "(VMD0055 v1.1): beyond_belt and market are required, each with its method and "
+                                     "value, or not_applicable with a reason")
     nprt: dict[str, Any] = Field(
         default_factory=dict,
         description="answers to the VCS AFOLU Non-Permanence Risk Tool: one table per risk category "
@@ -249,7 +355,8 @@ class ProjectConfig(_Model):
     forest_change: ForestChangeInput
     periods: Periods
     baseline: Baseline = Baseline()
-    deductions: Deductions = Deductions()
+    activity_data: ActivityDataInput = ActivityDataInput()
+    deductions: Deductions
     counterfactual: Counterfactual = Counterfactual()
     ccb: Path | None = Field(None, description="the CCB v3.1 folder (ccb.toml, community / HCV / indicator tables and "
                              "GeoPackages; see reddplus.ccb.model); when set, the run adds the CCB section. Written "
@@ -279,23 +386,7 @@ class ProjectConfig(_Model):
     def relocated(self, src: Path, dst: Path) -> "ProjectConfig":
         """The same config with every path under ``src`` (and ``base_dir``) moved under ``dst``
         (a project folder that was published by renaming, as the built-in sample inside its run)."""
-
-        def move(p: Path) -> Path:
-            return dst / p.relative_to(src) if p.is_relative_to(src) else p
-
-        def walk(model: BaseModel) -> BaseModel:
-            updates = {}
-            for name in type(model).model_fields:
-                v = getattr(model, name)
-                if isinstance(v, Path):
-                    updates[name] = move(v)
-                elif isinstance(v, BaseModel):
-                    updates[name] = walk(v)
-                elif isinstance(v, list) and v and isinstance(v[0], (Path, BaseModel)):
-                    updates[name] = [move(x) if isinstance(x, Path) else walk(x) for x in v]
-            return model.model_copy(update=updates)
-
-        return walk(self)
+        return map_paths(self, lambda p: dst / p.relative_to(src) if p.is_relative_to(src) else p, base_dir=True)
 
     def input_files(self) -> dict[str, Path]:
         """Every input file named in the config, by its dotted key (for checks and the manifest)."""
@@ -304,9 +395,11 @@ class ProjectConfig(_Model):
         def walk(obj: Any, prefix: str) -> None:
             if isinstance(obj, BaseModel):
                 for name in type(obj).model_fields:
-                    if name == "base_dir":
-                        continue
-                    walk(getattr(obj, name), f"{prefix}.{name}" if prefix else name)
+                    if name != "base_dir":
+                        walk(getattr(obj, name), f"{prefix}.{name}" if prefix else name)
+            elif isinstance(obj, dict):
+                for k, v in obj.items():
+                    walk(v, f"{prefix}.{k}")
             elif isinstance(obj, (list, tuple)):
                 for i, v in enumerate(obj):
                     walk(v, f"{prefix}[{i}]")
@@ -315,6 +408,26 @@ class ProjectConfig(_Model):
 
         walk(self, "")
         return out
+
+
+def map_paths(model: BaseModel, fn, *, base_dir: bool = False) -> Any:
+    """A copy of a (frozen) config model with ``fn`` applied to every path in it: fields, lists, tuples and
+    dicts of models included; ``base_dir`` only when asked."""
+
+    def conv(v):
+        if isinstance(v, Path):
+            return fn(v)
+        if isinstance(v, BaseModel):
+            return map_paths(v, fn)
+        if isinstance(v, (list, tuple)):
+            return type(v)(conv(x) for x in v)
+        if isinstance(v, dict):
+            return {k: conv(x) for k, x in v.items()}
+        return v
+
+    updates = {name: conv(getattr(model, name)) for name in type(model).model_fields
+               if name != "base_dir" or base_dir}
+    return model.model_copy(update=updates)
 
 
 def load_project(path: str | Path) -> ProjectConfig:
@@ -352,17 +465,5 @@ def project_from_dict(raw: dict, *, base_dir: Path, source: str | None = None) -
 
 
 def _with_resolved_paths(model: BaseModel, base: Path) -> Any:
-    updates = {}
-    for name in type(model).model_fields:
-        value = getattr(model, name)
-        if name == "base_dir":
-            continue
-        if isinstance(value, Path) and not value.is_absolute():
-            updates[name] = (base / value).resolve()
-        elif isinstance(value, BaseModel):
-            updates[name] = _with_resolved_paths(value, base)
-        elif isinstance(value, list) and value and isinstance(value[0], BaseModel):
-            updates[name] = [_with_resolved_paths(v, base) for v in value]
-        elif isinstance(value, list) and value and isinstance(value[0], Path):
-            updates[name] = [v if v.is_absolute() else (base / v).resolve() for v in value]
-    return model.model_copy(update=updates)
+    """Relative paths resolved against ``base`` (the TOML file's folder)."""
+    return map_paths(model, lambda p: p if p.is_absolute() else (base / p).resolve())

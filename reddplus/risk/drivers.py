@@ -49,16 +49,17 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal, Mapping, Sequence, Union
+from typing import Mapping, Sequence
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 from numba import njit
 from scipy import ndimage
 
 from reddplus.errors import ConfigError, InputDataError
 from reddplus.raster import BlockWriter, Grid, check_same_grid, iter_strips, map_blocks, open_raster, read_grid
 from reddplus.risk import vt0007 as v
+from reddplus.risk.config import (DistanceDriver, DriverSpec, ForestEdgeDriver, PlannedRoad,  # noqa: F401
+                                  RasterDriver, SlopeDriver)
 from reddplus.risk.tools import bounded_gdal_cache
 
 log = logging.getLogger(__name__)
@@ -134,61 +135,6 @@ def roads_open_in(existing: np.ndarray, planned: Sequence[tuple[np.ndarray, int]
         if opening <= year:
             out |= np.asarray(mask, dtype=bool)
     return out
-
-
-# --------------------------------------------------------------------------- driver definitions (config)
-class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ForestEdgeDriver(_Spec):
-    """Distance [m] to the forest edge (nearest non-forest pixel) at the date of the map (VT0007 step 1)."""
-
-    kind: Literal["forest_edge"]
-
-
-class DistanceDriver(_Spec):
-    """Distance [m] to the features of a vector layer (lines, points or polygons).
-
-    With ``opening_year_field`` a feature counts from its opening year on (a road paved in 2011 is
-    absent from the 2010 map); without it every feature counts at every date.
-    """
-
-    kind: Literal["distance"]
-    path: Path
-    layer: str | None = None
-    opening_year_field: str | None = Field(None, description="attribute holding each feature's opening year")
-
-
-class RasterDriver(_Spec):
-    """A continuous driver raster on the forest-change grid, used as it is (e.g. elevation [m])."""
-
-    kind: Literal["raster"]
-    path: Path
-
-
-class SlopeDriver(_Spec):
-    """Slope [deg] computed by blocks from an elevation raster [m] on the forest-change grid."""
-
-    kind: Literal["slope"]
-    elevation: Path
-
-
-DriverSpec = Annotated[Union[ForestEdgeDriver, DistanceDriver, RasterDriver, SlopeDriver],
-                       Field(discriminator="kind")]
-
-
-class PlannedRoad(_Spec):
-    """A planned road (or any planned feature) that joins a distance driver from its opening year.
-
-    ``opening_year`` applies to every feature of the layer; without it each feature's year is read
-    from ``opening_year_field``.
-    """
-
-    path: Path
-    opening_year: int | None = None
-    opening_year_field: str = "opening_year"
-    driver: str = Field("distance_to_road", description="the distance driver the planned features join")
 
 
 # --------------------------------------------------------------------------- feature layers

@@ -41,25 +41,24 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Callable, Literal, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from reddplus.errors import ConfigError, ModelError
 from reddplus.raster import BlockWriter, Grid, Zones, burn_zones, iter_blocks, map_blocks, open_raster, read_block
 from reddplus.risk import vt0007 as v
-from reddplus.risk.drivers import DistanceDriver, DriverSpec, DriverStack, PlannedRoad
+from reddplus.risk.config import (CONFIG_TABLE, AlternativeModel, AlternativesTable,  # noqa: F401
+                                  parse_risk_model, resolve_risk_model)
+from reddplus.risk.drivers import DriverStack
 from reddplus.risk.tools import bounded_gdal_cache
 
 log = logging.getLogger(__name__)
 
 CODES_NODATA = 255
 #: config table of the alternative models (``[baseline.alternatives.NAME]``)
-CONFIG_TABLE = "baseline.alternatives"
 
 
 # --------------------------------------------------------------------------- pure functions
@@ -220,131 +219,6 @@ def get_model(name: str) -> Callable[..., FittedModel]:
         return MODELS[name]
     except KeyError:
         raise ConfigError(f"unknown risk model {name!r}; choose one of {sorted(MODELS)}", key="model") from None
-
-
-# --------------------------------------------------------------------------- the definition in the config
-class AlternativeModel(BaseModel):
-    """An alternative VT0007 risk model as a project config holds it (``[baseline.alternatives.NAME]``).
-
-    The same definition is fitted on the calibration period and assessed against the benchmark, and
-    refitted on the HRP for the validity period (VT0007 v1.0 sections 5.4-5.5 [1]): same drivers, same
-    form, same sample size and seed.
-
-    Example (TOML)::
-
-        [baseline.alternatives.roads]
-        model = "logistic"
-        sample_size = 20000
-        drivers.distance_to_edge = { kind = "forest_edge" }
-        drivers.distance_to_road = { kind = "distance", path = "roads.gpkg" }
-        drivers.distance_to_river = { kind = "distance", path = "rivers.gpkg" }
-        drivers.elevation = { kind = "raster", path = "elevation.tif" }
-        drivers.slope = { kind = "slope", elevation = "elevation.tif" }
-        planned_roads = [{ path = "planned_roads.gpkg", opening_year = 2023 }]
-        use_planned_roads_in_baseline = false
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str | None = Field(None, description="the NAME of [baseline.alternatives.NAME] (filled from the key)")
-    model: Literal["logistic", "random_forest"]
-    drivers: dict[str, DriverSpec] = Field(..., min_length=1,
-                                           description="driver name -> forest_edge | distance | raster | slope")
-    planned_roads: list[PlannedRoad] = Field(default_factory=list,
-                                             description="features joining a distance driver from their opening "
-                                             "year; their effect is fitted on the roads open in the data periods")
-    use_planned_roads_in_baseline: bool = Field(False, description="a road opening after the confirmation period "
-                                                "enters the validity-period prediction only when true")
-    sample_size: int = Field(20_000, gt=0, description="training pixels per fit (stratified by outcome, seeded)")
-    seed: int | None = Field(None, description="sampling and model seed (default: the project seed)")
-    max_distance_m: float = Field(10_000.0, gt=0, description="cap of every distance driver [m] (the block halo)")
-    modelling_regions: Literal["admin_divisions", "jurisdiction"] = Field(
-        "admin_divisions", description="VT0007 step 4 regions of the fitted density: class x admin division "
-        "(as the benchmark) or class alone over the jurisdiction")
-
-    @model_validator(mode="after")
-    def _planned_roads_join_distance_drivers(self):
-        for i, pr in enumerate(self.planned_roads):
-            if not isinstance(self.drivers.get(pr.driver), DistanceDriver):
-                dist = sorted(k for k, d in self.drivers.items() if isinstance(d, DistanceDriver))
-                raise ValueError(f"planned_roads[{i}].driver {pr.driver!r} is not a distance driver of this model "
-                                 f"(distance drivers: {dist})")
-        return self
-
-    def key(self, field_name: str) -> str:
-        """Dotted config key of one of this model's fields, for error messages."""
-        return f"{CONFIG_TABLE}.{self.name}.{field_name}" if self.name else field_name
-
-    @property
-    def choice(self) -> str:
-        """The ``[baseline] risk_model`` value that selects this model."""
-        return f"alternative:{self.name}"
-
-    def resolved(self, base_dir: str | os.PathLike) -> "AlternativeModel":
-        """A copy whose relative paths are resolved against ``base_dir`` (the TOML file's folder)."""
-        base = Path(base_dir)
-
-        def fix(m: BaseModel) -> BaseModel:
-            upd = {k: (base / p).resolve() for k, p in m if isinstance(p, Path) and not p.is_absolute()}
-            return m.model_copy(update=upd)
-
-        return self.model_copy(update={"drivers": {k: fix(d) for k, d in self.drivers.items()},
-                                       "planned_roads": [fix(p) for p in self.planned_roads]})
-
-    def input_files(self) -> dict[str, Path]:
-        """Every input file of this model by its dotted config key (for the manifest and existence checks)."""
-        out = {}
-        for k, d in self.drivers.items():
-            for f, p in d:
-                if isinstance(p, Path):
-                    out[self.key(f"drivers.{k}.{f}")] = p
-        for i, pr in enumerate(self.planned_roads):
-            out[self.key(f"planned_roads[{i}].path")] = pr.path
-        return out
-
-
-def _name_alternatives(table: dict[str, AlternativeModel]) -> dict[str, AlternativeModel]:
-    out = {}
-    for key, alt in table.items():
-        if not re.fullmatch(r"[A-Za-z0-9_\-]+", key):
-            raise ValueError(f"alternative name {key!r}: use letters, digits, '_' or '-'")
-        if alt.name is not None and alt.name != key:
-            raise ValueError(f"alternative {key!r} has name = {alt.name!r}; leave it out or make it {key!r}")
-        out[key] = alt.model_copy(update={"name": key})
-    return out
-
-
-#: the ``[baseline.alternatives]`` table: each model gets its NAME from its key
-AlternativesTable = Annotated[dict[str, AlternativeModel], AfterValidator(_name_alternatives)]
-
-_CHOICE = re.compile(r"benchmark|alternative:([A-Za-z0-9_\-]+)")
-
-
-def parse_risk_model(value: str, *, key: str = "baseline.risk_model") -> str | None:
-    """``"benchmark"`` -> None; ``"alternative:NAME"`` -> ``NAME``; anything else: a ConfigError naming the key."""
-    m = _CHOICE.fullmatch(str(value))
-    if not m:
-        raise ConfigError(f"{value!r} is not 'benchmark' or 'alternative:NAME'", key=key)
-    return m.group(1)
-
-
-def resolve_risk_model(value: str, alternatives: Mapping[str, AlternativeModel], *,
-                       key: str = "baseline.risk_model") -> AlternativeModel | None:
-    """The alternative named by ``[baseline] risk_model`` (None for the benchmark).
-
-    Raises
-    ------
-    ConfigError
-        Bad syntax, or an alternative that is named but not defined in ``[baseline.alternatives]``.
-    """
-    name = parse_risk_model(value, key=key)
-    if name is None:
-        return None
-    if name not in alternatives:
-        raise ConfigError(f"alternative {name!r} is named but not defined in [{CONFIG_TABLE}] "
-                          f"(defined: {sorted(alternatives) or 'none'})", key=key)
-    alt = alternatives[name]
-    return alt if alt.name == name else alt.model_copy(update={"name": name})
 
 
 # --------------------------------------------------------------------------- modelling regions
