@@ -35,12 +35,16 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, ValidationError,
+                      field_validator, model_validator)
 
 from reddplus.errors import ConfigError
 
 
 class _Model(BaseModel):
+    """Numbers and booleans are strict: ``crediting_start = "2021"`` or ``enabled = "yes"`` are refused,
+    never coerced (a quoted value in TOML is a string; a float accepts an integer)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -48,9 +52,9 @@ class ProjectInfo(_Model):
     name: str
     id: str = "0000"
     country: str = Field("PE", min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
-    crediting_start: int = Field(..., ge=1990, le=2100, description="first year of the crediting period")
-    crediting_years: int = Field(10, ge=1, le=100, description="crediting period length [yr]")
-    seed: int = 20061
+    crediting_start: StrictInt = Field(..., ge=1990, le=2100, description="first year of the crediting period")
+    crediting_years: StrictInt = Field(10, ge=1, le=100, description="crediting period length [yr]")
+    seed: StrictInt = 20061
 
 
 class Areas(_Model):
@@ -65,28 +69,28 @@ class Areas(_Model):
 class StratumStock(_Model):
     """Per-stratum carbon stock when it comes from a previous assessment rather than plots."""
 
-    code: int
+    code: StrictInt
     name: str
-    agb_tco2e_per_ha: float = Field(..., ge=0)
-    agb_tco2e_per_ha_sd: float = Field(0.0, ge=0, description="standard error of the stratum mean [t CO2e/ha] "
+    agb_tco2e_per_ha: StrictFloat = Field(..., ge=0)
+    agb_tco2e_per_ha_sd: StrictFloat = Field(0.0, ge=0, description="standard error of the stratum mean [t CO2e/ha] "
                                        "(the 90% interval is +-1.645 of it)")
-    bgb_tco2e_per_ha: float | None = Field(None, ge=0)
+    bgb_tco2e_per_ha: StrictFloat | None = Field(None, ge=0)
 
 
 class Stocks(_Model):
     inventory: Path | None = None
     plot_areas: Path | None = None
-    plot_area_ha: float | None = Field(None, gt=0)
+    plot_area_ha: StrictFloat | None = Field(None, gt=0)
     columns: dict[str, str] = Field(default_factory=dict)
     stratum_column: str = Field("stratum", description="column of the plot table naming each plot's stratum")
     height_model: str | None = Field("best", description="local H-D model for trees without a height: log1, log2, "
                                      "weibull, michaelis_menten, best, feldpausch:REGION or none")
     strata: list[StratumStock] = Field(default_factory=list)
-    root_shoot_ratio: float = Field(0.37, ge=0, le=1, description="BGB/AGB [-], IPCC 2006 vol. 4 table 4.4, "
+    root_shoot_ratio: StrictFloat = Field(0.37, ge=0, le=1, description="BGB/AGB [-], IPCC 2006 vol. 4 table 4.4, "
                                     "tropical rainforest")
-    carbon_fraction: float = Field(0.47, gt=0, le=1, description="IPCC 2006 vol. 4 table 4.3")
-    post_deforestation_tco2e_per_ha: float = Field(0.0, ge=0)
-    monte_carlo: int = Field(1000, ge=10, le=100_000)
+    carbon_fraction: StrictFloat = Field(0.47, gt=0, le=1, description="IPCC 2006 vol. 4 table 4.3")
+    post_deforestation_tco2e_per_ha: StrictFloat = Field(0.0, ge=0)
+    monte_carlo: StrictInt = Field(1000, ge=10, le=100_000)
 
     @model_validator(mode="after")
     def _one_source(self):
@@ -104,13 +108,13 @@ class ForestChangeInput(_Model):
 
     path: Path
     format: Literal["fcc123", "masks", "hansen", "tmf"] = "fcc123"
-    dates: list[int] | None = None
+    dates: list[StrictInt] | None = None
     more_paths: list[Path] = Field(default_factory=list, description="masks: the rasters after the first (or none: "
                                    "one raster with a band per date)")
     treecover: Path | None = Field(None, description="hansen: treecover2000 [%]")
     datamask: Path | None = Field(None, description="hansen: datamask (1 = land)")
-    canopy_threshold: float = Field(30.0, ge=0, le=100, description="hansen: forest if treecover >= this [%]")
-    mmu_ha: float | None = Field(None, ge=0, description="hansen: minimum mapping unit of loss patches [ha]")
+    canopy_threshold: StrictFloat = Field(30.0, ge=0, le=100, description="hansen: forest if treecover >= this [%]")
+    mmu_ha: StrictFloat | None = Field(None, ge=0, description="hansen: minimum mapping unit of loss patches [ha]")
 
     @model_validator(mode="after")
     def _inputs(self):
@@ -137,10 +141,10 @@ class ForestChangeInput(_Model):
 
 
 class Periods(_Model):
-    historical_reference: tuple[int, int]
-    calibration: tuple[int, int] | None = None
-    confirmation: tuple[int, int] | None = None
-    monitoring: list[tuple[int, int]] = Field(default_factory=list)
+    historical_reference: tuple[StrictInt, StrictInt]
+    calibration: tuple[StrictInt, StrictInt] | None = None
+    confirmation: tuple[StrictInt, StrictInt] | None = None
+    monitoring: list[tuple[StrictInt, StrictInt]] = Field(default_factory=list)
 
     @field_validator("historical_reference", "calibration", "confirmation")
     @classmethod
@@ -163,12 +167,12 @@ class Periods(_Model):
 
 class PlannedRoad(_Model):
     path: Path
-    opening_year: int
+    opening_year: StrictInt
 
 
 class Baseline(_Model):
     rate_method: Literal["historical_average", "linear_trend", "expected"] = "historical_average"
-    expected_ha_per_year: float | None = Field(None, ge=0)
+    expected_ha_per_year: StrictFloat | None = Field(None, ge=0)
     risk_model: Literal["vt0007", "logistic", "random_forest"] = "vt0007"
     roads: Path | None = None
     rivers: Path | None = None
@@ -183,22 +187,22 @@ class Baseline(_Model):
 
 
 class Uncertainty(_Model):
-    confidence: float = Field(0.90, gt=0.5, lt=1)
-    allowable_halfwidth_percent: float = Field(15.0, ge=0, le=100)
-    draws: int = Field(10_000, ge=100, le=1_000_000)
+    confidence: StrictFloat = Field(0.90, gt=0.5, lt=1)
+    allowable_halfwidth_percent: StrictFloat = Field(15.0, ge=0, le=100)
+    draws: StrictInt = Field(10_000, ge=100, le=1_000_000)
 
 
 class Deductions(_Model):
-    market_leakage_percent: float = Field(0.0, ge=0, le=100)
+    market_leakage_percent: StrictFloat = Field(0.0, ge=0, le=100)
     uncertainty: Uncertainty = Uncertainty()
     nprt: dict[str, Any] = Field(default_factory=dict, description="answers to the AFOLU Non-Permanence Risk Tool")
 
 
 class Counterfactual(_Model):
-    enabled: bool = True
-    repeats: int = Field(100, ge=1, le=10_000)
-    sample_density_per_ha: float = Field(0.25, gt=0)
-    buffer_km: float = Field(5.0, ge=0)
+    enabled: StrictBool = True
+    repeats: StrictInt = Field(100, ge=1, le=10_000)
+    sample_density_per_ha: StrictFloat = Field(0.25, gt=0)
+    buffer_km: StrictFloat = Field(5.0, ge=0)
 
 
 class ProjectConfig(_Model):
@@ -223,6 +227,11 @@ class ProjectConfig(_Model):
         if self.periods.historical_reference[1] > start:
             raise ValueError(f"periods.historical_reference ends in {self.periods.historical_reference[1]}, after the "
                              f"crediting start {start}")
+        last = start + self.project.crediting_years - 1
+        for i, (_a, b) in enumerate(self.periods.monitoring):
+            if b > last:
+                raise ValueError(f"periods.monitoring[{i}] ends in {b}, after the crediting period "
+                                 f"{start}-{last} (project.crediting_years = {self.project.crediting_years})")
         return self
 
     def input_files(self) -> dict[str, Path]:
@@ -245,6 +254,11 @@ class ProjectConfig(_Model):
         return out
 
 
+#: config keys whose file is a vector layer (checked readable, with features and a CRS, at load time)
+VECTOR_KEYS = ("areas.project", "areas.jurisdiction", "areas.leakage_belt", "areas.protected_areas",
+               "baseline.roads", "baseline.rivers", "baseline.settlements", "baseline.planned_roads")
+
+
 def load_project(path: str | Path) -> ProjectConfig:
     """Read and validate a project TOML; relative paths are resolved against its folder.
 
@@ -264,6 +278,7 @@ def load_project(path: str | Path) -> ProjectConfig:
 
 
 def project_from_dict(raw: dict, *, base_dir: Path, source: str | None = None) -> ProjectConfig:
+    """Validate a parsed TOML dict (see :func:`load_project`): types, files, vector layers, NPRT answers."""
     try:
         cfg = ProjectConfig.model_validate({**raw, "base_dir": base_dir})
     except ValidationError as err:
@@ -271,12 +286,54 @@ def project_from_dict(raw: dict, *, base_dir: Path, source: str | None = None) -
         key = ".".join(str(p) for p in first["loc"])
         extra = f" (and {err.error_count() - 1} more problems)" if err.error_count() > 1 else ""
         msg = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+        if first["type"] in ("int_type", "bool_type", "float_type") and isinstance(first.get("input"), str):
+            msg += f", got the string {first['input']!r} (remove the quotes)"
         raise ConfigError(f"{msg}{extra}", key=key, path=source) from err
     resolved = _with_resolved_paths(cfg, base_dir)
     for key, p in resolved.input_files().items():
         if not p.exists():
             raise ConfigError(f"file not found: {p}", key=key, path=source)
+        if p.is_dir():
+            raise ConfigError(f"{p} is a folder, not a file", key=key, path=source)
+        if p.stat().st_size == 0:
+            raise ConfigError(f"{p} is empty (0 bytes)", key=key, path=source)
+    for key, p in resolved.input_files().items():
+        if key.split("[")[0] in VECTOR_KEYS:
+            fields = _check_vector(p, key, source)
+            if key == "areas.jurisdiction" and resolved.areas.admin_field is not None \
+                    and resolved.areas.admin_field not in fields:
+                raise ConfigError(f"field {resolved.areas.admin_field!r} not in {p}; its fields are {fields}",
+                                  key="areas.admin_field", path=source)
+    if resolved.deductions.nprt:
+        from reddplus.accounting.nprt import nprt_buffer
+
+        try:
+            nprt = nprt_buffer(resolved.deductions.nprt)
+        except ConfigError as err:
+            msg = str(err)
+            if err.key and msg.startswith(f"{err.key}: "):
+                msg = msg[len(err.key) + 2:]
+            raise ConfigError(msg, key=err.key or "deductions.nprt", path=source) from err
+        if not nprt.passed:
+            raise ConfigError(f"the project fails the AFOLU Non-Permanence Risk Tool (overall rating "
+                              f"{nprt.overall_rating}); it is not eligible for crediting", key="deductions.nprt",
+                              path=source)
     return resolved
+
+
+def _check_vector(path: Path, key: str, source: str | None) -> list[str]:
+    """A vector input must be readable, with at least one feature and a CRS; returns its field names."""
+    import pyogrio
+
+    try:
+        info = pyogrio.read_info(path)
+    except Exception as err:  # pyogrio.errors.DataSourceError / DataLayerError
+        raise ConfigError(f"cannot read {path} as a vector layer: {err}", key=key, path=source) from err
+    if not info.get("features"):
+        raise ConfigError(f"{path} has no features (an empty layer)", key=key, path=source)
+    if info.get("crs") is None:
+        raise ConfigError(f"{path} has no CRS", key=key, path=source)
+    return [str(f) for f in info.get("fields", [])]
 
 
 def _with_resolved_paths(model: BaseModel, base: Path) -> Any:
