@@ -82,6 +82,12 @@ class OutputLocationError(ReddplusError):
     exit_code = 3
 
 
+class StorageFullError(ReddplusError):
+    """An output could not be written: the device holding it is full (nothing was published)."""
+
+    exit_code = 4
+
+
 class RunInterrupted(KeyboardInterrupt):
     """A run was stopped by a signal (SIGINT or SIGTERM); nothing not yet published is published.
 

@@ -34,7 +34,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
-from reddplus.errors import OutputExistsError, OutputLocationError, OutputLockedError, RunInterrupted
+from reddplus.errors import (OutputExistsError, OutputLocationError, OutputLockedError, ReddplusError, RunInterrupted,
+                             StorageFullError)
 
 log = logging.getLogger(__name__)
 
@@ -325,6 +326,40 @@ def clean_stale_leftovers(target: str | os.PathLike, *, keep: Iterable[os.PathLi
     return done
 
 
+# ------------------------------------------------------------------------------------- full disk
+#: free space [bytes] below which a failed write is taken for a full device
+FULL_BELOW_BYTES = 1 << 20
+
+
+def _storage_full(err: BaseException, folder: Path) -> bool:
+    """Whether ``err`` (or an exception it chains) is a full device, or the device of ``folder`` is full.
+
+    GDAL reports a full disk as a generic write failure (libtiff prints the ENOSPC), so the free
+    space of the output's device, measured before the staging folder is removed, decides too.
+    """
+    seen, e = set(), err
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if any(m in str(e).lower() for m in ("no space left", "disk is full", "disk full")):
+            return True
+        e = e.__cause__ or e.__context__
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < FULL_BELOW_BYTES
+
+
+def _failed(err: BaseException, target: Path) -> BaseException | None:
+    """The :class:`StorageFullError` to raise instead of ``err`` when the device is full, else None."""
+    if isinstance(err, Exception) and not isinstance(err, ReddplusError) and _storage_full(err, target.parent):
+        return StorageFullError(f"no space left on the device holding {target.parent}: {target.name} could not be "
+                                f"written and nothing was published; free some space and run again ({err})")
+    return None
+
+
 # ------------------------------------------------------------------------------------- publish
 def _publish_dir(stage: Path, target: Path, overwrite: bool) -> None:
     check_not_interrupted()
@@ -373,16 +408,22 @@ def atomic_dir(path: str | os.PathLike, *, overwrite: bool = False, stage: Path 
         if os.path.lexists(path) and not overwrite:
             raise OutputExistsError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
         tmp = stage if stage is not None else stage_dir(path)
-    except BaseException:
+    except BaseException as err:
+        full = _failed(err, path)
         if stage is not None:
             _remove(stage)
         lock.release()
+        if full is not None:
+            raise full from err
         raise
     try:
         yield tmp
         _publish_dir(tmp, path, overwrite)
-    except BaseException:
+    except BaseException as err:
+        full = _failed(err, path)       # measured before the staging folder frees its space
         _remove(tmp)
+        if full is not None:
+            raise full from err
         raise
     finally:
         lock.release()
@@ -412,7 +453,13 @@ def atomic_path(path: str | os.PathLike, *, overwrite: bool = False, suffix: str
     if tmp is None:
         raise FileExistsError(f"cannot create a temporary file beside {path}")
     try:
-        yield tmp
+        try:
+            yield tmp
+        except BaseException as err:
+            full = _failed(err, path)
+            if full is not None:
+                raise full from err
+            raise
         check_not_interrupted()
         if overwrite:
             os.replace(tmp, path)

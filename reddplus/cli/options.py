@@ -81,7 +81,10 @@ def check_output(path: str | Path, overwrite: bool, inputs=()) -> Path:
 
     p = Path(path)
     if inputs:
-        check_output_location(p, [i for i in inputs if i])
+        if isinstance(inputs, dict):
+            check_output_location(p, {k: v for k, v in inputs.items() if v})
+        else:
+            check_output_location(p, [i for i in inputs if i])
     if p.exists() and not overwrite:
         raise OutputExistsError(f"{p} exists; pass --overwrite to replace it")
     return p
