@@ -352,9 +352,19 @@ def _storage_full(err: BaseException, folder: Path) -> bool:
     return st.f_bavail * st.f_frsize < FULL_BELOW_BYTES
 
 
-def _failed(err: BaseException, target: Path) -> BaseException | None:
-    """The :class:`StorageFullError` to raise instead of ``err`` when the device is full, else None."""
-    if isinstance(err, Exception) and not isinstance(err, ReddplusError) and _storage_full(err, target.parent):
+def _failed(err: BaseException, target: Path, stage: Path | None = None) -> BaseException | None:
+    """The :class:`StorageFullError` to raise instead of ``err`` when the device is full, else None.
+
+    Besides I/O errors, a reddplus error about a file inside the staging folder counts: GDAL may
+    report a failed write only when the half-written raster is read back.
+    """
+    if not isinstance(err, Exception):
+        return None
+    if isinstance(err, ReddplusError):
+        where = getattr(err, "path", None)
+        if stage is None or where is None or not str(where).startswith(str(stage)):
+            return None
+    if _storage_full(err, target.parent):
         return StorageFullError(f"no space left on the device holding {target.parent}: {target.name} could not be "
                                 f"written and nothing was published; free some space and run again ({err})")
     return None
@@ -420,7 +430,7 @@ def atomic_dir(path: str | os.PathLike, *, overwrite: bool = False, stage: Path 
         yield tmp
         _publish_dir(tmp, path, overwrite)
     except BaseException as err:
-        full = _failed(err, path)       # measured before the staging folder frees its space
+        full = _failed(err, path, tmp)  # measured before the staging folder frees its space
         _remove(tmp)
         if full is not None:
             raise full from err

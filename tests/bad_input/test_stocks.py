@@ -48,3 +48,17 @@ def test_held_already(case, tmp_path, body, names):
     p = _csv(tmp_path, body)
     case(["stocks", "agb", p, "--column", "diameter=d", "--column", "height=h", "--plot-area", "1",
           "--trees-out", tmp_path / "out.csv"], code=2, names=(p, *names))
+
+
+def test_all_zero_covariate_raster(case, tmp_path):
+    import numpy as np
+
+    from .conftest import write_raster
+
+    chm = write_raster(tmp_path / "chm.tif", np.zeros((40, 40), np.float32), crs="EPSG:32622", pixel=1.0)
+    trees = _csv(tmp_path, "plot,d,h\nA,30,25\n")
+    corners = _csv(tmp_path, "plot,x,y\nA,1000005,1999995\nA,1000025,1999995\nA,1000025,1999975\n"
+                             "A,1000005,1999975\n", "corners.csv")
+    case(["stocks", "map", trees, "--column", "diameter=d", "--column", "height=h", "--corners", corners,
+          "--raster", chm, "--cell-size", "10", "--out", tmp_path / "agbd.tif"], code=2,
+         names=(chm, "no positive value"))
