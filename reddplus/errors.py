@@ -66,6 +66,14 @@ class ModelError(ReddplusError):
     """A model cannot be fitted or applied (no data, no convergence, threshold not reached)."""
 
 
+class SearchDistanceError(ModelError):
+    """The VT0007 NRT is not reached within the search distance; ``searched_m`` is the distance tried [m]."""
+
+    def __init__(self, message: str, *, searched_m: float):
+        self.searched_m = searched_m
+        super().__init__(message)
+
+
 class OutputExistsError(ReddplusError):
     """An output exists and ``overwrite`` was not requested (or it appeared while a run was writing it)."""
 

@@ -31,6 +31,7 @@ Example (abridged; ``reddplus demo`` writes a complete one)::
 
 from __future__ import annotations
 
+import datetime as dt
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -78,6 +79,10 @@ class StratumStock(_Model):
 
 
 class Stocks(_Model):
+    source: Literal["inventory", "strata"] | None = Field(
+        None, description="where the carbon stocks come from: 'inventory' (tree plots, Monte Carlo) or 'strata' "
+        "(the per-stratum stock table below, from a previous assessment). Without it: 'inventory' when an "
+        "inventory is given (stocks.strata then only names the stratum codes), else 'strata'; the report says so")
     inventory: Path | None = None
     plot_areas: Path | None = None
     plot_area_ha: StrictFloat | None = Field(None, gt=0)
@@ -96,7 +101,16 @@ class Stocks(_Model):
     def _one_source(self):
         if self.inventory is None and not self.strata:
             raise ValueError("give either stocks.inventory (a tree list) or stocks.strata (per-stratum stocks)")
+        if self.source == "inventory" and self.inventory is None:
+            raise ValueError("source = 'inventory' needs stocks.inventory (a tree list)")
+        if self.source == "strata" and not self.strata:
+            raise ValueError("source = 'strata' needs stocks.strata (per-stratum stocks)")
         return self
+
+    @property
+    def stock_source(self) -> str:
+        """The stocks' source as used: ``source``, or what the given files leave (see ``source``)."""
+        return self.source or ("inventory" if self.inventory is not None else "strata")
 
 
 class ForestChangeInput(_Model):
@@ -185,6 +199,11 @@ class Baseline(_Model):
             raise ValueError("rate_method = 'expected' needs expected_ha_per_year")
         return self
 
+    @property
+    def alternative_model(self) -> str:
+        """The model type of the planned-road scenario (logistic unless ``risk_model`` names another)."""
+        return "logistic" if self.risk_model == "vt0007" else self.risk_model
+
 
 class Uncertainty(_Model):
     confidence: StrictFloat = Field(0.90, gt=0.5, lt=1)
@@ -195,7 +214,27 @@ class Uncertainty(_Model):
 class Deductions(_Model):
     market_leakage_percent: StrictFloat = Field(0.0, ge=0, le=100)
     uncertainty: Uncertainty = Uncertainty()
-    nprt: dict[str, Any] = Field(default_factory=dict, description="answers to the AFOLU Non-Permanence Risk Tool")
+    nprt: dict[str, Any] = Field(
+        default_factory=dict,
+        description="answers to the VCS AFOLU Non-Permanence Risk Tool: one table per risk category "
+                    "(project_management, financial_viability, opportunity_cost, project_longevity, land_tenure, "
+                    "stakeholder_engagement, political_risk, natural), one key per question of the tool; the "
+                    "questions and allowed answers are listed by reddplus.accounting.answers_reference()")
+    nprt_version: Literal["4.2", "4.0"] = Field(
+        "4.2",
+        description="AFOLU Non-Permanence Risk Tool version: '4.2' (mandatory for registration and verification "
+                    "requests from 1 January 2024) or '4.0' (allowed only when registration was requested before "
+                    "29 August 2023, and only for vintages up to 2022)")
+    nprt_override: StrictBool = Field(
+        False,
+        description="use nprt_version = '4.0' outside what Verra allows it for; the results and the report flag "
+                    "the override")
+    registration_requested: dt.date | None = Field(
+        None,
+        description="date the project requested VCS registration (YYYY-MM-DD); it decides whether NPRT v4.0 may "
+                    "apply (before 2023-08-29) and the v4.2 minimum project longevity (40 years when requested on "
+                    "or after 2024-01-01, otherwise 30); without it the stricter 40-year minimum is assumed and "
+                    "stated in the results")
 
 
 class Counterfactual(_Model):
@@ -233,6 +272,27 @@ class ProjectConfig(_Model):
                 raise ValueError(f"periods.monitoring[{i}] ends in {b}, after the crediting period "
                                  f"{start}-{last} (project.crediting_years = {self.project.crediting_years})")
         return self
+
+    def relocated(self, src: Path, dst: Path) -> "ProjectConfig":
+        """The same config with every path under ``src`` (and ``base_dir``) moved under ``dst``
+        (a project folder that was published by renaming, as the built-in sample inside its run)."""
+
+        def move(p: Path) -> Path:
+            return dst / p.relative_to(src) if p.is_relative_to(src) else p
+
+        def walk(model: BaseModel) -> BaseModel:
+            updates = {}
+            for name in type(model).model_fields:
+                v = getattr(model, name)
+                if isinstance(v, Path):
+                    updates[name] = move(v)
+                elif isinstance(v, BaseModel):
+                    updates[name] = walk(v)
+                elif isinstance(v, list) and v and isinstance(v[0], (Path, BaseModel)):
+                    updates[name] = [move(x) if isinstance(x, Path) else walk(x) for x in v]
+            return model.model_copy(update=updates)
+
+        return walk(self)
 
     def input_files(self) -> dict[str, Path]:
         """Every input file named in the config, by its dotted key (for checks and the manifest)."""
@@ -278,7 +338,7 @@ def load_project(path: str | Path) -> ProjectConfig:
 
 
 def project_from_dict(raw: dict, *, base_dir: Path, source: str | None = None) -> ProjectConfig:
-    """Validate a parsed TOML dict (see :func:`load_project`): types, files, vector layers, NPRT answers."""
+    """Validate a parsed TOML dict (see :func:`load_project`): types, keys, files and vector layers."""
     try:
         cfg = ProjectConfig.model_validate({**raw, "base_dir": base_dir})
     except ValidationError as err:
@@ -304,20 +364,6 @@ def project_from_dict(raw: dict, *, base_dir: Path, source: str | None = None) -
                     and resolved.areas.admin_field not in fields:
                 raise ConfigError(f"field {resolved.areas.admin_field!r} not in {p}; its fields are {fields}",
                                   key="areas.admin_field", path=source)
-    if resolved.deductions.nprt:
-        from reddplus.accounting.nprt import nprt_buffer
-
-        try:
-            nprt = nprt_buffer(resolved.deductions.nprt)
-        except ConfigError as err:
-            msg = str(err)
-            if err.key and msg.startswith(f"{err.key}: "):
-                msg = msg[len(err.key) + 2:]
-            raise ConfigError(msg, key=err.key or "deductions.nprt", path=source) from err
-        if not nprt.passed:
-            raise ConfigError(f"the project fails the AFOLU Non-Permanence Risk Tool (overall rating "
-                              f"{nprt.overall_rating}); it is not eligible for crediting", key="deductions.nprt",
-                              path=source)
     return resolved
 
 

@@ -2,10 +2,14 @@
 
 References
 ----------
-1. Verra (2023) VMD0055 v1.0, section 5 (emission factors: pre- minus post-deforestation carbon
-   stocks; baseline emissions = baseline activity data x EF; project emissions from monitored
-   deforestation; activity-shifting leakage in the leakage belt).
-2. Verra (2023) VM0048 v1.0, section 8 (net emission reductions; market leakage deduction).
+1. Verra (2024) VMD0055 v1.1, section 5.3 (quantification: emission factors as pre- minus
+   post-deforestation carbon stocks; baseline emissions = baseline activity data x EF; project
+   emissions from monitored deforestation; activity-shifting leakage in the leakage belt). The
+   section's equations could not be read in the reference store; the pools, post-deforestation
+   stocks and leakage components with their stated assumptions are in
+   :mod:`reddplus.accounting.pools` and :mod:`reddplus.accounting.leakage`.
+2. Verra (2023) VM0048 v1.0, net emission reductions and the market-leakage deduction (section
+   number not confirmed in the reference store).
 3. IPCC (2006) vol. 4, ch. 2, eq. 2.16 (carbon stock change from conversion: C_after - C_before)
    and ch. 4, tables 4.3-4.4 (carbon fraction, root-to-shoot ratios).
 """
@@ -57,7 +61,8 @@ def emission_factor(agb_tco2e_per_ha: float, *, agb_sd: float = 0.0, bgb_tco2e_p
     .. math:: EF = (C_{AGB} + C_{BGB} + C_{DW}) - C_{post}, \\quad
               \\sigma_{EF} = \\sigma_{AGB}\\,(C_{AGB} + C_{BGB}) / C_{AGB}
 
-    VMD0055 v1.0 section 5; IPCC 2006 vol. 4 eq. 2.16.
+    VMD0055 v1.1 section 5.3; IPCC 2006 vol. 4 eq. 2.16. Pools other than AGB/BGB/dead wood and a
+    share-weighted post-deforestation stock: :func:`reddplus.accounting.pools.emission_factor_from_pools`.
     """
     for name, v in (("agb_tco2e_per_ha", agb_tco2e_per_ha), ("agb_sd", agb_sd),
                     ("post_tco2e_per_ha", post_tco2e_per_ha), ("dead_wood_tco2e_per_ha", dead_wood_tco2e_per_ha)):
@@ -74,7 +79,7 @@ def emission_factor(agb_tco2e_per_ha: float, *, agb_sd: float = 0.0, bgb_tco2e_p
 
 
 def emissions_tco2e(activity_ha, emission_factor_tco2e_per_ha):
-    """Emissions [t CO2e] = deforested area [ha] x emission factor [t CO2e/ha] (VMD0055 section 5).
+    """Emissions [t CO2e] = deforested area [ha] x emission factor [t CO2e/ha] (VMD0055 v1.1 section 5.3).
 
     .. math:: E = A \\times EF
     """
@@ -90,7 +95,8 @@ def activity_shifting_leakage_tco2e(belt_monitored_ha: float, belt_baseline_ha: 
 
     .. math:: LK_{AS} = \\max(0, A_{belt,monitored} - A_{belt,baseline}) \\times EF
 
-    VMD0055 v1.0 section 5 (leakage belt); never negative (no credit for less belt deforestation).
+    VMD0055 v1.1 section 5.3 (leakage belt); never negative (no credit for less belt deforestation).
+    With its formula and assumptions: :func:`reddplus.accounting.leakage.belt_activity_shifting_leakage`.
     """
     if belt_monitored_ha < 0 or belt_baseline_ha < 0:
         raise InputDataError("leakage-belt areas must be >= 0 ha", column="leakage_belt_ha")
@@ -104,9 +110,11 @@ def weighted_emission_factor(weights, factors) -> EmissionFactor:
               \\quad \\sum_h w_h = 1
 
     The weights are the shares of the expected deforestation in each stratum (e.g. the allocated
-    VT0007 density summed over the project's pixels of each stratum; VMD0055 v1.0 section 5:
+    VT0007 density summed over the project's pixels of each stratum; VMD0055 v1.1 section 5.3:
     emissions are activity data per stratum times its emission factor). Stratum errors are taken
-    as independent.
+    as independent. All-zero weights fall back to equal weights here; the baseline's factor
+    should come from :func:`reddplus.accounting.pools.baseline_emission_factor`, which takes the
+    allocation actually used and refuses an empty one.
     """
     w = np.asarray(weights, dtype=float)
     if w.ndim != 1 or len(w) != len(factors) or (w < 0).any():

@@ -48,8 +48,8 @@ def run(ctx, project_toml, out_dir, no_pdf, overwrite, dask_scheduler, as_json):
     cfg = load_project(project_toml)
     check_output(out_dir, overwrite, {"project TOML": project_toml, **cfg.input_files()})
     quiet = ctx.obj.get("quiet", False)
-    result = run_project(cfg, out_dir, overwrite=overwrite, quiet=quiet, progress=_steps(quiet),
-                         scheduler=dask_scheduler, report_pdf=not no_pdf)
+    result = run_project(cfg, out_dir, overwrite=overwrite, progress=_steps(quiet), scheduler=dask_scheduler,
+                         report_pdf=not no_pdf)
     _print_summary(result, as_json)
 
 
@@ -65,5 +65,5 @@ def demo(ctx, out_dir, seed, overwrite, as_json):
     from reddplus.chain import run_demo
 
     quiet = ctx.obj.get("quiet", False)
-    result = run_demo(out_dir, seed=seed, overwrite=overwrite, quiet=quiet, progress=_steps(quiet))
+    result = run_demo(out_dir, seed=seed, overwrite=overwrite, progress=_steps(quiet))
     _print_summary(result, as_json)

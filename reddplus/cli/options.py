@@ -10,9 +10,7 @@ Conventions (after rasterio's ``rio``):
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import os
 import signal
 import sys
@@ -22,7 +20,6 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import click
-import numpy as np
 
 from reddplus.errors import OutputExistsError, ReddplusError, RunInterrupted
 
@@ -48,30 +45,11 @@ def column_mapping(values: tuple[str, ...], option: str = "--column") -> dict[st
     return out
 
 
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (np.floating, float)):
-        f = float(obj)
-        return None if math.isnan(f) or math.isinf(f) else f
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, Path):
-        return str(obj)
-    if hasattr(obj, "to_dict") and callable(obj.to_dict):
-        return _jsonable(obj.to_dict())
-    return obj
-
-
 def echo_json(obj: Any) -> None:
     """Print ``obj`` as JSON on stdout (NaN/inf become null, numpy types become Python)."""
-    click.echo(json.dumps(_jsonable(obj), indent=2, allow_nan=False))
+    from reddplus.jsonio import dumps
+
+    click.echo(dumps(obj, indent=2))
 
 
 def check_output(path: str | Path, overwrite: bool, inputs=()) -> Path:

@@ -7,11 +7,13 @@
   period and year, per zone [ha], with linear and compound rates (Puyravaud 2003).
 """
 
-from reddplus.landcover.activity import ActivityResult, activity_data, annual_rates, code_counts
+from reddplus.landcover.activity import (ActivityResult, activity_data, annual_loss_ha, annual_rates, code_counts,
+                                        zone_deforestation_by_stratum_ha, zone_deforestation_ha)
 from reddplus.landcover.forest_change import (FORMATS, NODATA, ForestChange, apply_mmu, codes_from_fcc123,
                                               codes_from_hansen, codes_from_masks, codes_from_tmf, deforested_between,
                                               forest_at, open_forest_change)
 
-__all__ = ["FORMATS", "NODATA", "ActivityResult", "ForestChange", "activity_data", "annual_rates", "apply_mmu",
-           "code_counts", "codes_from_fcc123", "codes_from_hansen", "codes_from_masks", "codes_from_tmf",
-           "deforested_between", "forest_at", "open_forest_change"]
+__all__ = ["FORMATS", "NODATA", "ActivityResult", "ForestChange", "activity_data", "annual_loss_ha", "annual_rates",
+           "apply_mmu", "code_counts", "codes_from_fcc123", "codes_from_hansen", "codes_from_masks", "codes_from_tmf",
+           "deforested_between", "forest_at", "open_forest_change", "zone_deforestation_by_stratum_ha",
+           "zone_deforestation_ha"]

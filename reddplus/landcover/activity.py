@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -49,6 +49,38 @@ def deforestation_ha(counts: np.ndarray, n_dates: int, pixel_area_ha: float) -> 
     """Deforestation in each period (dates[k-1], dates[k]] [ha], k = 1..n-1: :math:`D_k = a N_k`."""
     counts = np.asarray(counts, dtype=np.float64)
     return counts[1:n_dates] * pixel_area_ha
+
+
+def annual_loss_ha(deforestation_by_period: Mapping[tuple[int, int], float]) -> dict[int, float]:
+    """Deforestation per calendar year [ha/yr]: each period's loss spread evenly over its years.
+
+    .. math:: D_y = \\frac{D_{(t_{k-1}, t_k]}}{t_k - t_{k-1}}, \\quad t_{k-1} < y \\le t_k
+
+    Annual data (consecutive dates) are returned unchanged.
+    """
+    out = {}
+    for (a, b), v in deforestation_by_period.items():
+        for y in range(a + 1, b + 1):
+            out[y] = v / (b - a)
+    return out
+
+
+def zone_deforestation_ha(codes: np.ndarray, mask: np.ndarray, dates: Sequence[int],
+                          pixel_area_ha: float) -> dict[tuple[int, int], float]:
+    """Deforestation per period ``(dates[k-1], dates[k]]`` inside a boolean ``mask`` [ha] (in-memory window)."""
+    n = len(dates)
+    d = deforestation_ha(code_counts(codes[mask], None, 0)[0], n, pixel_area_ha)
+    return {(dates[k - 1], dates[k]): float(d[k - 1]) for k in range(1, n)}
+
+
+def zone_deforestation_by_stratum_ha(codes: np.ndarray, mask: np.ndarray, strata: np.ndarray,
+                                     stratum_codes: Sequence[int], dates: Sequence[int],
+                                     pixel_area_ha: float) -> dict[int, dict[tuple[int, int], float]]:
+    """Deforestation per stratum code and period inside ``mask`` [ha] (``strata``: integer codes, same shape)."""
+    n = len(dates)
+    counts = code_counts(codes[mask], strata[mask], int(max(stratum_codes)))
+    per = {h: deforestation_ha(counts[h], n, pixel_area_ha) for h in stratum_codes}
+    return {h: {(dates[k - 1], dates[k]): float(per[h][k - 1]) for k in range(1, n)} for h in stratum_codes}
 
 
 def annual_rates(area_start_ha: float, area_end_ha: float, years: float) -> tuple[float, float]:
@@ -99,11 +131,7 @@ class ActivityResult:
 
     def annual_loss_ha(self, zone: str | None = None) -> dict[int, float]:
         """Deforestation per year [ha/yr]; a multi-year period's loss is spread evenly over its years."""
-        out = {}
-        for (a, b), v in self.deforestation_ha(zone).items():
-            for y in range(a + 1, b + 1):
-                out[y] = v / (b - a)
-        return out
+        return annual_loss_ha(self.deforestation_ha(zone))
 
     def rows(self) -> list[dict]:
         out = []

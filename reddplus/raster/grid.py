@@ -143,21 +143,3 @@ def check_same_grid(grids: dict[str, Grid]) -> Grid:
                 "or provide inputs on one grid"
             )
     return g0
-
-
-def align_raster(src: str | os.PathLike, grid: Grid, dst: str | os.PathLike, *, resampling: str = "nearest",
-                 overwrite: bool = False) -> Path:
-    """Resample ``src`` onto ``grid`` with rasterio's warper (streamed by GDAL), atomically.
-
-    ``resampling`` is a :class:`rasterio.enums.Resampling` name: ``nearest`` for
-    categorical maps (forest change, classes), ``bilinear`` for continuous covariates.
-    """
-    from rasterio.enums import Resampling
-    from rasterio.vrt import WarpedVRT
-
-    from reddplus.raster.io import copy_as_cog
-
-    with rasterio.open(src) as ds:
-        with WarpedVRT(ds, crs=grid.crs, transform=grid.transform, width=grid.width, height=grid.height,
-                       resampling=Resampling[resampling]) as vrt:
-            return copy_as_cog(vrt, dst, overwrite=overwrite)

@@ -142,3 +142,34 @@ def read_block(ds, block: Block, band: int | list[int] = 1, *, with_halo: bool =
         return ds.read(band, window=window)
     except rasterio.errors.RasterioIOError as err:
         raise InputDataError(f"cannot read block {window} (corrupt GeoTIFF?): {err}", path=str(ds.name)) from err
+
+
+def overview_grid(grid: Grid, max_pixels: int = 1_500_000) -> tuple[Grid, int]:
+    """A decimated grid of at most about ``max_pixels`` pixels and its integer step [pixels] (for maps)."""
+    step = max(1, int(np.ceil(np.sqrt(grid.height * grid.width / max_pixels))))
+    oh, ow = -(-grid.height // step), -(-grid.width // step)
+    return Grid(grid.crs, grid.transform * Affine.scale(step), oh, ow), step
+
+
+def read_overview(path: str | os.PathLike, grid: Grid) -> np.ndarray:
+    """Band 1 of a raster read onto a coarser ``grid`` of the same extent (nearest; COG overviews are used)."""
+    from rasterio.enums import Resampling
+
+    with open_raster(path) as ds:
+        return ds.read(1, out_shape=grid.shape, resampling=Resampling.nearest)
+
+
+def align_raster(src: str | os.PathLike, grid: Grid, dst: str | os.PathLike, *, resampling: str = "nearest",
+                 overwrite: bool = False) -> Path:
+    """Resample ``src`` onto ``grid`` with rasterio's warper (streamed by GDAL), atomically.
+
+    ``resampling`` is a :class:`rasterio.enums.Resampling` name: ``nearest`` for
+    categorical maps (forest change, classes), ``bilinear`` for continuous covariates.
+    """
+    from rasterio.enums import Resampling
+    from rasterio.vrt import WarpedVRT
+
+    with rasterio.open(src) as ds:
+        with WarpedVRT(ds, crs=grid.crs, transform=grid.transform, width=grid.width, height=grid.height,
+                       resampling=Resampling[resampling]) as vrt:
+            return copy_as_cog(vrt, dst, overwrite=overwrite)

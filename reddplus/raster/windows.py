@@ -40,6 +40,29 @@ class Block:
     raster_height: int
     raster_width: int
 
+    @classmethod
+    def whole(cls, shape: tuple[int, int]) -> "Block":
+        """The whole raster of ``shape`` (rows, cols) as one block without halo."""
+        height, width = shape
+        return cls(0, 0, height, width, 0, height, width)
+
+    @classmethod
+    def around(cls, shape: tuple[int, int], row0: float, col0: float, row1: float, col1: float, *,
+               margin: int = 0, halo: int = 0) -> "Block":
+        """The block of ``shape`` covering pixel rows ``[row0, row1)`` and columns ``[col0, col1)``.
+
+        Fractional bounds are widened to whole pixels, then by ``margin`` pixels on every side, and
+        clipped to the raster. Raises ``ValueError`` when nothing of the range lies on the raster.
+        """
+        height, width = shape
+        r0 = max(0, math.floor(row0) - margin)
+        c0 = max(0, math.floor(col0) - margin)
+        r1 = min(height, math.ceil(row1) + margin)
+        c1 = min(width, math.ceil(col1) + margin)
+        if r1 <= r0 or c1 <= c0:
+            raise ValueError(f"rows {row0}..{row1}, columns {col0}..{col1} lie outside the raster {shape}")
+        return cls(r0, c0, r1 - r0, c1 - c0, halo, height, width)
+
     @property
     def window(self) -> Window:
         """The core window (what the step writes)."""

@@ -51,14 +51,7 @@ def read_zones(path: str | os.PathLike, grid: Grid, *, field: str | None = None,
         Attribute naming each zone; features with the same value form one zone.
         Without it each feature is its own zone (or all features one zone with ``dissolve``).
     """
-    import geopandas as gpd
-
-    try:
-        gdf = gpd.read_file(path, layer=layer)
-    except Exception as err:  # pyogrio raises DataSourceError / DataLayerError
-        raise ZoneError(f"cannot read zone layer: {err}", path=str(path)) from err
-    if gdf.empty:
-        raise ZoneError("zone layer has no features", path=str(path))
+    gdf = _read_layer(path, layer)
     if gdf.crs is None:
         raise CRSError("zone layer has no CRS", path=str(path))
     if field is not None and field not in gdf.columns:
@@ -130,3 +123,61 @@ def burn_zones(zones: Zones, grid: Grid, block: Block | None = None, *, with_hal
     shapes = ((geom, int(i)) for geom, i in zip(zones.gdf.geometry, zones.ids))
     return rasterize(shapes, out_shape=(h, w), transform=grid.window_transform(window), fill=0, all_touched=False,
                      dtype=dtype)
+
+
+# ------------------------------------------------------------------------------------------ one-layer helpers
+def _read_in_crs(path: str | os.PathLike, crs) -> "gpd.GeoDataFrame":
+    """A polygon layer in ``crs``; an unreadable or empty layer is a ZoneError naming its file."""
+    gdf = _read_layer(path)
+    if gdf.crs is not None and crs is not None and gdf.crs != crs:
+        gdf = gdf.to_crs(crs)
+    return gdf
+
+
+def _read_layer(path: str | os.PathLike, layer: str | None = None) -> "gpd.GeoDataFrame":
+    import geopandas as gpd
+
+    try:
+        gdf = gpd.read_file(path, layer=layer)
+    except Exception as err:  # pyogrio raises DataSourceError / DataLayerError
+        raise ZoneError(f"cannot read zone layer: {err}", path=str(path)) from err
+    if gdf.empty or not (gdf.geometry.notna() & ~gdf.geometry.is_empty).any():
+        raise ZoneError("zone layer has no features", path=str(path))
+    return gdf
+
+
+def zone_mask(path: str | os.PathLike, grid: Grid, block: Block | None = None) -> np.ndarray:
+    """Boolean mask of a polygon layer (dissolved) on the grid or on one block's core (pixel centres)."""
+    return burn_zones(read_zones(path, grid, dissolve=True), grid, block) > 0
+
+
+def polygon_area_ha(path: str | os.PathLike, crs) -> float:
+    """Area of a polygon layer's union, measured in ``crs`` [ha] (exact in an equal-area CRS)."""
+    return float(_read_in_crs(path, crs).geometry.union_all().area) / 10_000.0
+
+
+def share_outside(inner_path: str | os.PathLike, outer_path: str | os.PathLike, crs) -> float:
+    """Share of the area of one polygon layer's union that lies outside another's [0..1] (1 when empty)."""
+    inner = _read_in_crs(inner_path, crs).geometry.union_all()
+    outer = _read_in_crs(outer_path, crs).geometry.union_all()
+    return float(inner.difference(outer).area / inner.area) if inner.area > 0 else 1.0
+
+
+def block_around(paths, grid: Grid, *, margin: int = 1) -> Block:
+    """The grid block that covers the bounding box of the given polygon layers, ``margin`` pixels wider.
+
+    Raises
+    ------
+    ZoneError
+        The layers lie outside the raster (names the first layer).
+    """
+    from rasterio.windows import from_bounds
+
+    paths = list(paths)
+    b = np.array([_read_in_crs(p, grid.crs).total_bounds for p in paths])
+    w = from_bounds(b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max(), grid.transform)
+    try:
+        return Block.around(grid.shape, w.row_off, w.col_off, w.row_off + w.height, w.col_off + w.width,
+                            margin=margin)
+    except ValueError:
+        raise ZoneError("the polygons lie outside the raster", path=str(paths[0])) from None

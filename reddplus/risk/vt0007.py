@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit
 from scipy import ndimage
 
-from reddplus.errors import InputDataError, ModelError
+from reddplus.errors import InputDataError, ModelError, SearchDistanceError
 
 log = logging.getLogger(__name__)
 
@@ -305,9 +305,10 @@ def negligible_risk_threshold(counts: np.ndarray, pixel_size_m: float, share: fl
     cum = np.cumsum(counts[:-1]) / total
     hit = np.nonzero(cum >= share - 1e-12)[0]
     if hit.size == 0:
-        raise ModelError(f"the NRT is not reached within the search distance {(counts.size - 1) * pixel_size_m:g} m: "
-                         f"only {cum[-1]:.4%} of the deforestation lies within it (target {share:.2%}); "
-                         "increase the search distance (--max-distance)")
+        searched = (counts.size - 1) * pixel_size_m
+        raise SearchDistanceError(f"the NRT is not reached within the search distance {searched:g} m: "
+                                  f"only {cum[-1]:.4%} of the deforestation lies within it (target {share:.2%}); "
+                                  "increase the search distance (--max-distance)", searched_m=float(searched))
     k = int(hit[0])
     return NRT(float((k + 1) * pixel_size_m), float(cum[k]), float(share), counts, float(pixel_size_m))
 

@@ -469,14 +469,24 @@ def _write(stage: Path, grid, layers: dict, rasters: dict, trees: pd.DataFrame, 
             ds.write(arr, 1)
             ds.update_tags(GENERATED="reddplus sample landscape; not real data")
         paths[name] = p
-    for name, gdf in layers.items():
-        p = stage / f"{name}.gpkg"
-        gdf.to_file(p, driver="GPKG", layer=name)
-        paths[name] = p
+    import pyogrio
+
+    # a fixed GeoPackage timestamp makes the layers byte-identical from one generation to the next,
+    # so the run manifest's input hashes only change when the landscape does
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2000-01-01T00:00:00.000Z"})
+    try:
+        for name, gdf in layers.items():
+            p = stage / f"{name}.gpkg"
+            gdf.to_file(p, driver="GPKG", layer=name, engine="pyogrio")
+            paths[name] = p
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
     trees.to_csv(stage / "inventory.csv", index=False)
     plots[["plot", "area_ha", "stratum"]].to_csv(stage / "plot_areas.csv", index=False)
     paths["inventory"] = stage / "inventory.csv"
     paths["plot_areas"] = stage / "plot_areas.csv"
+    import datetime
+
     from reddplus.accounting import EXAMPLE_ANSWERS
 
     cfg = {
@@ -485,7 +495,8 @@ def _write(stage: Path, grid, layers: dict, rasters: dict, trees: pd.DataFrame, 
         "areas": {"project": "project.gpkg", "jurisdiction": "jurisdiction.gpkg", "admin_field": "admin_id",
                   "leakage_belt": "leakage_belt.gpkg", "protected_areas": "protected_areas.gpkg",
                   "strata": "strata.tif"},
-        "stocks": {"inventory": "inventory.csv", "plot_areas": "plot_areas.csv", "height_model": "best",
+        "stocks": {"source": "inventory", "inventory": "inventory.csv", "plot_areas": "plot_areas.csv",
+                   "height_model": "best",
                    "strata": [{"code": k, "name": v["name"],
                                "agb_tco2e_per_ha": round(v["agb_mg_per_ha"] * CARBON_FRACTION * CO2_PER_C, 1)}
                               for k, v in STRATA.items()],
@@ -498,7 +509,9 @@ def _write(stage: Path, grid, layers: dict, rasters: dict, trees: pd.DataFrame, 
                      "rivers": "rivers.gpkg", "settlements": "settlements.gpkg",
                      "planned_roads": [{"path": "planned_roads.gpkg",
                                         "opening_year": int(truth["planned_road_opening_year"])}]},
-        "deductions": {"market_leakage_percent": 0.0, "nprt": EXAMPLE_ANSWERS},
+        # NPRT v4.2 answers for a Madre de Dios conservation concession (reddplus.accounting.EXAMPLE_ANSWERS)
+        "deductions": {"market_leakage_percent": 0.0, "nprt_version": "4.2",
+                       "registration_requested": datetime.date(2024, 3, 1), "nprt": EXAMPLE_ANSWERS},
         "counterfactual": {"enabled": True, "repeats": 20, "sample_density_per_ha": 0.05, "buffer_km": 5.0},
     }
     (stage / "project.toml").write_text("# GENERATED sample project (reddplus.sample): not real project data\n"

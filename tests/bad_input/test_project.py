@@ -52,11 +52,12 @@ def test_config_values(case, small_sample, tmp_path, edit, names):
 
 
 def test_nprt_answers_checked_before_computing(case, small_sample, tmp_path):
+    """Checked by the chain as its first step (before the stocks and the raster work)."""
     def edit(cfg, folder):
         cfg["deductions"]["nprt"]["financial_viability"] = ["breakeven_soon"]
     toml = _project(small_sample, tmp_path, edit)
     case(["run", toml, "--out", tmp_path / "out", "--no-pdf"], code=2,
-         names=("deductions.nprt.financial_viability", "breakeven_lt_4", toml))
+         names=("deductions.nprt.financial_viability", "breakeven_4_or_less"))
 
 
 def test_zero_byte_geopackage(case, small_sample, tmp_path):

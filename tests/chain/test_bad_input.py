@@ -75,7 +75,7 @@ def test_nprt_answer_outside_allowed_values(sample, tmp_path):
     toml = _variant(sample, tmp_path, edit)
     with pytest.raises(ConfigError) as err:
         _run(toml, tmp_path / "out")
-    assert "deductions.nprt.financial_viability" in str(err.value) and "breakeven_lt_4" in str(err.value)
+    assert "deductions.nprt.financial_viability" in str(err.value) and "breakeven_4_or_less" in str(err.value)
     _assert_clean(tmp_path / "out")
 
 
@@ -99,6 +99,7 @@ def test_stocks_from_a_previous_assessment(sample, tmp_path):
     """Without a tree inventory the per-stratum stocks of the config (mean, SD) carry the interval."""
     def edit(cfg):
         del cfg["stocks"]["inventory"], cfg["stocks"]["plot_areas"]
+        cfg["stocks"]["source"] = "strata"
         for st in cfg["stocks"]["strata"]:
             st["agb_tco2e_per_ha_sd"] = 0.05 * st["agb_tco2e_per_ha"]
         cfg["counterfactual"]["enabled"] = False
@@ -115,9 +116,9 @@ def test_uncertainty_rule_is_configurable(sample, tmp_path):
         cfg["deductions"]["uncertainty"] = {"allowable_halfwidth_percent": 0.0, "draws": 2000}
         cfg["counterfactual"]["enabled"] = False
     res = _run(_variant(sample, tmp_path, edit), tmp_path / "out")
-    unc = res.steps["uncertainty"]
-    assert unc["halfwidth_percent"] > 0
-    assert res.uncertainty_deduction_percent == pytest.approx(unc["halfwidth_percent"])
+    unc = res.credits.uncertainty
+    assert unc.halfwidth_percent > 0
+    assert res.credits.uncertainty_deduction_percent == pytest.approx(unc.halfwidth_percent)
 
 
 def test_same_numbers_on_a_dask_cluster(sample, tmp_path):
@@ -131,5 +132,5 @@ def test_same_numbers_on_a_dask_cluster(sample, tmp_path):
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as lc:
         remote = run_project(cfg, tmp_path / "dask", report_pdf=False, scheduler=lc.scheduler_address)
     assert remote.net_vcus_by_vintage == local.net_vcus_by_vintage
-    assert remote.steps["activity"]["jurisdiction_ha_per_year"] == local.steps["activity"]["jurisdiction_ha_per_year"]
+    assert remote.activity.jurisdiction_ha_per_year == local.activity.jurisdiction_ha_per_year
     assert remote.overcrediting_ratio == local.overcrediting_ratio

@@ -39,19 +39,19 @@ def test_summary_contract(demo):
 
 def test_credits_rules(demo):
     """Issued VCUs + buffer never exceed the unrounded net reductions; VCUs are whole tonnes rounded down."""
-    rows = demo.steps["credits_ex_post"]["rows"]
+    rows = demo.credits.ex_post.rows
     assert rows
     for r in rows:
-        assert r["vcus"] == int(r["vcus"])
-        assert r["vcus"] + r["buffer"] <= max(0.0, r["net_tco2e"]) + 1e-6
+        assert r.vcus == int(r.vcus)
+        assert r.vcus + r.buffer <= max(0.0, r.net_tco2e) + 1e-6
 
 
 def test_baseline_follows_the_highway(demo):
     """The planned road changes the project's baseline from its opening year on (issue: the seed's point)."""
-    sc = demo.steps["scenario"]
-    years = sc["years"]
-    opening = min(sc["opening_years"])
-    proj = dict(zip(years, sc["allocation"]["zones"]["project"]))
+    sc = demo.scenario
+    years = sc.years
+    opening = min(sc.opening_years)
+    proj = dict(zip(years, sc.allocation.zone_ha_per_year["project"]))
     before = [proj[y] for y in years if y < opening]
     after = [proj[y] for y in years if y >= opening]
     assert before and after
@@ -107,14 +107,61 @@ def test_registry_blocks_equal_the_credits_table(demo):
     from reddplus.registry.db import connect
     from reddplus.registry.service import RegistryService
 
-    reg = demo.steps["registry"]
-    rows = {r["year"]: r for r in demo.steps["credits_ex_post"]["rows"]}
-    assert [i["vintage"] for i in reg["issuances"]] == sorted(y for y, r in rows.items() if r["vcus"] + r["buffer"])
-    for i in reg["issuances"]:
-        assert i["holder_vcus"] == rows[i["vintage"]]["vcus"] == demo.net_vcus_by_vintage[i["vintage"]]
-        assert i["buffer_credits"] == rows[i["vintage"]]["buffer"]
-    db = connect(f"sqlite:///{demo.out_dir / 'registry.sqlite'}")
+    reg = demo.issuance
+    rows = {r.year: r for r in demo.credits.ex_post.rows}
+    assert [i.vintage for i in reg.issuances] == sorted(y for y, r in rows.items() if r.vcus + r.buffer)
+    for i in reg.issuances:
+        assert i.holder_vcus == rows[i.vintage].vcus == demo.net_vcus_by_vintage[i.vintage]
+        assert i.buffer_credits == rows[i.vintage].buffer
+    db = connect(f"sqlite:///{demo.path(reg.database)}")
     report = RegistryService(db, secret_key="t" * 64).verify_journal()
     assert report["ok"], report
-    serials = sorted((i["holder_serial"], i["buffer_serial"]) for i in reg["issuances"])
+    serials = sorted((i.holder_serial, i.buffer_serial) for i in reg.issuances)
     assert len({s for pair in serials for s in pair}) == 2 * len(serials)
+
+
+def _close(a, b, path="") -> list[str]:
+    """Differences between two JSON-like values: numbers to 1e-9 relative, everything else exactly."""
+    import math
+
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = [f"{path}: keys {sorted(set(a) ^ set(b))}"] if set(a) != set(b) else []
+        return out + [d for k in sorted(set(a) & set(b)) for d in _close(a[k], b[k], f"{path}.{k}")]
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return [f"{path}: length {len(a)} != {len(b)}"]
+        return [d for i, (x, y) in enumerate(zip(a, b)) for d in _close(x, y, f"{path}[{i}]")]
+    for x in (a, b):
+        if isinstance(x, str):
+            try:
+                float(x)
+            except ValueError:
+                return [] if a == b else [f"{path}: {a!r} != {b!r}"]
+    try:
+        fa, fb = float(a), float(b)
+    except (TypeError, ValueError):
+        return [] if a == b else [f"{path}: {a!r} != {b!r}"]
+    if math.isnan(fa) and math.isnan(fb):
+        return []
+    return [] if math.isclose(fa, fb, rel_tol=1e-9, abs_tol=1e-9) else [f"{path}: {a!r} != {b!r}"]
+
+
+def test_behaviour_is_pinned(demo):
+    """The demo's published numbers (summary, CSV tables, every number in the report's tables) and the
+    manifest's content hash equal the pinned run (tests/chain/pinned/demo_scale025.json). A change that
+    alters a method updates the pinned file in the same commit and says why."""
+    from pathlib import Path
+
+    from tests.chain.fingerprint import fingerprint
+
+    pinned = json.loads((Path(__file__).parent / "pinned" / "demo_scale025.json").read_text())
+    got = fingerprint(demo.out_dir)
+    assert got["manifest_content_sha256"] == pinned["manifest_content_sha256"]
+    # columns added to a table are not a change of method: compare the pinned columns
+    tables = {name: [{k: row[k] for k in pin_row if k in row} for row, pin_row in zip(rows, pinned["tables"][name])]
+              + rows[len(pinned["tables"][name]):] for name, rows in got["tables"].items() if name in pinned["tables"]}
+    diffs = _close(got["summary"], pinned["summary"], "summary") + _close(tables, pinned["tables"], "tables")
+    assert not diffs, diffs[:20]
+    assert sorted(got["report_numbers"]) == sorted(pinned["report_numbers"]), "tables added or removed"
+    for title, numbers in pinned["report_numbers"].items():
+        assert got["report_numbers"][title] == numbers, title

@@ -1,0 +1,393 @@
+"""Typed, frozen results of each step of a crediting run, and :class:`CreditingResults`, their sum.
+
+Paths inside results are relative to the run directory (``rasters/density_vp.tif``), so a
+results object means the same before and after the run folder is published.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from reddplus.accounting import CreditsTable, EmissionFactor, NPRTResult, UncertaintyResult
+from reddplus.baseline.allocation import AllocationResult
+from reddplus.baseline.rate import RateResult
+from reddplus.landcover import ActivityResult
+from reddplus.project import ProjectConfig
+from reddplus.registry.issuance import IssuanceResult
+from reddplus.risk.tools import RiskResult
+from reddplus.stocks import ProjectStock, StratumStock
+
+
+# --------------------------------------------------------------------------------------------- steps
+@dataclass(frozen=True)
+class StratumCarbon:
+    """One carbon stratum: its code on the stratum raster, name, stock and forest area in the project."""
+
+    code: int
+    name: str
+    stock: StratumStock
+    forest_area_ha: float
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "name": self.name, "forest_area_ha": self.forest_area_ha, **self.stock.to_dict()}
+
+
+@dataclass(frozen=True)
+class StocksResult:
+    """Carbon stocks: per stratum [t CO2e/ha] and the project total [t CO2e] with its 90 % interval.
+
+    ``source`` is ``"inventory"`` (tree plots, Monte Carlo) or ``"strata"`` (a per-stratum stock
+    table from a previous assessment: mean and standard error of the mean).
+    """
+
+    source: str
+    strata: tuple[StratumCarbon, ...]
+    project_stock: ProjectStock
+    agb_stock_tco2: float
+    agb_stock_tco2_ci90: tuple[float, float]
+    plots: dict | None
+
+    def stratum(self, code: int) -> StratumCarbon:
+        return next(s for s in self.strata if s.code == code)
+
+    @property
+    def codes(self) -> tuple[int, ...]:
+        return tuple(s.code for s in self.strata)
+
+    def to_dict(self) -> dict:
+        return {"source": self.source, "strata": [s.to_dict() for s in self.strata],
+                "project_stock": self.project_stock.to_dict(), "agb_stock_tco2": self.agb_stock_tco2,
+                "agb_stock_tco2_ci90": list(self.agb_stock_tco2_ci90), "plots": self.plots}
+
+
+@dataclass(frozen=True)
+class ActivityStepResult:
+    """Deforestation per year [ha/yr] in the jurisdiction, project and leakage belt (a period's loss
+    spread evenly over its years), per project stratum, and the jurisdiction's table per admin unit."""
+
+    jurisdiction_ha_per_year: dict[int, float]
+    project_ha_per_year: dict[int, float]
+    project_by_stratum_ha_per_year: dict[int, dict[int, float]] | None   # year -> stratum code -> ha/yr
+    leakage_belt_ha_per_year: dict[int, float]
+    by_admin: ActivityResult | None
+
+    def to_dict(self) -> dict:
+        return {"jurisdiction_ha_per_year": self.jurisdiction_ha_per_year,
+                "project_ha_per_year": self.project_ha_per_year,
+                "leakage_belt_ha_per_year": self.leakage_belt_ha_per_year,
+                "by_admin": self.by_admin.to_dict() if self.by_admin is not None else None}
+
+
+@dataclass(frozen=True)
+class RateStepResult:
+    """The jurisdictional expected deforestation [ha/yr] and the relative standard error of the HRP mean."""
+
+    rate: RateResult
+    relative_standard_error: float
+
+    def to_dict(self) -> dict:
+        return self.rate.to_dict() | {"relative_standard_error": self.relative_standard_error}
+
+
+@dataclass(frozen=True)
+class AssessmentResult:
+    """Benchmark vs alternative models on the same cells (VT0007 v1.0 sections 5.2-5.3).
+
+    ``ran`` is False when the run's configuration does not call for it; ``reason`` says why.
+    """
+
+    ran: bool
+    reason: str
+    table: tuple[dict, ...] = ()
+    selected: str | None = None
+    nrt_m: float | None = None
+
+    def to_dict(self) -> dict:
+        return {"ran": self.ran, "reason": self.reason, "table": list(self.table), "selected": self.selected,
+                "nrt_m": self.nrt_m}
+
+
+@dataclass(frozen=True)
+class ScenarioStepResult:
+    """The planned-road scenario: its allocation per year and the class maps without / with the roads."""
+
+    years: tuple[int, ...]
+    opening_years: tuple[int, ...]
+    allocation: AllocationResult
+    model_summary: dict
+    classes_without: Path
+    classes_with: Path
+
+    def to_dict(self) -> dict:
+        return {"years": list(self.years), "opening_years": list(self.opening_years),
+                "allocation": self.allocation.to_dict(), "model": self.model_summary,
+                "classes_without_planned_roads": str(self.classes_without),
+                "classes_with_planned_roads": str(self.classes_with)}
+
+
+@dataclass(frozen=True)
+class BaselineResult:
+    """The baseline the credits use: allocated deforestation per vintage [ha/yr] and where it comes from."""
+
+    source: str
+    reason: str
+    allocation: AllocationResult
+    benchmark_allocation: AllocationResult
+    project_ha_per_year: dict[int, float]
+    leakage_belt_ha_per_year: dict[int, float]
+
+    def to_dict(self) -> dict:
+        return {"source": self.source, "reason": self.reason, "allocation": self.allocation.to_dict(),
+                "benchmark_allocation": self.benchmark_allocation.to_dict(),
+                "project_ha_per_year": self.project_ha_per_year,
+                "leakage_belt_ha_per_year": self.leakage_belt_ha_per_year}
+
+
+@dataclass(frozen=True)
+class EmissionFactorsResult:
+    """Emission factors [t CO2e/ha] per stratum, and of the baseline deforestation (strata weighted)."""
+
+    by_stratum: dict[int, EmissionFactor]
+    baseline: EmissionFactor
+    weights: dict[int, float]
+
+    def to_dict(self) -> dict:
+        return {"by_stratum": {str(h): ef.to_dict() for h, ef in self.by_stratum.items()},
+                "weights": self.weights, "mean_tco2e_per_ha": self.baseline.mean,
+                "sd_tco2e_per_ha": self.baseline.sd}
+
+
+@dataclass(frozen=True)
+class CreditsResult:
+    """Deductions and net credits: the buffer, the uncertainty, the ex-ante and ex-post credits tables."""
+
+    nprt: NPRTResult
+    uncertainty: UncertaintyResult
+    ex_ante: CreditsTable
+    ex_post: CreditsTable | None
+    baseline_emissions_tco2e_per_year: dict[int, float]
+    baseline_emissions_sd_tco2e_per_year: dict[int, float]
+    ex_ante_avoided_tco2e_per_year: dict[int, float]
+
+    @property
+    def uncertainty_deduction_percent(self) -> float:
+        return 100.0 * self.uncertainty.deduction_fraction
+
+    @property
+    def net_vcus_by_vintage(self) -> dict[int, int]:
+        return {r.year: int(r.vcus) for r in self.ex_post.rows} if self.ex_post else {}
+
+    @property
+    def buffer_by_vintage(self) -> dict[int, int]:
+        return {r.year: int(r.buffer) for r in self.ex_post.rows} if self.ex_post else {}
+
+    def to_dict(self) -> dict:
+        return {"nprt": self.nprt.to_dict(), "uncertainty": self.uncertainty.to_dict(),
+                "ex_ante": self.ex_ante.to_dict(), "ex_post": self.ex_post.to_dict() if self.ex_post else None,
+                "baseline_emissions_tco2e_per_year": self.baseline_emissions_tco2e_per_year,
+                "ex_ante_avoided_tco2e_per_year": self.ex_ante_avoided_tco2e_per_year}
+
+
+@dataclass(frozen=True)
+class CounterfactualStepResult:
+    """The pixel-matching counterfactual and the baseline's over-crediting ratio against it."""
+
+    result: Any                     # reddplus.counterfactual.tool.CounterfactualResult (frozen)
+    overcrediting: Any              # reddplus.counterfactual.outcomes.OvercreditingRatio (frozen)
+
+    def control_emissions_per_year(self, years, emission_factor_tco2e_per_ha: float) -> list[tuple[float, ...]]:
+        """Matched-control deforestation x EF per year [t CO2e/yr]: (median, 5 %, 95 %) over the repeats."""
+        cy, cvals = self.result.control_deforestation_per_year()
+        ef = emission_factor_tco2e_per_ha
+        m = {int(y): v for y, v in zip(cy, np.asarray(cvals).T)}
+        return [(float(np.median(m[y])) * ef, float(np.quantile(m[y], 0.05)) * ef,
+                 float(np.quantile(m[y], 0.95)) * ef) if y in m else (np.nan,) * 3 for y in years]
+
+    def to_dict(self) -> dict:
+        return self.result.to_dict(self.overcrediting)
+
+
+# --------------------------------------------------------------------------------------------- the run
+@dataclass(frozen=True)
+class CreditingResults:
+    """Everything a crediting run produced, one typed field per step; the report renders this alone.
+
+    ``out_dir`` is the published run directory; every path in the step results is relative to it.
+    """
+
+    config: ProjectConfig
+    out_dir: Path
+    project_area_ha: float
+    dates: tuple[int, ...]
+    stocks: StocksResult
+    activity: ActivityStepResult
+    rate: RateStepResult
+    risk: RiskResult
+    assessment: AssessmentResult
+    scenario: ScenarioStepResult | None
+    baseline: BaselineResult
+    emission_factors: EmissionFactorsResult
+    credits: CreditsResult
+    counterfactual: CounterfactualStepResult | None
+    issuance: IssuanceResult | None
+    manifest: dict
+    choices: tuple = ()             # reddplus.chain.choices.Choice, in the order of the chain
+    generated: bool = False
+    with_pdf: bool = True
+    seconds: float = 0.0
+
+    # ---- convenience views (the command-line contract's names)
+    @property
+    def project_name(self) -> str:
+        return self.config.project.name
+
+    @property
+    def report_html(self) -> Path:
+        return self.out_dir / "report.html"
+
+    @property
+    def report_pdf(self) -> Path | None:
+        return self.out_dir / "report.pdf" if self.with_pdf else None
+
+    @property
+    def net_vcus_by_vintage(self) -> dict[int, int]:
+        return self.credits.net_vcus_by_vintage
+
+    @property
+    def buffer_by_vintage(self) -> dict[int, int]:
+        return self.credits.buffer_by_vintage
+
+    @property
+    def agb_stock_tco2(self) -> float:
+        return self.stocks.agb_stock_tco2
+
+    @property
+    def agb_stock_tco2_ci90(self) -> tuple[float, float]:
+        return self.stocks.agb_stock_tco2_ci90
+
+    @property
+    def baseline_emissions_tco2e_per_year(self) -> dict[int, float]:
+        return self.credits.baseline_emissions_tco2e_per_year
+
+    @property
+    def ex_ante_avoided_tco2e_per_year(self) -> dict[int, float]:
+        return self.credits.ex_ante_avoided_tco2e_per_year
+
+    @property
+    def buffer_percent(self) -> float:
+        return float(self.credits.nprt.buffer_percent)
+
+    @property
+    def uncertainty_deduction_percent(self) -> float:
+        return self.credits.uncertainty_deduction_percent
+
+    @property
+    def overcrediting_ratio(self) -> dict | None:
+        return self.counterfactual.overcrediting.to_dict() if self.counterfactual is not None else None
+
+    def path(self, relative: str | Path) -> Path:
+        """A run file's absolute path."""
+        return self.out_dir / relative
+
+    def summary(self) -> dict:
+        """The JSON summary of ``reddplus run/demo --json`` (the command-line contract)."""
+        from reddplus.sample.reference import reference_summary
+
+        c = self.credits
+        avoided = list(c.ex_ante_avoided_tco2e_per_year.values())
+        return {
+            "project": self.project_name,
+            "generated_sample": self.generated,
+            "project_area_ha": self.project_area_ha,
+            "agb_stock_tco2": self.agb_stock_tco2,
+            "agb_stock_tco2_ci90": list(self.stocks.agb_stock_tco2_ci90),
+            "baseline_emissions_tco2e_per_year": {str(y): v for y, v in c.baseline_emissions_tco2e_per_year.items()},
+            "ex_ante_avoided_tco2e_per_year": {str(y): v for y, v in c.ex_ante_avoided_tco2e_per_year.items()},
+            "ex_ante_avoided_tco2e_per_year_range": [min(avoided), max(avoided)] if avoided else None,
+            "net_vcus_by_vintage": {str(y): v for y, v in self.net_vcus_by_vintage.items()},
+            "buffer_by_vintage": {str(y): v for y, v in self.buffer_by_vintage.items()},
+            "buffer_percent": float(c.nprt.buffer_percent),
+            "uncertainty_deduction_percent": c.uncertainty_deduction_percent,
+            "overcrediting_ratio": self.overcrediting_ratio,
+            "baseline_source": self.baseline.source,
+            "choices": [c.to_dict() for c in self.choices],
+            "reference": reference_summary(),
+            "report_html": str(self.report_html),
+            "report_pdf": str(self.report_pdf) if self.report_pdf else None,
+            "out_dir": str(self.out_dir),
+            "seconds": round(self.seconds, 1),
+        }
+
+    def headline(self) -> list[dict]:
+        """Headline figures; for the built-in sample, beside the reference project's figures."""
+        from reddplus.sample.reference import reference_comparison
+
+        avoided = list(self.credits.ex_ante_avoided_tco2e_per_year.values())
+        mean_avoided = float(np.mean(avoided)) if avoided else float("nan")
+        a_lo, a_hi = self.stocks.agb_stock_tco2_ci90
+        rows = [
+            {"key": "project_area_ha", "label": "Project area [ha]", "value": f"{self.project_area_ha:,.0f}"},
+            {"key": "agb_stock_tco2", "label": "AGB stock [t CO2] (90% CI)",
+             "value": f"{self.agb_stock_tco2 / 1e6:,.1f} M ({a_lo / 1e6:,.1f}–{a_hi / 1e6:,.1f} M)"},
+            {"key": "avoided", "label": "Ex-ante avoided emissions [t CO2e/yr] (mean, min–max over the crediting "
+                                        "period)",
+             "value": f"{mean_avoided:,.0f} ({min(avoided):,.0f}–{max(avoided):,.0f})" if avoided else "—"},
+            {"key": "vcus", "label": "Net VCUs by vintage (ex-post)",
+             "value": ", ".join(f"{y}: {v:,}" for y, v in self.net_vcus_by_vintage.items()) or "—"},
+            {"key": "buffer", "label": "Buffer [% / credits]",
+             "value": f"{self.credits.nprt.buffer_percent:g}% / {sum(self.buffer_by_vintage.values()):,}"},
+        ]
+        ref = reference_comparison(self.project_area_ha, self.agb_stock_tco2, mean_avoided) if self.generated else {}
+        out = []
+        for r in rows:
+            reference, difference = ref.get(r.pop("key"), ("—", "—"))
+            out.append(r | {"reference": reference, "difference": difference})
+        if self.overcrediting_ratio:
+            o = self.overcrediting_ratio
+            out.append({"label": "Over-crediting ratio (baseline / matched controls)",
+                        "value": f"{o['overcrediting_ratio']:.2f} ({o['low']:.2f}–{o['high']:.2f})",
+                        "reference": "1.00 = baseline agrees with the counterfactual", "difference": "—"})
+        return out
+
+    def headline_lines(self) -> list[str]:
+        """The headline as text lines (printed by ``reddplus run`` / ``demo`` without ``--json``)."""
+        title = f"{self.project_name}" + ("  [GENERATED sample, not real project data]" if self.generated else "")
+        lines = [title]
+        for r in self.headline():
+            ref = f"   (reference {r['reference']}; {r['difference']})" if r["reference"] != "—" else ""
+            lines.append(f"  {r['label']}: {r['value']}{ref}")
+        return lines
+
+    def to_dict(self) -> dict:
+        """``results.json``: every step's result."""
+        skip = {"config", "out_dir", "manifest", "generated", "with_pdf", "seconds", "project_area_ha", "dates",
+                "choices"}
+        out: dict[str, Any] = {"project_area_ha": self.project_area_ha, "dates": list(self.dates),
+                               "choices": [c.to_dict() for c in self.choices]}
+        for f in fields(self):
+            if f.name not in skip:
+                v = getattr(self, f.name)
+                out[f.name] = v.to_dict() if v is not None else None
+        return out
+
+
+def json_default(o):
+    """JSON encoding of numpy scalars and arrays, paths, dates, tuples and result objects."""
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, (Path, dt.date)):
+        return str(o)
+    if hasattr(o, "to_dict"):
+        return o.to_dict()
+    if isinstance(o, tuple):
+        return list(o)
+    return str(o)
