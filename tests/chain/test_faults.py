@@ -51,6 +51,7 @@ def project(tmp_path_factory):
     for key in ("planned_roads", "roads", "rivers", "settlements"):
         cfg["baseline"].pop(key, None)
     del cfg["stocks"]["inventory"], cfg["stocks"]["plot_areas"]
+    cfg["stocks"]["source"] = "strata"
     toml = s.out_dir / "fast.toml"
     toml.write_text(tomli_w.dumps(cfg))
     return toml
