@@ -8,6 +8,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+from contextlib import contextmanager
 
 import pytest
 
@@ -19,6 +20,24 @@ from reddplus.outputs import OutputLock, atomic_dir, atomic_path, check_output_l
 
 def _siblings(tmp_path):
     return sorted(p.name for p in tmp_path.iterdir())
+
+
+@contextmanager
+def lock_held_elsewhere(out):
+    """Another process holds the lock of ``out`` while the block runs; yields its PID."""
+    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import time
+        from reddplus.outputs import OutputLock
+        with OutputLock({str(out)!r}):
+            print("locked", flush=True)
+            time.sleep(60)
+        """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "locked"
+        yield child.pid
+    finally:
+        child.kill()
+        child.wait()
 
 
 def _dead_pid() -> int:
@@ -66,23 +85,12 @@ def test_target_that_appeared_meanwhile_is_not_replaced(tmp_path):
 
 def test_locked_target_refused_naming_folder_and_pid(tmp_path):
     out = tmp_path / "out"
-    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
-        import sys, time
-        from reddplus.outputs import OutputLock
-        with OutputLock({str(out)!r}):
-            print("locked", flush=True)
-            time.sleep(60)
-        """)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert child.stdout.readline().strip() == "locked"
+    with lock_held_elsewhere(out) as pid:
         with pytest.raises(OutputLockedError) as err:
             with atomic_dir(out):
                 pass
-        assert str(out) in str(err.value) and f"PID {child.pid}" in str(err.value)
+        assert str(out) in str(err.value) and f"PID {pid}" in str(err.value)
         assert err.value.exit_code == 3
-    finally:
-        child.kill()
-        child.wait()
     with atomic_dir(out) as stage:      # the lock of a dead process is free
         (stage / "a").write_text("1")
     assert _siblings(tmp_path) == ["out"]

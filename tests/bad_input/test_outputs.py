@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import stat
-import subprocess
-import sys
-import textwrap
 
 import geopandas as gpd
 import pytest
@@ -14,6 +11,7 @@ from click.testing import CliRunner
 from shapely.geometry import box
 
 from reddplus.cli.main import cli
+from tests.test_outputs import lock_held_elsewhere
 from tests.risk.synth import CRS, bounds, make_fcc, write_fcc
 
 from .conftest import snapshot
@@ -69,23 +67,12 @@ def test_benchmark_into_a_locked_folder(case, risk_inputs, tmp_path):
     """Two runs into the same folder: the second exits non-zero naming it (the first holds the lock)."""
     d, fp = risk_inputs
     out = tmp_path / "risk"
-    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
-        import time
-        from reddplus.outputs import OutputLock
-        with OutputLock({str(out)!r}):
-            print("locked", flush=True)
-            time.sleep(60)
-        """)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with lock_held_elsewhere(out) as pid:
         lock = tmp_path / ".risk.lock"
         before = lock.read_bytes()
         r = CliRunner().invoke(cli, [str(a) for a in _bench(d, fp, out)])
-        assert r.exit_code == 3 and str(out) in r.output and "another run" in r.output, r.output
+        assert r.exit_code == 3 and str(out) in r.output and f"another run (PID {pid}" in r.output, r.output
         assert not out.exists() and lock.read_bytes() == before
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 def test_benchmark_overwrite_replaces_the_folder_whole(risk_inputs, tmp_path):
