@@ -85,6 +85,7 @@ def test_empty_jurisdiction_layer_names_the_jurisdiction(case, small_sample, tmp
     assert "outside the jurisdiction" not in r.output
 
 
+@pytest.mark.filterwarnings("ignore:'crs' was not provided:UserWarning")   # pyogrio, writing the bad layer
 def test_layer_without_crs(case, small_sample, tmp_path):
     toml = _project(small_sample, tmp_path)
     p = toml.parent / "leakage_belt.gpkg"

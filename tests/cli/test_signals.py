@@ -55,6 +55,7 @@ class _SwallowsInterrupt:
             time.sleep(0)
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")   # the swallowed interrupt
 def test_a_swallowed_ctrl_c_still_stops_the_publish(tmp_path, fcc, monkeypatch):
     import reddplus.landcover as landcover
 

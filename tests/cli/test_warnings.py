@@ -15,7 +15,6 @@ import threading
 import warnings
 
 import geopandas as gpd
-import numpy as np
 import pytest
 from click.testing import CliRunner
 from shapely.geometry import box
@@ -71,6 +70,8 @@ class CrossedCatchWarnings:
         return self.fn(*args, **kwargs)
 
 
+# not displayed (they are expected, 40 of them): collection does not depend on the filters
+@pytest.mark.filterwarnings("ignore::reddplus.errors.ReddplusWarning")
 def test_block_thread_warnings_reach_the_json_every_time(inputs, monkeypatch):
     import reddplus.raster.executor as executor
     import reddplus.risk.tools as tools
@@ -105,4 +106,3 @@ def test_block_thread_warnings_reach_the_json_every_time(inputs, monkeypatch):
         assert any("fcc.tif" in m for m in area)
         assert not any(".partial" in m for m in got), "messages name the published folder"
     assert all(kept), f"warnings lost in {kept.count(False)} of {len(kept)} runs"
-    assert np.all(kept)
