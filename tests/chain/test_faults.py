@@ -58,7 +58,8 @@ def project(tmp_path_factory):
 
 
 def _start(toml: Path, out: Path, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen([REDDPLUS, "-q", "run", str(toml), "--out", str(out), "--no-pdf", "--json", *extra],
+    """``reddplus run`` with its progress on stderr: one line as each step starts."""
+    return subprocess.Popen([REDDPLUS, "run", str(toml), "--out", str(out), "--no-pdf", "--json", *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -69,7 +70,7 @@ def _files(folder: Path) -> list[str]:
 @dataclass(frozen=True)
 class Reference:
     out: Path
-    seconds: float
+    steps: int          # progress lines of an uninterrupted run
     numbers: dict
     manifest_sha256: str
     files: list
@@ -83,12 +84,12 @@ def _numbers(folder: Path) -> dict:
 @pytest.fixture(scope="module")
 def reference(project, tmp_path_factory):
     out = tmp_path_factory.mktemp("reference") / "run"
-    t0 = time.monotonic()
     p = _start(project, out)
     stdout, stderr = p.communicate(timeout=1200)
     assert p.returncode == 0, stderr
-    seconds = time.monotonic() - t0
-    return Reference(out, seconds, _numbers(out), json.loads((out / "manifest.json").read_text())["manifest_sha256"],
+    steps = len([line for line in stderr.splitlines() if line.strip()])
+    assert steps >= 5, stderr
+    return Reference(out, steps, _numbers(out), json.loads((out / "manifest.json").read_text())["manifest_sha256"],
                      _files(out))
 
 
@@ -100,6 +101,15 @@ def _assert_complete(folder: Path, ref: Reference) -> None:
 
 def _leftovers(out: Path) -> list[str]:
     return sorted(p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}."))
+
+
+def _leftovers_of(out: Path, pid: int) -> list[str]:
+    """This process's staging folders, and the lock file if it still names this process."""
+    lock = out.parent / f".{out.name}.lock"
+    mine = [n for n in _leftovers(out) if f".partial-{pid}-" in n or f".old-{pid}-" in n]
+    if lock.exists() and lock.read_text().strip() == str(pid):
+        mine.append(lock.name)
+    return mine
 
 
 def test_killed_at_random_points(project, reference, tmp_path):
@@ -114,23 +124,29 @@ def test_killed_at_random_points(project, reference, tmp_path):
             shutil.copytree(reference.out, out)          # a complete previous run, to be replaced
         if not overwrite and out.exists():
             shutil.rmtree(out)
-        delay = rng.uniform(0.0, reference.seconds)
+        # a random point: during start-up, or a random time into a random step (whatever the machine's load)
+        step = rng.randint(0, reference.steps)
+        delay = rng.uniform(0.0, 2.0 if step == 0 else 1.0)
         p = _start(project, out, *(["--overwrite"] if overwrite else []))
-        try:
-            p.wait(timeout=delay)
-        except subprocess.TimeoutExpired:
+        seen = [p.stderr.readline() for _ in range(step)]
+        time.sleep(delay)
+        if p.poll() is None:
             p.send_signal(sig)
         _, stderr = p.communicate(timeout=1200)
-        what = f"trial {trial}: {sig.name} after {delay:.1f} s, overwrite={overwrite}, exit {p.returncode}"
-        assert p.returncode in (0, -signal.SIGKILL, 128 + signal.SIGTERM), f"{what}: {stderr}"
+        stderr = "".join(seen) + stderr
+        what = (f"trial {trial}: {sig.name} {delay:.2f} s into step {step}, overwrite={overwrite}, "
+                f"exit {p.returncode}")
+        # -SIGTERM: the signal came while the interpreter started or exited, outside the command's handler
+        assert p.returncode in (0, -signal.SIGKILL, 128 + signal.SIGTERM, -signal.SIGTERM), f"{what}: {stderr}"
         if out.exists():
             _assert_complete(out, reference)
         else:
             assert not overwrite, f"{what}: an overwrite left no run folder"
         if p.returncode == 128 + signal.SIGTERM:
             assert "interrupted by SIGTERM" in stderr and "Traceback" not in stderr, stderr
-            assert _leftovers(out) == [], f"{what}: SIGTERM left {_leftovers(out)}"
-        outcomes.append((p.returncode, out.exists()))
+            mine = _leftovers_of(out, p.pid)     # an earlier killed run's may wait for the next run to clean
+            assert mine == [], f"{what}: SIGTERM left {mine}"
+        outcomes.append((step, p.returncode, out.exists()))
     # the next run cleans what killed runs left beside the folder, and completes
     p = _start(project, out, "--overwrite")
     _, stderr = p.communicate(timeout=1200)
@@ -138,7 +154,7 @@ def test_killed_at_random_points(project, reference, tmp_path):
     _assert_complete(out, reference)
     assert _leftovers(out) == []
     assert snapshot(project.parent) == inputs, "an input was touched"
-    interrupted = [o for o in outcomes if o[0] != 0]
+    interrupted = [o for o in outcomes if o[1] != 0]
     assert len(interrupted) >= TRIALS // 2, f"too few trials were interrupted: {outcomes}"
 
 
