@@ -326,6 +326,8 @@ class ProjectConfig(_Model):
         return out
 
 
+#: config keys that name a folder rather than a file
+FOLDER_KEYS = ("ccb",)
 #: config keys whose file is a vector layer (checked readable, with features and a CRS, at load time)
 VECTOR_KEYS = ("areas.project", "areas.jurisdiction", "areas.leakage_belt", "areas.protected_areas",
                "baseline.roads", "baseline.rivers", "baseline.settlements", "baseline.planned_roads")
@@ -365,6 +367,10 @@ def project_from_dict(raw: dict, *, base_dir: Path, source: str | None = None) -
     for key, p in resolved.input_files().items():
         if not p.exists():
             raise ConfigError(f"file not found: {p}", key=key, path=source)
+        if key in FOLDER_KEYS:
+            if not p.is_dir():
+                raise ConfigError(f"{p} is not a folder", key=key, path=source)
+            continue
         if p.is_dir():
             raise ConfigError(f"{p} is a folder, not a file", key=key, path=source)
         if p.stat().st_size == 0:
