@@ -36,7 +36,8 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, ValidationError,
+                      field_validator, model_validator)
 
 from reddplus.accounting.config import (LeakageSettings, PoolsSettings, PostDeforestationClass, UncertaintyRuleName,
                                        UncertaintySettings, ValiditySettings)
@@ -45,6 +46,9 @@ from reddplus.risk.config import AlternativesTable, resolve_risk_model
 
 
 class _Model(BaseModel):
+    """Numbers and booleans are strict: ``crediting_start = "2021"`` or ``enabled = "yes"`` are refused,
+    never coerced (a quoted value in TOML is a string; a float accepts an integer)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -52,9 +56,9 @@ class ProjectInfo(_Model):
     name: str
     id: str = "0000"
     country: str = Field("PE", min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
-    crediting_start: int = Field(..., ge=1990, le=2100, description="first year of the crediting period")
-    crediting_years: int = Field(10, ge=1, le=100, description="crediting period length [yr]")
-    seed: int = 20061
+    crediting_start: StrictInt = Field(..., ge=1990, le=2100, description="first year of the crediting period")
+    crediting_years: StrictInt = Field(10, ge=1, le=100, description="crediting period length [yr]")
+    seed: StrictInt = 20061
 
 
 class Areas(_Model):
@@ -69,12 +73,12 @@ class Areas(_Model):
 class StratumStock(_Model):
     """Per-stratum carbon stock when it comes from a previous assessment rather than plots."""
 
-    code: int
+    code: StrictInt
     name: str
-    agb_tco2e_per_ha: float = Field(..., ge=0)
-    agb_tco2e_per_ha_sd: float = Field(0.0, ge=0, description="standard error of the stratum mean [t CO2e/ha] "
+    agb_tco2e_per_ha: StrictFloat = Field(..., ge=0)
+    agb_tco2e_per_ha_sd: StrictFloat = Field(0.0, ge=0, description="standard error of the stratum mean [t CO2e/ha] "
                                        "(the 90% interval is +-1.645 of it)")
-    bgb_tco2e_per_ha: float | None = Field(None, ge=0)
+    bgb_tco2e_per_ha: StrictFloat | None = Field(None, ge=0)
 
 
 class Stocks(_Model):
@@ -84,25 +88,25 @@ class Stocks(_Model):
         "inventory is given (stocks.strata then only names the stratum codes), else 'strata'; the report says so")
     inventory: Path | None = None
     plot_areas: Path | None = None
-    plot_area_ha: float | None = Field(None, gt=0)
+    plot_area_ha: StrictFloat | None = Field(None, gt=0)
     columns: dict[str, str] = Field(default_factory=dict)
     stratum_column: str = Field("stratum", description="column of the plot table naming each plot's stratum")
     height_model: str | None = Field("best", description="local H-D model for trees without a height: log1, log2, "
                                      "weibull, michaelis_menten, best, feldpausch:REGION or none")
     strata: list[StratumStock] = Field(default_factory=list)
-    root_shoot_ratio: float = Field(0.37, ge=0, le=1, description="BGB/AGB [-], IPCC 2006 vol. 4 table 4.4, "
+    root_shoot_ratio: StrictFloat = Field(0.37, ge=0, le=1, description="BGB/AGB [-], IPCC 2006 vol. 4 table 4.4, "
                                     "tropical rainforest")
-    carbon_fraction: float = Field(0.47, gt=0, le=1, description="IPCC 2006 vol. 4 table 4.3")
+    carbon_fraction: StrictFloat = Field(0.47, gt=0, le=1, description="IPCC 2006 vol. 4 table 4.3")
     pools: PoolsSettings = Field(PoolsSettings(), description="carbon pools included or excluded, each with its "
                                  "reason (reddplus.accounting.pools.POOL_RULES; VM0048 v1.0 section 5.2)")
     post_deforestation: list[PostDeforestationClass] | None = Field(
         None, description="land-use classes that replace the forest, with their shares and long-term stocks "
         "(tco2e_per_ha with its source, or ipcc_default). Without it (and without "
         "post_deforestation_tco2e_per_ha) the IPCC default for annual cropland is used and stated in the report")
-    post_deforestation_tco2e_per_ha: float | None = Field(
+    post_deforestation_tco2e_per_ha: StrictFloat | None = Field(
         None, ge=0, description="one post-deforestation stock for all deforestation [t CO2e/ha] (the project's own "
         "figure); an alternative to post_deforestation")
-    monte_carlo: int = Field(1000, ge=10, le=100_000)
+    monte_carlo: StrictInt = Field(1000, ge=10, le=100_000)
 
     @model_validator(mode="after")
     def _one_source(self):
@@ -142,13 +146,13 @@ class ForestChangeInput(_Model):
 
     path: Path
     format: Literal["fcc123", "masks", "hansen", "tmf"] = "fcc123"
-    dates: list[int] | None = None
+    dates: list[StrictInt] | None = None
     more_paths: list[Path] = Field(default_factory=list, description="masks: the rasters after the first (or none: "
                                    "one raster with a band per date)")
     treecover: Path | None = Field(None, description="hansen: treecover2000 [%]")
     datamask: Path | None = Field(None, description="hansen: datamask (1 = land)")
-    canopy_threshold: float = Field(30.0, ge=0, le=100, description="hansen: forest if treecover >= this [%]")
-    mmu_ha: float | None = Field(None, ge=0, description="hansen: minimum mapping unit of loss patches [ha]")
+    canopy_threshold: StrictFloat = Field(30.0, ge=0, le=100, description="hansen: forest if treecover >= this [%]")
+    mmu_ha: StrictFloat | None = Field(None, ge=0, description="hansen: minimum mapping unit of loss patches [ha]")
 
     @model_validator(mode="after")
     def _inputs(self):
@@ -175,10 +179,10 @@ class ForestChangeInput(_Model):
 
 
 class Periods(_Model):
-    historical_reference: tuple[int, int]
-    calibration: tuple[int, int] | None = None
-    confirmation: tuple[int, int] | None = None
-    monitoring: list[tuple[int, int]] = Field(default_factory=list)
+    historical_reference: tuple[StrictInt, StrictInt]
+    calibration: tuple[StrictInt, StrictInt] | None = None
+    confirmation: tuple[StrictInt, StrictInt] | None = None
+    monitoring: list[tuple[StrictInt, StrictInt]] = Field(default_factory=list)
     validity: ValiditySettings = Field(ValiditySettings(), description="baseline validity periods (VM0048: 6 years, "
                                        "each fitted on the 10 years before)")
 
@@ -203,7 +207,7 @@ class Periods(_Model):
 
 class PlannedRoad(_Model):
     path: Path = Field(..., description="planned-road layer (lines)")
-    opening_year: int = Field(..., description="year the road opens [yr]")
+    opening_year: StrictInt = Field(..., description="year the road opens [yr]")
 
 
 class Baseline(_Model):
@@ -216,21 +220,21 @@ class Baseline(_Model):
         "(allocated_risk_map)")
     rate_method: Literal["historical_average", "linear_trend", "expected"] = Field(
         "historical_average", description="jurisdictional expected deforestation (VT0007 section 3)")
-    expected_ha_per_year: float | None = Field(None, ge=0, description="rate_method = 'expected': [ha/yr]")
+    expected_ha_per_year: StrictFloat | None = Field(None, ge=0, description="rate_method = 'expected': [ha/yr]")
     risk_model: str = Field("benchmark", description="'benchmark' (the VT0007 benchmark risk map) or "
                             "'alternative:NAME' (the model defined in [baseline.alternatives.NAME]); an alternative "
                             "is used only when it beats the benchmark under VT0007's test, else the benchmark is "
                             "used and the report says why ('vt0007' is read as 'benchmark')")
     alternatives: AlternativesTable = Field(default_factory=dict, description="alternative risk models by name "
                                             "(reddplus.risk.config.AlternativeModel)")
-    use_planned_roads_in_baseline: bool | None = Field(
+    use_planned_roads_in_baseline: StrictBool | None = Field(
         None, description="a planned road opening after the confirmation period enters the validity period's "
         "prediction only when true (an extrapolation the report shows); sets it for the alternative used")
     vt0007_profile: Literal["reddplus", "udef-arp"] = Field(
         "reddplus", description="rules of the VT0007 benchmark: 'reddplus' (exact) or 'udef-arp' (Verra's reference "
         "tool's NRT binning, class closure, assessment grid, R2 and iterative adjustment ratio)")
-    max_iterations: int = Field(5, ge=1, le=1000, description="udef-arp profile: iterations of the adjustment ratio")
-    cell_area_ha: float = Field(100_000.0, gt=0, description="assessment cell area of the model assessment [ha] "
+    max_iterations: StrictInt = Field(5, ge=1, le=1000, description="udef-arp profile: iterations of the adjustment ratio")
+    cell_area_ha: StrictFloat = Field(100_000.0, gt=0, description="assessment cell area of the model assessment [ha] "
                                 "(VT0007 default 100,000 ha; a small jurisdiction needs smaller cells)")
     allocated_risk_map: Path | None = Field(
         None, description="source = 'allocated': raster of allocated deforestation [ha pixel-1 yr-1] for the validity "
@@ -240,7 +244,7 @@ class Baseline(_Model):
         "with the map's sums")
     allocated_units: str | None = Field(None, description="units of a map whose band carries none: must be "
                                         "'ha/pixel/yr'; never assumed")
-    allocated_tolerance_percent: float = Field(1.0, ge=0, le=100, description="largest difference [%] between the "
+    allocated_tolerance_percent: StrictFloat = Field(1.0, ge=0, le=100, description="largest difference [%] between the "
                                                "map's sums and the CSV before a warning")
     roads: Path | None = Field(None, description="not used by the benchmark: name the layer as a distance driver of "
                                "an alternative ([baseline.alternatives.NAME.drivers]); kept for older configs")
@@ -300,8 +304,8 @@ class ActivityDataInput(_Model):
         None, description="CSV of interpreted sample points (stratum, map, reference [, period, x, y]); the HRP and "
         "monitoring activity data then come from its stratified estimates (Olofsson et al. 2014; Stehman 2014), "
         "with their sampling error in the uncertainty deduction (reddplus.accuracy.reference)")
-    confidence: float = Field(0.90, gt=0.5, lt=1, description="level of the reported confidence intervals")
-    finite_population_correction: bool = Field(False, description="apply 1 - n_h/N_h (Stehman 2014 eq. 25)")
+    confidence: StrictFloat = Field(0.90, gt=0.5, lt=1, description="level of the reported confidence intervals")
+    finite_population_correction: StrictBool = Field(False, description="apply 1 - n_h/N_h (Stehman 2014 eq. 25)")
 
 
 class Deductions(_Model):
@@ -327,7 +331,7 @@ class Deductions(_Model):
         description="AFOLU Non-Permanence Risk Tool version: '4.2' (mandatory for registration and verification "
                     "requests from 1 January 2024) or '4.0' (allowed only when registration was requested before "
                     "29 August 2023, and only for vintages up to 2022)")
-    nprt_override: bool = Field(
+    nprt_override: StrictBool = Field(
         False,
         description="use nprt_version = '4.0' outside what Verra allows it for; the results and the report flag "
                     "the override")
@@ -340,10 +344,10 @@ class Deductions(_Model):
 
 
 class Counterfactual(_Model):
-    enabled: bool = True
-    repeats: int = Field(100, ge=1, le=10_000)
-    sample_density_per_ha: float = Field(0.25, gt=0)
-    buffer_km: float = Field(5.0, ge=0)
+    enabled: StrictBool = True
+    repeats: StrictInt = Field(100, ge=1, le=10_000)
+    sample_density_per_ha: StrictFloat = Field(0.25, gt=0)
+    buffer_km: StrictFloat = Field(5.0, ge=0)
 
 
 class ProjectConfig(_Model):
@@ -381,6 +385,11 @@ class ProjectConfig(_Model):
         if self.periods.historical_reference[1] > start:
             raise ValueError(f"periods.historical_reference ends in {self.periods.historical_reference[1]}, after the "
                              f"crediting start {start}")
+        last = start + self.project.crediting_years - 1
+        for i, (_a, b) in enumerate(self.periods.monitoring):
+            if b > last:
+                raise ValueError(f"periods.monitoring[{i}] ends in {b}, after the crediting period "
+                                 f"{start}-{last} (project.crediting_years = {self.project.crediting_years})")
         return self
 
     def relocated(self, src: Path, dst: Path) -> "ProjectConfig":
@@ -430,6 +439,13 @@ def map_paths(model: BaseModel, fn, *, base_dir: bool = False) -> Any:
     return model.model_copy(update=updates)
 
 
+#: config keys that name a folder rather than a file
+FOLDER_KEYS = ("ccb",)
+#: config keys whose file is a vector layer (checked readable, with features and a CRS, at load time)
+VECTOR_KEYS = ("areas.project", "areas.jurisdiction", "areas.leakage_belt", "areas.protected_areas",
+               "baseline.roads", "baseline.rivers", "baseline.settlements", "baseline.planned_roads")
+
+
 def load_project(path: str | Path) -> ProjectConfig:
     """Read and validate a project TOML; relative paths are resolved against its folder.
 
@@ -449,6 +465,7 @@ def load_project(path: str | Path) -> ProjectConfig:
 
 
 def project_from_dict(raw: dict, *, base_dir: Path, source: str | None = None) -> ProjectConfig:
+    """Validate a parsed TOML dict (see :func:`load_project`): types, keys, files and vector layers."""
     try:
         cfg = ProjectConfig.model_validate({**raw, "base_dir": base_dir})
     except ValidationError as err:
@@ -456,12 +473,44 @@ def project_from_dict(raw: dict, *, base_dir: Path, source: str | None = None) -
         key = ".".join(str(p) for p in first["loc"])
         extra = f" (and {err.error_count() - 1} more problems)" if err.error_count() > 1 else ""
         msg = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+        if first["type"] in ("int_type", "bool_type", "float_type") and isinstance(first.get("input"), str):
+            msg += f", got the string {first['input']!r} (remove the quotes)"
         raise ConfigError(f"{msg}{extra}", key=key, path=source) from err
     resolved = _with_resolved_paths(cfg, base_dir)
     for key, p in resolved.input_files().items():
         if not p.exists():
             raise ConfigError(f"file not found: {p}", key=key, path=source)
+        if key in FOLDER_KEYS:
+            if not p.is_dir():
+                raise ConfigError(f"{p} is not a folder", key=key, path=source)
+            continue
+        if p.is_dir():
+            raise ConfigError(f"{p} is a folder, not a file", key=key, path=source)
+        if p.stat().st_size == 0:
+            raise ConfigError(f"{p} is empty (0 bytes)", key=key, path=source)
+    for key, p in resolved.input_files().items():
+        if key.split("[")[0] in VECTOR_KEYS:
+            fields = _check_vector(p, key, source)
+            if key == "areas.jurisdiction" and resolved.areas.admin_field is not None \
+                    and resolved.areas.admin_field not in fields:
+                raise ConfigError(f"field {resolved.areas.admin_field!r} not in {p}; its fields are {fields}",
+                                  key="areas.admin_field", path=source)
     return resolved
+
+
+def _check_vector(path: Path, key: str, source: str | None) -> list[str]:
+    """A vector input must be readable, with at least one feature and a CRS; returns its field names."""
+    import pyogrio
+
+    try:
+        info = pyogrio.read_info(path)
+    except Exception as err:  # pyogrio.errors.DataSourceError / DataLayerError
+        raise ConfigError(f"cannot read {path} as a vector layer: {err}", key=key, path=source) from err
+    if not info.get("features"):
+        raise ConfigError(f"{path} has no features (an empty layer)", key=key, path=source)
+    if info.get("crs") is None:
+        raise ConfigError(f"{path} has no CRS", key=key, path=source)
+    return [str(f) for f in info.get("fields", [])]
 
 
 def _with_resolved_paths(model: BaseModel, base: Path) -> Any:

@@ -30,19 +30,26 @@ def _print_summary(result, as_json: bool) -> None:
 @click.command()
 @click.argument("project_toml", type=click.Path(dir_okay=False))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Run directory.")
+@click.option("--no-pdf", is_flag=True, help="Skip the PDF report (report.html only).")
 @overwrite_opt
 @dask_opt
 @json_opt
 @click.pass_context
-def run(ctx, project_toml, out_dir, overwrite, dask_scheduler, as_json):
-    """Run the whole crediting chain for PROJECT_TOML into OUT (report, rasters, tables, manifest)."""
+def run(ctx, project_toml, out_dir, no_pdf, overwrite, dask_scheduler, as_json):
+    """Run the whole crediting chain for PROJECT_TOML into OUT (report, rasters, tables, manifest).
+
+    OUT may not be the project's folder, contain an input, or lie inside an input folder: with
+    --overwrite it is replaced whole.
+    """
     from reddplus.chain import run_project
+    from reddplus.cli.options import check_output
     from reddplus.project import load_project
 
     cfg = load_project(project_toml)
+    check_output(out_dir, overwrite, {"project TOML": project_toml, **cfg.input_files()})
     quiet = ctx.obj.get("quiet", False)
-    result = run_project(cfg, out_dir, overwrite=overwrite, progress=_steps(quiet),
-                         scheduler=dask_scheduler)
+    result = run_project(cfg, out_dir, overwrite=overwrite, progress=_steps(quiet), scheduler=dask_scheduler,
+                         report_pdf=not no_pdf)
     _print_summary(result, as_json)
 
 

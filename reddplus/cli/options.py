@@ -11,14 +11,17 @@ Conventions (after rasterio's ``rio``):
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import sys
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
 import click
 
-from reddplus.errors import OutputExistsError, ReddplusError
+from reddplus.errors import OutputExistsError, ReddplusError, RunInterrupted
 
 json_opt = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")
 overwrite_opt = click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
@@ -49,12 +52,61 @@ def echo_json(obj: Any) -> None:
     click.echo(dumps(obj, indent=2))
 
 
-def check_output(path: str | Path, overwrite: bool) -> Path:
-    """Refuse to replace an existing output unless ``overwrite``."""
+def check_output(path: str | Path, overwrite: bool, inputs=()) -> Path:
+    """Refuse to replace an existing output unless ``overwrite``, and an output where it could destroy
+    one of ``inputs`` (:func:`reddplus.outputs.check_output_location`)."""
+    from reddplus.outputs import check_output_location
+
     p = Path(path)
+    if inputs:
+        if isinstance(inputs, dict):
+            check_output_location(p, {k: v for k, v in inputs.items() if v})
+        else:
+            check_output_location(p, [i for i in inputs if i])
     if p.exists() and not overwrite:
         raise OutputExistsError(f"{p} exists; pass --overwrite to replace it")
     return p
+
+
+def published(obj: Any, stage: Path, final: Path) -> Any:
+    """``obj`` (nested dicts/lists/strings/paths) with paths into the staging folder pointed at the final one."""
+    s, f = str(stage), str(final)
+    if isinstance(obj, dict):
+        return {k: published(v, stage, final) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(published(v, stage, final) for v in obj)
+    if isinstance(obj, Path):
+        return Path(published(str(obj), stage, final))
+    if isinstance(obj, str) and obj.startswith(s):
+        return f + obj[len(s):]
+    return obj
+
+
+@contextmanager
+def signals_handled() -> Iterator[None]:
+    """SIGINT and SIGTERM stop the command alike: :class:`~reddplus.errors.RunInterrupted` is raised in
+    the main thread and the signal is recorded, so no output is published afterwards, even when a
+    library swallows the ``KeyboardInterrupt`` (``Exception ignored in ...``). The previous
+    handlers are restored on exit. Outside the main thread (no signals there) it does nothing."""
+    from reddplus.outputs import clear_interrupt, request_interrupt
+
+    clear_interrupt()
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        request_interrupt(signum)
+        raise RunInterrupted(signum)
+
+    old = {}
+    for s in (signal.SIGINT, signal.SIGTERM):
+        old[s] = signal.signal(s, handler)
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
 
 
 def parse_years(text: str | None, option: str = "--dates") -> tuple[int, ...] | None:
@@ -111,4 +163,13 @@ class CliError(click.ClickException):
     def __init__(self, err: ReddplusError):
         super().__init__(str(err))
         self.exit_code = getattr(err, "exit_code", 1)
+        self.original = err
+
+
+class InterruptedCli(click.ClickException):
+    """A command stopped by a signal: exit ``128 + signum`` (130 Ctrl-C, 143 SIGTERM)."""
+
+    def __init__(self, err: RunInterrupted):
+        super().__init__(f"{err}: stopped; outputs not yet published were removed (pid {os.getpid()})")
+        self.exit_code = err.exit_code
         self.original = err

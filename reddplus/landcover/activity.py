@@ -19,7 +19,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from reddplus.landcover.forest_change import NODATA, ForestChange
+from reddplus.landcover.forest_change import NODATA, ForestChange, check_forest_present
 from reddplus.raster import burn_zones, iter_blocks, map_blocks, read_zones
 
 log = logging.getLogger(__name__)
@@ -201,6 +201,7 @@ def activity_data(forest_change: ForestChange, *, zones: str | os.PathLike | Non
     total = np.zeros((n_zones + 1, 256), dtype=np.int64)
     for _, c in map_blocks(task, blocks, scheduler=scheduler, progress=progress):
         total += c
+    check_forest_present(total.sum(axis=0), fc.dates, ",".join(fc.paths))
     nodata = int(total[:, NODATA].sum())
     if z is None:
         labels, counts = ("all",), total[:1]

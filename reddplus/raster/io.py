@@ -11,15 +11,14 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import rasterio
 import rasterio.shutil
 from affine import Affine
 
+from reddplus import outputs as _outputs
 from reddplus.errors import InputDataError, OutputExistsError
 from reddplus.raster.grid import Grid
 from reddplus.raster.windows import TILE, Block
@@ -41,44 +40,10 @@ def _check_overwrite(path: Path, overwrite: bool) -> None:
         raise OutputExistsError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
 
 
-@contextmanager
-def atomic_dir(path: str | os.PathLike, *, overwrite: bool = False, stage: Path | None = None) -> Iterator[Path]:
-    """Yield a staging folder beside ``path`` (or ``stage``); it replaces ``path`` only on success.
-
-    On any exception the staging folder is removed and ``path`` is left as it was.
-    """
-    import shutil
-
-    path = Path(path)
-    _check_overwrite(path, overwrite)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = stage or Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
-    try:
-        yield tmp
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-@contextmanager
-def atomic_path(path: str | os.PathLike, *, overwrite: bool = False, suffix: str | None = None) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success."""
-    path = Path(path)
-    _check_overwrite(path, overwrite)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix or ".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp)
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        for p in (tmp, Path(str(tmp) + ".aux.xml")):
-            if p.exists():
-                p.unlink()
+# atomic publishing (locks, no-replace and exchange renames, stale leftovers, signals) lives in
+# reddplus.outputs; raster.io keeps its two helpers under their historical names
+atomic_dir = _outputs.atomic_dir
+atomic_path = _outputs.atomic_path
 
 
 def copy_as_cog(src, dst: str | os.PathLike, *, overwrite: bool = False, **options) -> Path:

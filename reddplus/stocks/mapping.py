@@ -339,6 +339,9 @@ def agbd_map_from_files(trees_path, *, columns=None, corners_path, corner_column
         arr = ds.read(1, masked=True).filled(np.nan).astype(float)
         transform = ds.transform
         crs = ds.crs
+    if not (np.isfinite(arr) & (arr > 0)).any():
+        raise InputDataError("the covariate raster has no positive value (all zero or nodata): AGBD = a H^b "
+                             "cannot be fitted; wrong file or band?", path=str(raster_path))
     if crs is None:
         if raster_crs is None:
             raise CRSError("the covariate raster stores no CRS; give it (e.g. raster_crs='EPSG:32622')",
