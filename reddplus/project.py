@@ -246,6 +246,9 @@ class Baseline(_Model):
                                         "'ha/pixel/yr'; never assumed")
     allocated_tolerance_percent: StrictFloat = Field(1.0, ge=0, le=100, description="largest difference [%] between the "
                                                "map's sums and the CSV before a warning")
+    history_ratio_flag: StrictFloat = Field(
+        3.0, gt=0, description="flag a baseline that gives the project more than this many times its own "
+        "deforestation rate of the HRP (a diagnostic in the report and summary, not a rule)")
     roads: Path | None = Field(None, description="not used by the benchmark: name the layer as a distance driver of "
                                "an alternative ([baseline.alternatives.NAME.drivers]); kept for older configs")
     rivers: Path | None = Field(None, description="as roads")
@@ -350,6 +353,31 @@ class Counterfactual(_Model):
     buffer_km: StrictFloat = Field(5.0, ge=0)
 
 
+class LossEventInput(_Model):
+    """``[[loss_events]]``: a loss event in the project area (fire, illegal clearing...), reported in the
+    loss-event report of its monitoring period (VCS Standard v4.5 section 3.2.26)."""
+
+    event: str = Field(..., min_length=1, description="what happened (e.g. 'fire', 'illegal clearing')")
+    year: StrictInt = Field(..., description="the vintage in which it occurred")
+    area_ha: StrictFloat = Field(..., ge=0, description="area affected [ha]")
+    emissions_tco2e: StrictFloat | None = Field(
+        None, ge=0, description="its emissions [t CO2e]; default: area x the baseline emission factor. They are "
+        "part of the vintage's monitored project emissions")
+    date: dt.date | None = Field(None, description="date of the event (in its year)")
+    description: str = Field("", description="what happened, in words")
+
+
+class CcbVerificationRecord(_Model):
+    """A CCB verification: the period it covers, the body, the date, the outcome (CCB Program Rules v3.1)."""
+
+    period_start: dt.date = Field(..., description="first day the verification covers")
+    period_end: dt.date = Field(..., description="last day it covers")
+    body: str = Field(..., min_length=1, description="the validation/verification body")
+    date: dt.date = Field(..., description="date of the verification statement")
+    outcome: Literal["APPROVED", "GOLD"] = Field(..., description="APPROVED, or GOLD with the levels named")
+    gold_levels: list[Literal["GL1", "GL2", "GL3"]] = Field(default_factory=list, description="Gold Levels achieved")
+
+
 class ProjectConfig(_Model):
     """The whole project: see the module docstring for an example."""
 
@@ -365,7 +393,21 @@ class ProjectConfig(_Model):
     ccb: Path | None = Field(None, description="the CCB v3.1 folder (ccb.toml, community / HCV / indicator tables and "
                              "GeoPackages; see reddplus.ccb.model); when set, the run adds the CCB section. Written "
                              "as a section, [ccb] path = \"ccb\", or as a top-level key, ccb = \"ccb\"")
+    loss_events: list[LossEventInput] = Field(default_factory=list, description="loss events in the project area, "
+                                              "reported with their monitoring period")
+    ccb_verification: CcbVerificationRecord | None = Field(
+        None, description="a CCB verification of the project ([ccb] verification = {period_start, period_end, body, "
+        "date, outcome, gold_levels}): the run's registry labels CCB the vintages it covers (CCB Program Rules)")
     base_dir: Annotated[Path, Field(exclude=True)] = Path(".")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ccb_verification(cls, raw):
+        """``[ccb] verification = {...}`` is read as ``ccb_verification``."""
+        if isinstance(raw, dict) and isinstance(raw.get("ccb"), dict) and "verification" in raw["ccb"]:
+            ccb = dict(raw["ccb"])
+            raw = {**raw, "ccb": ccb, "ccb_verification": ccb.pop("verification")}
+        return raw
 
     @field_validator("ccb", mode="before")
     @classmethod

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from reddplus.baseline.allocation import AllocationResult, allocate
+from reddplus.baseline.allocation import AllocationResult, allocate, merge_allocations
 from reddplus.errors import InputDataError
 from reddplus.risk.compare import AlternativeBaseline, predict_validity_period
 from reddplus.risk.drivers import DistanceDriver, ForestEdgeDriver, PlannedRoad
@@ -68,23 +68,9 @@ class ScenarioResult:
                 "model": self.model_summary}
 
 
-def _merge(parts: list[AllocationResult], years: tuple[int, ...]) -> AllocationResult:
-    """One AllocationResult over ``years`` from allocations of disjoint subsets of them."""
-    by_year = {}
-    for r in parts:
-        for i, y in enumerate(r.years):
-            by_year[y] = (r, i)
-    zones = parts[0].zone_ha_per_year.keys()
-    adjs = tuple(by_year[y][0].adjustments[by_year[y][1]] for y in years)
-    err = max((a.allocation_error for a in adjs), key=abs)
-    return AllocationResult(years, tuple(by_year[y][0].expected_ha_per_year[by_year[y][1]] for y in years),
-                            {z: tuple(by_year[y][0].zone_ha_per_year[z][by_year[y][1]] for y in years) for z in zones},
-                            adjs, err, max(a.capped_share for a in adjs))
-
-
 def planned_road_scenario(baseline: AlternativeBaseline, expected_ha_per_year: Mapping[int, float], *,
                           zones: Mapping[str, str | os.PathLike], jurisdiction: str | os.PathLike | None = None,
-                          scheduler: str | None = None, tolerance: float = 0.01) -> ScenarioResult:
+                          scheduler: str | None = None, tolerance: float = 0.01, **allocate_options) -> ScenarioResult:
     """Allocate each year's expected deforestation to the zones on the alternative's VP map valid that year.
 
     Parameters
@@ -97,6 +83,8 @@ def planned_road_scenario(baseline: AlternativeBaseline, expected_ha_per_year: M
         E.g. ``{"project": ..., "leakage_belt": ...}``.
     jurisdiction : polygon file, optional
         Each zone must lie inside it.
+    allocate_options
+        Passed to :func:`~reddplus.baseline.allocation.allocate` (``strata``, ``profile``, ``max_iterations``).
 
     Notes
     -----
@@ -108,7 +96,7 @@ def planned_road_scenario(baseline: AlternativeBaseline, expected_ha_per_year: M
     if not expected_ha_per_year:
         raise InputDataError("no year to allocate", column="expected_ha_per_year")
     years = tuple(sorted(int(y) for y in expected_ha_per_year))
-    kw = dict(zones=zones, jurisdiction=jurisdiction, tolerance=tolerance, scheduler=scheduler)
+    kw = dict(zones=zones, jurisdiction=jurisdiction, tolerance=tolerance, scheduler=scheduler, **allocate_options)
     without = allocate(baseline.density_path, [expected_ha_per_year[y] for y in years], years=years, **kw)
     with_planned = None
     paths = {y: baseline.density_path for y in years}
@@ -119,7 +107,7 @@ def planned_road_scenario(baseline: AlternativeBaseline, expected_ha_per_year: M
             groups.setdefault(paths[y], []).append(y)
         parts = [without if p == baseline.density_path else
                  allocate(p, [expected_ha_per_year[y] for y in ys], years=ys, **kw) for p, ys in groups.items()]
-        with_planned = _merge(parts, years)
+        with_planned = merge_allocations(parts, years)
     openings = tuple(p.from_year for p in baseline.planned) or baseline.excluded_opening_years
     return ScenarioResult(years, openings, without, with_planned, paths,
                           dict(baseline.fit.model.summary, model=baseline.model))

@@ -6,7 +6,7 @@ References
    Forest Ecology and Management 177:593-596, doi:10.1016/S0378-1127(02)00335-3 (compound rate).
 2. FAO (1995) Forest resources assessment 1990, global synthesis (linear annual rate).
 3. IPCC (2006) vol. 4, ch. 3, section 3.3.1 (activity data as areas of land-use change).
-4. Verra VMD0055 v1.0, activity data of the unplanned-deforestation baseline.
+4. Verra (2024) VMD0055 v1.1, section 5.2 (activity data of the unplanned-deforestation baseline).
 """
 
 from __future__ import annotations

@@ -105,15 +105,22 @@ def side_by_side_maps(path, arrays: list[np.ndarray], titles: list[str], bounds,
     return _save(fig, path)
 
 
-def emissions_chart(path, years, baseline, baseline_lo, baseline_hi, project, *, leakage=None,
+def emissions_chart(path, years, baseline, baseline_lo, baseline_hi, project, *, projected=None, leakage=None,
                     counterfactual=None, counterfactual_lo=None, counterfactual_hi=None) -> Path:
-    """Baseline vs project emissions per year [t CO2e/yr] with the baseline's interval."""
+    """Baseline vs project emissions per year [t CO2e/yr] with the baseline's interval.
+
+    ``project`` is the monitored (ex-post) series, ``projected`` the ex-ante projection; a series
+    with no value (all NaN) is left out of the chart and of its legend.
+    """
     years = np.asarray(years)
     fig, ax = plt.subplots(figsize=(8, 4.2))
     ax.fill_between(years, baseline_lo, baseline_hi, color="tab:red", alpha=0.2, label="baseline 90% CI")
     ax.plot(years, baseline, "o-", color="tab:red", label="baseline (VT0007 allocation)")
-    ax.plot(years, project, "s-", color="tab:green", label="project")
-    if leakage is not None:
+    if np.isfinite(np.asarray(project, float)).any():
+        ax.plot(years, project, "s-", color="tab:green", label="project (monitored)")
+    if projected is not None:
+        ax.plot(years, projected, ":", color="tab:green", label="project (ex-ante projection)")
+    if leakage is not None and np.isfinite(np.asarray(leakage, float)).any():
         ax.plot(years, leakage, "^-", color="tab:orange", label="leakage")
     if counterfactual is not None:
         ax.plot(years, counterfactual, "d--", color="tab:purple", label="matched counterfactual")

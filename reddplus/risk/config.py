@@ -14,7 +14,16 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal, Mapping, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    model_validator,
+)
 
 from reddplus.errors import ConfigError
 
@@ -71,7 +80,7 @@ class PlannedRoad(_Spec):
     """
 
     path: Path
-    opening_year: int | None = None
+    opening_year: StrictInt | None = None
     opening_year_field: str = "opening_year"
     driver: str = Field("distance_to_road", description="the distance driver the planned features join")
 
@@ -107,11 +116,11 @@ class AlternativeModel(BaseModel):
     planned_roads: list[PlannedRoad] = Field(default_factory=list,
                                              description="features joining a distance driver from their opening "
                                              "year; their effect is fitted on the roads open in the data periods")
-    use_planned_roads_in_baseline: bool = Field(False, description="a road opening after the confirmation period "
+    use_planned_roads_in_baseline: StrictBool = Field(False, description="a road opening after the confirmation period "
                                                 "enters the validity-period prediction only when true")
-    sample_size: int = Field(20_000, gt=0, description="training pixels per fit (stratified by outcome, seeded)")
-    seed: int | None = Field(None, description="sampling and model seed (default: the project seed)")
-    max_distance_m: float = Field(10_000.0, gt=0, description="cap of every distance driver [m] (the block halo)")
+    sample_size: StrictInt = Field(20_000, gt=0, description="training pixels per fit (stratified by outcome, seeded)")
+    seed: StrictInt | None = Field(None, description="sampling and model seed (default: the project seed)")
+    max_distance_m: StrictFloat = Field(10_000.0, gt=0, description="cap of every distance driver [m] (the block halo)")
     modelling_regions: Literal["admin_divisions", "jurisdiction"] = Field(
         "admin_divisions", description="VT0007 step 4 regions of the fitted density: class x admin division "
         "(as the benchmark) or class alone over the jurisdiction")
