@@ -188,6 +188,10 @@ class ConvergenceWarning(ReddplusWarning):
     """An iterative estimate (e.g. UDef-ARP's adjustment ratio) stopped at its iteration limit."""
 
 
+class ProjectionWarning(ReddplusWarning):
+    """A figure is an ex-ante projection beyond what its input covers (e.g. years after an allocated map's)."""
+
+
 class ReddplusDeprecationWarning(DeprecationWarning):
     """Deprecated reddplus API."""
 

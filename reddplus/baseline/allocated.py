@@ -91,7 +91,7 @@ log = logging.getLogger(__name__)
 
 __all__ = ["AREAS", "UNITS", "UNIT_SPELLINGS", "AllocatedActivityData", "AllocatedBaseline", "AllocatedConfig",
            "AllocatedDisagreementWarning", "ActivityComparison", "allocated_baseline", "allocated_density",
-           "check_allocated_values", "compare_activity_data", "read_allocated_activity_data",
+           "allocated_years", "check_allocated_values", "compare_activity_data", "read_allocated_activity_data",
            "write_allocated_activity_data", "write_allocated_map", "write_allocated_outputs"]
 
 #: canonical unit of the allocated map
@@ -562,6 +562,17 @@ def _band_years(ds, path: str, years: Sequence[int] | None) -> tuple[tuple[int, 
     if not chosen:
         raise InputDataError("no year to read the allocated map for", path=path, column="YEARS")
     return chosen, [1] * len(chosen)
+
+
+def allocated_years(risk_map: str | os.PathLike) -> tuple[int, ...] | None:
+    """The years an allocated risk map declares (band ``YEAR`` tags or the ``YEARS`` tag); ``None`` when a
+    single-band map declares none (it then applies to whatever years the caller gives)."""
+    path = str(risk_map)
+    with open_raster(path) as ds:
+        if ds.count > 1:
+            return _band_years(ds, path, None)[0]
+        tag = ds.tags().get("YEARS")
+        return _parse_years(tag, path=path, what="YEARS") if tag else None
 
 
 def _units_of(ds, path: str, declared: str | None) -> tuple[str, str]:

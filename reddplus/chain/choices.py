@@ -74,6 +74,13 @@ def baseline_choices(results) -> list[Choice]:
                           f"jurisdictional expected deforestation (VT0007 section 3), from {b.fits[0].rate.source}"))
         out.append(Choice("baseline.risk_model", cb.risk_model, _is_set(cb, "risk_model"),
                           b.reason))
+    else:
+        projected = [y for f in b.fits for y in f.projected_years]
+        out.append(Choice("baseline.allocated_risk_map", str(cb.allocated_risk_map), True,
+                          f"the delivered allocation for {b.fits[0].allocated.years[0]}-{b.fits[0].allocated.years[-1]}"
+                          + (f"; {projected[0]}-{projected[-1]} carry its last year forward (ex-ante projection "
+                             "until the next validity period's allocation)" if projected else ""),
+                          flag=bool(projected)))
     provisional = [p for p in b.validity.periods if p.provisional]
     out.append(Choice("periods.validity", ", ".join(f"{p.start}-{p.end}" for p in b.validity.periods),
                       _is_set(cfg.periods, "validity"),

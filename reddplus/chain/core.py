@@ -145,13 +145,14 @@ class CreditingChain:
             with collect_warnings() as caught:
                 results = self.compute(root, activity=activity)
                 results = replace(results, with_pdf=report_pdf,
-                                  manifest=_relocated_manifest(results.manifest, root, out_dir))
-                write_outputs(results, root, final=out_dir, seconds=time.perf_counter() - t0, note=self.note,
-                              warnings=caught.messages())
+                                  manifest=_relocated_manifest(results.manifest, root, out_dir),
+                                  warnings=tuple(caught.messages()))
+                write_outputs(results, root, final=out_dir, seconds=time.perf_counter() - t0, note=self.note)
         for m in caught.messages():
             log.warning("%s", m.replace(str(root), str(out_dir)))
         return replace(results, config=results.config.relocated(root, out_dir), out_dir=out_dir,
-                       seconds=time.perf_counter() - t0)
+                       seconds=time.perf_counter() - t0,
+                       warnings=tuple(w.replace(str(root), str(out_dir)) for w in results.warnings))
 
 
 def _relocated_manifest(manifest: dict, root: Path, out_dir: Path) -> dict:
@@ -163,8 +164,7 @@ def _relocated_manifest(manifest: dict, root: Path, out_dir: Path) -> dict:
     return manifest
 
 
-def write_outputs(results: CreditingResults, root: Path, *, final: Path, seconds: float, note: Progress,
-                  warnings: list[str] = ()) -> None:
+def write_outputs(results: CreditingResults, root: Path, *, final: Path, seconds: float, note: Progress) -> None:
     """Tables (CSV), ``manifest.json``, the report (HTML, PDF), ``results.json`` and ``summary.json`` in
     ``root``, the run folder that will be published as ``final``."""
     from reddplus.jsonio import write_json
@@ -180,8 +180,8 @@ def write_outputs(results: CreditingResults, root: Path, *, final: Path, seconds
     note("report (figures, HTML, PDF)")
     write_report(results, root)
     write_json(root / "results.json", results.to_dict())
-    summary = replace(results, out_dir=final, seconds=seconds).summary()
-    summary["warnings"] = [w.replace(str(root), str(final)) for w in warnings]
+    summary = replace(results, out_dir=final, seconds=seconds,
+                      warnings=tuple(w.replace(str(root), str(final)) for w in results.warnings)).summary()
     write_json(root / "summary.json", summary)
     if results.with_pdf:
         note("report: PDF")

@@ -131,17 +131,20 @@ class BaselineFit:
     model: str
     reason: str
     allocated_project_strata: dict = field(default_factory=dict)   # allocated map: stratum code -> ha/yr
+    projected_years: tuple[int, ...] = ()   # allocated map: years after its own, carrying its last year forward
 
     def ha_per_year(self, zone: str) -> dict[int, float]:
         """The baseline deforestation of a zone [ha/yr] in each year of this fit."""
         if self.allocated is not None:
             per = self.allocated.ha_per_year(zone) if zone in self.allocated.zone_ha_per_year else {}
-            return {y: float(per.get(y, 0.0)) for y in self.years}
+            last = per.get(self.allocated.years[-1], 0.0) if per else 0.0
+            return {y: float(last if y in self.projected_years else per.get(y, 0.0)) for y in self.years}
         a = self.allocation
         return dict(zip(a.years, a.zone_ha_per_year.get(zone, (0.0,) * len(a.years))))
 
     def to_dict(self) -> dict:
         return {"validity_periods": [p.to_dict() for p in self.periods], "years": list(self.years),
+                "projected_years": list(self.projected_years),
                 "model": self.model, "reason": self.reason,
                 "rate": self.rate.to_dict() if self.rate else None, "risk": self.risk.to_dict() if self.risk else None,
                 "alternative": self.alternative.to_dict() if self.alternative is not None else None,
@@ -336,6 +339,7 @@ class CreditingResults:
     issuance: IssuanceResult | None
     manifest: dict
     choices: tuple = ()             # reddplus.chain.choices.Choice, in the order of the chain
+    warnings: tuple[str, ...] = ()  # every reddplus warning the run raised, in order
     generated: bool = False
     with_pdf: bool = True
     seconds: float = 0.0
@@ -440,6 +444,7 @@ class CreditingResults:
                                           for y in self.baseline.project_ha_per_year},
             "ccb": self.ccb.to_dict() if self.ccb is not None else None,
             "choices": [ch.to_dict() for ch in self.choices],
+            "warnings": list(self.warnings),
             "reference": reference_summary() if self.generated else None,
             "report_html": str(self.report_html),
             "report_pdf": str(self.report_pdf) if self.report_pdf else None,
@@ -490,9 +495,9 @@ class CreditingResults:
     def to_dict(self) -> dict:
         """``results.json``: every step's result."""
         skip = {"config", "out_dir", "manifest", "generated", "with_pdf", "seconds", "project_area_ha", "dates",
-                "choices"}   # the CCB section's fragment is HTML, not results
+                "choices", "warnings"}   # the CCB section's fragment is HTML, not results
         out: dict[str, Any] = {"project_area_ha": self.project_area_ha, "dates": list(self.dates),
-                               "choices": [c.to_dict() for c in self.choices]}
+                               "choices": [c.to_dict() for c in self.choices], "warnings": list(self.warnings)}
         for f in fields(self):
             if f.name not in skip:
                 v = getattr(self, f.name)

@@ -14,9 +14,16 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
+
+from reddplus.errors import ReddplusWarning
+
+
+class ReversalBeyondBufferWarning(ReddplusWarning):
+    """A reversal exceeds the project's own buffer credits: the pooled buffer account covers the rest."""
 
 
 @dataclass(frozen=True)
@@ -34,11 +41,17 @@ class IssuedVintage:
 
 @dataclass(frozen=True)
 class CancelledReversal:
-    """Buffer-pool credits cancelled for a vintage's reversal [whole t CO2e]."""
+    """Buffer-pool credits cancelled for a vintage's reversal [whole t CO2e].
+
+    ``quantity`` is what this registry cancelled from the project's own buffer holdings;
+    ``beyond_project_buffer`` is the rest of the reversal, which falls on the pooled AFOLU buffer
+    account (other projects' contributions, outside this run's registry).
+    """
 
     vintage: int
     quantity: int
     journal_line: int | None = None
+    beyond_project_buffer: int = 0
 
 
 @dataclass(frozen=True)
@@ -96,6 +109,7 @@ def issue_vintages(db_path: str | os.PathLike, *, project_name: str, country: st
         for rv in reversals:
             reversal_by_year[rv.year] = reversal_by_year.get(rv.year, 0) + int(rv.reversal_tco2e)
         issued, cancelled, unlabelled = [], [], []
+        held = 0        # the project's buffer credits in this registry [t CO2e]
         for a, b in monitoring_periods:
             verified = sum(by_year[y].issuance for y in range(a, b + 1) if y in by_year)
             mp = None
@@ -107,11 +121,21 @@ def issue_vintages(db_path: str | os.PathLike, *, project_name: str, country: st
                 if r is not None and r.issuance > 0:
                     issued.append(_issue(svc, OPERATOR, prj, acc, mp, r, buffer_percent, manifest_sha256, ccb,
                                          unlabelled))
+                    held += issued[-1].buffer_credits
             for y in range(a, b + 1):       # reversals after the period's issuances: its buffer contribution
-                if reversal_by_year.get(y):
-                    rec = svc.record_reversal(OPERATOR, prj["id"], mp["id"], reversal_by_year[y],
-                                              f"reversal of vintage {y} (negative net emission reductions)")
-                    cancelled.append(CancelledReversal(y, reversal_by_year[y], rec.get("journal_seq")))
+                loss = reversal_by_year.get(y, 0)
+                if not loss:
+                    continue
+                take = min(loss, held)
+                if take < loss:
+                    warnings.warn(f"the reversal of vintage {y} ({loss:,} t CO2e) exceeds the project's buffer "
+                                  f"holdings ({held:,}); the remaining {loss - take:,} falls on the pooled AFOLU "
+                                  "buffer account (VCS Standard v4.5 section 3.2.26)", ReversalBeyondBufferWarning,
+                                  stacklevel=2)
+                rec = svc.record_reversal(OPERATOR, prj["id"], mp["id"], take,
+                                          f"reversal of vintage {y} (negative net emission reductions)") if take else {}
+                held -= take
+                cancelled.append(CancelledReversal(y, take, rec.get("journal_seq"), loss - take))
     finally:
         db.write_engine.dispose()
         db.read_engine.dispose()

@@ -83,6 +83,9 @@ def write_report(results, root: Path) -> Path:
     outlines = _reproject(_outlines(cfg), grid.crs)
     figs: list[Figure] = []
     tables: list[Table] = [_choices_table(results)]
+    if results.warnings:
+        tables.append(Table("Summary", "Warnings", ["warning"], [[w.replace(str(root), ".")] for w in results.warnings],
+                            "Every warning the run raised (diagnostics beyond a tolerance, projections, assumptions)."))
     fdir = root / "figures"
     _areas_section(results, fdir, codes, grid, outlines, figs)
     _stocks_section(results, fdir, figs, tables)
@@ -473,8 +476,11 @@ def _registry_section(results, tables) -> None:
                         "Each issuance is linked to this run's manifest hash; the registry journal is hash-chained "
                         f"(database {Path(reg.database).name})."))
     if reg.reversals:
-        tables.append(Table("Registry", "Buffer credits cancelled for reversals", ["vintage", "cancelled"],
-                            [[str(r.vintage), r.quantity] for r in reg.reversals]))
+        tables.append(Table("Registry", "Buffer credits cancelled for reversals",
+                            ["vintage", "cancelled from the project's buffer", "beyond it (pooled buffer account)"],
+                            [[str(r.vintage), r.quantity, r.beyond_project_buffer] for r in reg.reversals],
+                            "A reversal cancels the project's own buffer credits first; what exceeds them falls on "
+                            "the pooled AFOLU buffer account (VCS Standard v4.5 section 3.2.26)."))
 
 
 def _manifest_table(results) -> Table:

@@ -352,3 +352,11 @@ def test_one_runs_allocation_is_another_runs_input(quick, full_run, tmp_path):
             full_run.baseline.leakage_belt_ha_per_year[y], rel=1e-5)
     assert not res.baseline.fits[0].allocated.disagrees
     assert res.summary()["baseline_source"] == "allocated"
+    # the years after the map's validity period carry its last year forward, flagged as a projection
+    fit = res.baseline.fits[0]
+    assert fit.projected_years == tuple(y for y in sorted(res.baseline.project_ha_per_year) if y > first.end)
+    last = res.baseline.project_ha_per_year[first.end]
+    assert all(res.baseline.project_ha_per_year[y] == last for y in fit.projected_years)
+    flagged = {c.key for c in res.choices if c.flag}
+    assert "baseline.allocated_risk_map" in flagged
+    assert any("ex-ante projection" in w for w in res.summary()["warnings"])

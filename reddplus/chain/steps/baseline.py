@@ -16,13 +16,14 @@ the latest fitted period's map and rate, and the report says so.
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
 from reddplus.chain.inputs import RunInputs, RunPeriods, date_index
 from reddplus.chain.results import ActivityStepResult, BaselineFit, BaselineResult, RateStepResult, \
     ReferenceActivityResult
-from reddplus.errors import ConfigError, SearchDistanceError
+from reddplus.errors import ConfigError, ProjectionWarning, SearchDistanceError
 from reddplus.project import ProjectConfig
 from reddplus.risk.tools import Periods
 
@@ -181,15 +182,35 @@ def _with_alternative(cfg, inputs, fit: BaselineFit, risk, alt, out_dir: Path, s
 
 def fit_allocated(cfg: ProjectConfig, inputs: RunInputs, vps: tuple, *, scheduler: str | None = None) -> BaselineFit:
     """The delivered allocation (``source = "allocated"``): the allocated risk map summed over the project and
-    belt (VT0007 v1.0 section 5.6; VMD0055 v1.1 section 5.2), for the validity periods it covers."""
-    from reddplus.baseline.allocated import allocated_baseline
+    belt (VT0007 v1.0 section 5.6; VMD0055 v1.1 section 5.2) for the years it declares.
+
+    A crediting year after the map's years (a later validity period, whose allocation Verra has not yet
+    delivered) carries the map's last year forward as an ex-ante projection: the fit's ``projected_years``,
+    a warning and a flagged choice of the run; a monitoring report needs the next period's allocation.
+    """
+    from reddplus.baseline.allocated import allocated_baseline, allocated_years
 
     b = cfg.baseline
-    years = tuple(y for vp in vps for y in vp.years)
+    wanted = tuple(y for vp in vps for y in vp.years)
+    declared = allocated_years(b.allocated_risk_map)
+    covered = wanted if declared is None else tuple(y for y in wanted if y in declared)
+    if not covered:
+        raise ConfigError(f"the allocated risk map is for {list(declared)}, none of the crediting years "
+                          f"{wanted[0]}-{wanted[-1]}", key="baseline.allocated_risk_map")
+    projected = tuple(y for y in wanted if y > covered[-1])
+    missing = [y for y in wanted if y not in covered and y not in projected]
+    if missing:
+        raise ConfigError(f"the allocated risk map has no band for crediting year(s) {missing} (it declares "
+                          f"{list(declared)})", key="baseline.allocated_risk_map")
     ab = allocated_baseline(b.allocated_risk_map, project=cfg.areas.project, leakage_belt=cfg.areas.leakage_belt,
-                            grid=inputs.grid, years=years, units=b.allocated_units,
+                            grid=inputs.grid, years=covered, units=b.allocated_units,
                             activity_data=b.allocated_activity_data, tolerance_percent=b.allocated_tolerance_percent,
                             scheduler=scheduler)
+    if projected:
+        warnings.warn(f"the allocated risk map covers {covered[0]}-{covered[-1]}; crediting years "
+                      f"{projected[0]}-{projected[-1]} carry its {covered[-1]} allocation forward as an ex-ante "
+                      "projection (the next validity period's allocation replaces it)", ProjectionWarning,
+                      stacklevel=2)
     strata = {}
     if inputs.strata is not None:       # the map's first band over the project's strata (the EF weights)
         from reddplus.raster import open_raster, read_block
@@ -198,8 +219,9 @@ def fit_allocated(cfg: ProjectConfig, inputs: RunInputs, vps: tuple, *, schedule
             m = read_block(ds, inputs.window, with_halo=False).astype("float64")
         for h in sorted(set(inputs.strata[inputs.project].tolist())):
             strata[int(h)] = float(m[inputs.project & (inputs.strata == h)].sum())
-    return BaselineFit(vps, years, None, None, None, None, None, None, ab, "allocated",
-                       f"the delivered allocated risk map {Path(b.allocated_risk_map).name}", strata)
+    return BaselineFit(vps, wanted, None, None, None, None, None, None, ab, "allocated",
+                       f"the delivered allocated risk map {Path(b.allocated_risk_map).name}", strata,
+                       projected_years=projected)
 
 
 def _relative(risk, root: Path):

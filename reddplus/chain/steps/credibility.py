@@ -6,6 +6,7 @@ G1-G5, CL1-CL4, CM1-CM4, B1-B4, Gold Levels GL1-GL3).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from reddplus.chain.inputs import RunInputs
@@ -63,6 +64,10 @@ def ccb(cfg: ProjectConfig, inputs: RunInputs, baseline: BaselineResult,
                           zone_ha_per_year={"project_area": baseline.project_ha_per_year})
     cf_in = CounterfactualInputs.from_result(counterfactual.result) if counterfactual is not None else None
     res = ccb_step(cfg, baseline=base, counterfactual=cf_in, forest_change=inputs.forest_change, scheduler=scheduler)
+    if res.baseline and res.baseline.get("density_path"):     # paths in results are relative to the run folder
+        d = Path(res.baseline["density_path"])
+        if d.is_relative_to(root):
+            res = replace(res, baseline=res.baseline | {"density_path": str(d.relative_to(root))})
     section = render_ccb_section(res, root)
     return CcbStepResult(res, Path(section.html).relative_to(root) if Path(section.html).is_absolute()
                          else Path(section.html), section.fragment)
