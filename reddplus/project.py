@@ -45,32 +45,44 @@ class _Model(BaseModel):
 
 
 class ProjectInfo(_Model):
-    name: str
-    id: str = "0000"
-    country: str = Field("PE", min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
-    crediting_start: int = Field(..., ge=1990, le=2100, description="first year of the crediting period")
+    name: str = Field(..., description="project name, as printed in the report")
+    id: str = Field("0000", description="project identifier (e.g. the VCS project ID), recorded with the credits "
+                    "issued into the run's registry")
+    country: str = Field("PE", min_length=2, max_length=2, description="country of the project, ISO 3166-1 alpha-2 "
+                         "code")
+    crediting_start: int = Field(..., ge=1990, le=2100, description="first year (vintage) of the crediting period [yr]")
     crediting_years: int = Field(10, ge=1, le=100, description="crediting period length [yr]")
-    seed: int = 20061
+    seed: int = Field(20061, description="random seed of every Monte Carlo draw and sample of the run: the same "
+                      "seed gives the same numbers")
 
 
 class Areas(_Model):
-    project: Path
-    jurisdiction: Path
-    admin_field: str | None = None
-    leakage_belt: Path | None = None
-    protected_areas: Path | None = None
+    project: Path = Field(..., description="project area polygon(s), a vector file (GeoPackage, shapefile, "
+                          "GeoJSON...) in any CRS")
+    jurisdiction: Path = Field(..., description="jurisdiction (reference region) polygons, a vector file: where the "
+                               "baseline rate and the risk map are computed")
+    admin_field: str | None = Field(None, description="attribute of the jurisdiction layer naming its "
+                                    "administrative divisions (the risk map's regions); none = one region")
+    leakage_belt: Path | None = Field(None, description="leakage belt polygon(s), a vector file; none = no belt, so "
+                                      "no activity-shifting leakage is counted")
+    protected_areas: Path | None = Field(None, description="protected areas, a vector file: the counterfactual "
+                                         "draws no control pixels there")
     strata: Path | None = Field(None, description="stratum raster (integer codes) on the forest-change grid")
 
 
 class StratumStock(_Model):
     """Per-stratum carbon stock when it comes from a previous assessment rather than plots."""
 
-    code: int
-    name: str
-    agb_tco2e_per_ha: float = Field(..., ge=0)
+    code: int = Field(..., description="stratum code: its value in areas.strata (or in the inventory's stratum "
+                      "column)")
+    name: str = Field(..., description="stratum name, as printed in the report")
+    agb_tco2e_per_ha: float = Field(..., ge=0, description="mean above-ground biomass stock of the stratum "
+                                    "[t CO2e/ha]; below-ground biomass is added (bgb_tco2e_per_ha, or "
+                                    "stocks.root_shoot_ratio x this)")
     agb_tco2e_per_ha_sd: float = Field(0.0, ge=0, description="standard error of the stratum mean [t CO2e/ha] "
                                        "(the 90% interval is +-1.645 of it)")
-    bgb_tco2e_per_ha: float | None = Field(None, ge=0)
+    bgb_tco2e_per_ha: float | None = Field(None, ge=0, description="mean below-ground biomass stock [t CO2e/ha]; "
+                                           "none = agb_tco2e_per_ha x stocks.root_shoot_ratio")
 
 
 class Stocks(_Model):
@@ -78,19 +90,26 @@ class Stocks(_Model):
         None, description="where the carbon stocks come from: 'inventory' (tree plots, Monte Carlo) or 'strata' "
         "(the per-stratum stock table below, from a previous assessment). Without it: 'inventory' when an "
         "inventory is given (stocks.strata then only names the stratum codes), else 'strata'; the report says so")
-    inventory: Path | None = None
-    plot_areas: Path | None = None
-    plot_area_ha: float | None = Field(None, gt=0)
-    columns: dict[str, str] = Field(default_factory=dict)
+    inventory: Path | None = Field(None, description="tree list (CSV, one row per tree; see stocks.columns)")
+    plot_areas: Path | None = Field(None, description="plot table (CSV: plot, area_ha, stratum), or give "
+                                    "plot_area_ha")
+    plot_area_ha: float | None = Field(None, gt=0, description="area of every plot, when all plots have the same "
+                                       "size [ha]")
+    columns: dict[str, str] = Field(default_factory=dict, description="the inventory's column names for "
+                                    "reddplus's roles, {role = \"column\"}: plot, tree, diameter [cm], height [m], "
+                                    "family, genus, species, x, y; a role left out is read from the column of its name")
     stratum_column: str = Field("stratum", description="column of the plot table naming each plot's stratum")
     height_model: str | None = Field("best", description="local H-D model for trees without a height: log1, log2, "
                                      "weibull, michaelis_menten, best, feldpausch:REGION or none")
-    strata: list[StratumStock] = Field(default_factory=list)
+    strata: list[StratumStock] = Field(default_factory=list, description="the strata: per-stratum stocks "
+                                       "(source 'strata'), or the code and name of each inventory stratum")
     root_shoot_ratio: float = Field(0.37, ge=0, le=1, description="BGB/AGB [-], IPCC 2006 vol. 4 table 4.4, "
                                     "tropical rainforest")
-    carbon_fraction: float = Field(0.47, gt=0, le=1, description="IPCC 2006 vol. 4 table 4.3")
-    post_deforestation_tco2e_per_ha: float = Field(0.0, ge=0)
-    monte_carlo: int = Field(1000, ge=10, le=100_000)
+    carbon_fraction: float = Field(0.47, gt=0, le=1, description="carbon fraction of dry biomass [-], IPCC 2006 "
+                                   "vol. 4 table 4.3")
+    post_deforestation_tco2e_per_ha: float = Field(0.0, ge=0, description="carbon stock of the land after "
+                                                   "deforestation [t CO2e/ha]; 0 = all the forest's carbon is lost")
+    monte_carlo: int = Field(1000, ge=10, le=100_000, description="Monte Carlo draws of the inventory's stocks")
 
     @model_validator(mode="after")
     def _one_source(self):
@@ -115,9 +134,15 @@ class ForestChangeInput(_Model):
     Hansen ``lossyear`` raster (with ``treecover`` and optionally ``datamask``) or the TMF raster.
     """
 
-    path: Path
-    format: Literal["fcc123", "masks", "hansen", "tmf"] = "fcc123"
-    dates: list[int] | None = None
+    path: Path = Field(..., description="the forest-change raster: the fcc123 raster, the first mask, the Hansen "
+                       "lossyear or the TMF annual-change raster (projected CRS in metres)")
+    format: Literal["fcc123", "masks", "hansen", "tmf"] = Field(
+        "fcc123", description="convention of the raster: fcc123 (riskmapjnr / forestatrisk: 0 non-forest, 1 lost in "
+        "the first period, 2 lost in the second, 3 forest), masks (a forest mask per date), hansen (Global Forest "
+        "Change lossyear with treecover2000), tmf (JRC Tropical Moist Forest annual change, a band per year)")
+    dates: list[int] | None = Field(None, description="years of the maps [yr], increasing: fcc123 three (none = "
+                                    "2000, 2010, 2020, assumed), masks one per mask (required), hansen 2000, 2001, ... "
+                                    "(none = up to the last loss year), tmf one per band (none = 1990 + band index)")
     more_paths: list[Path] = Field(default_factory=list, description="masks: the rasters after the first (or none: "
                                    "one raster with a band per date)")
     treecover: Path | None = Field(None, description="hansen: treecover2000 [%]")
@@ -150,10 +175,14 @@ class ForestChangeInput(_Model):
 
 
 class Periods(_Model):
-    historical_reference: tuple[int, int]
-    calibration: tuple[int, int] | None = None
-    confirmation: tuple[int, int] | None = None
-    monitoring: list[tuple[int, int]] = Field(default_factory=list)
+    historical_reference: tuple[int, int] = Field(..., description="historical reference period (HRP), [start, end] "
+                                                  "map dates [yr]: the baseline rate's period")
+    calibration: tuple[int, int] | None = Field(None, description="VT0007 calibration period, [start, end] map dates "
+                                                "[yr]; none = the HRP")
+    confirmation: tuple[int, int] | None = Field(None, description="VT0007 confirmation period, [start, end] map "
+                                                 "dates [yr]; none = the risk map's prediction is not assessed")
+    monitoring: list[tuple[int, int]] = Field(default_factory=list, description="monitoring periods, [[first, last], "
+                                              "...] vintages [yr]: ex-post credits; none = an ex-ante run")
 
     @field_validator("historical_reference", "calibration", "confirmation")
     @classmethod
@@ -175,18 +204,26 @@ class Periods(_Model):
 
 
 class PlannedRoad(_Model):
-    path: Path
-    opening_year: int
+    path: Path = Field(..., description="planned road lines, a vector file (an opening_year attribute, when "
+                       "present, gives each line its own year)")
+    opening_year: int = Field(..., description="year the road opens [yr]")
 
 
 class Baseline(_Model):
-    rate_method: Literal["historical_average", "linear_trend", "expected"] = "historical_average"
-    expected_ha_per_year: float | None = Field(None, ge=0)
-    risk_model: Literal["vt0007", "logistic", "random_forest"] = "vt0007"
-    roads: Path | None = None
-    rivers: Path | None = None
-    settlements: Path | None = None
-    planned_roads: list[PlannedRoad] = Field(default_factory=list)
+    rate_method: Literal["historical_average", "linear_trend", "expected"] = Field(
+        "historical_average", description="the jurisdiction's baseline deforestation rate: historical_average (the "
+        "HRP's mean annual loss), linear_trend (the HRP's linear trend), expected (expected_ha_per_year)")
+    expected_ha_per_year: float | None = Field(None, ge=0, description="expected deforestation in the jurisdiction "
+                                               "[ha/yr] (rate_method = 'expected')")
+    risk_model: Literal["vt0007", "logistic", "random_forest"] = Field(
+        "vt0007", description="the risk map: vt0007 (the benchmark: distance to the forest edge); logistic or "
+        "random_forest name the model of the planned-road scenario")
+    roads: Path | None = Field(None, description="existing roads, vector lines (a driver of the alternative models)")
+    rivers: Path | None = Field(None, description="rivers, vector lines (a driver of the alternative models)")
+    settlements: Path | None = Field(None, description="settlements, vector points (a driver of the alternative "
+                                     "models)")
+    planned_roads: list[PlannedRoad] = Field(default_factory=list, description="planned roads: the baseline "
+                                             "scenario in which the road opens")
 
     @model_validator(mode="after")
     def _expected(self):
@@ -201,35 +238,45 @@ class Baseline(_Model):
 
 
 class Uncertainty(_Model):
-    confidence: float = Field(0.90, gt=0.5, lt=1)
-    allowable_halfwidth_percent: float = Field(15.0, ge=0, le=100)
-    draws: int = Field(10_000, ge=100, le=1_000_000)
+    confidence: float = Field(0.90, gt=0.5, lt=1, description="two-sided confidence level of the uncertainty "
+                              "interval [-]")
+    allowable_halfwidth_percent: float = Field(15.0, ge=0, le=100, description="half-width of that interval "
+                                               "[% of the mean] up to which no uncertainty deduction is made")
+    draws: int = Field(10_000, ge=100, le=1_000_000, description="Monte Carlo draws of the uncertainty")
 
 
 class Deductions(_Model):
-    market_leakage_percent: float = Field(0.0, ge=0, le=100)
-    uncertainty: Uncertainty = Uncertainty()
+    market_leakage_percent: float = Field(0.0, ge=0, le=100, description="market leakage [% of the gross emission "
+                                          "reductions]")
+    uncertainty: Uncertainty = Field(Uncertainty(), description="the uncertainty deduction")
     nprt: dict[str, Any] = Field(default_factory=dict, description="answers to the AFOLU Non-Permanence Risk Tool")
 
 
 class Counterfactual(_Model):
-    enabled: bool = True
-    repeats: int = Field(100, ge=1, le=10_000)
-    sample_density_per_ha: float = Field(0.25, gt=0)
-    buffer_km: float = Field(5.0, ge=0)
+    enabled: bool = Field(True, description="run the ex-post pixel-matching counterfactual (it needs monitoring "
+                          "periods)")
+    repeats: int = Field(100, ge=1, le=10_000, description="repeated matched samples (the spread of the "
+                         "over-crediting ratio)")
+    sample_density_per_ha: float = Field(0.25, gt=0, description="sampled project pixels per hectare [1/ha]")
+    buffer_km: float = Field(5.0, ge=0, description="ring around the project from which no control pixel is drawn "
+                             "[km]")
 
 
 class ProjectConfig(_Model):
     """The whole project: see the module docstring for an example."""
 
-    project: ProjectInfo
-    areas: Areas
-    stocks: Stocks
-    forest_change: ForestChangeInput
-    periods: Periods
-    baseline: Baseline = Baseline()
-    deductions: Deductions = Deductions()
-    counterfactual: Counterfactual = Counterfactual()
+    project: ProjectInfo = Field(..., description="the project and its crediting period")
+    areas: Areas = Field(..., description="the project, the jurisdiction and the other zones (vector files in any "
+                         "CRS, reprojected onto the forest-change grid)")
+    stocks: Stocks = Field(..., description="carbon stocks: from a tree inventory or per-stratum stocks")
+    forest_change: ForestChangeInput = Field(..., description="the forest-change input of the activity data and "
+                                             "the risk map")
+    periods: Periods = Field(..., description="the historical reference, calibration, confirmation and monitoring "
+                             "periods")
+    baseline: Baseline = Field(Baseline(), description="the baseline rate, the risk map and the scenarios")
+    deductions: Deductions = Field(Deductions(), description="leakage, uncertainty and non-permanence deductions")
+    counterfactual: Counterfactual = Field(Counterfactual(), description="the ex-post check of the baseline "
+                                           "against matched control pixels")
     base_dir: Annotated[Path, Field(exclude=True)] = Path(".")
 
     @model_validator(mode="after")
