@@ -96,7 +96,7 @@ class Stocks(_Model):
     plot_area_ha: float | None = Field(None, gt=0, description="area of every plot, when all plots have the same "
                                        "size [ha]")
     columns: dict[str, str] = Field(default_factory=dict, description="the inventory's column names for "
-                                    "reddplus's roles, {role = \"column\"}: plot, tree, diameter [cm], height [m], "
+                                    "reddplus's roles, {role = \"column\"}: plot, tree, diameter (cm), height (m), "
                                     "family, genus, species, x, y; a role left out is read from the column of its name")
     stratum_column: str = Field("stratum", description="column of the plot table naming each plot's stratum")
     height_model: str | None = Field("best", description="local H-D model for trees without a height: log1, log2, "

@@ -22,7 +22,7 @@ import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Literal, Mapping, get_args, get_origin
+from typing import Any, Iterator, Literal, Mapping, Sequence, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
@@ -30,7 +30,7 @@ from pydantic_core import PydanticUndefined
 #: the placeholder of a value the user must give (it fails validation, naming the key, until replaced)
 TODO = "TODO"
 
-_UNIT = re.compile(r"\[([^\]]+)\]")
+_UNIT = re.compile(r"\[([^\[\],]+)\]")
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,8 @@ class KeyDoc:
         The TOML type as a reader would say it (``integer``, ``path``, ``[integer, integer]``,
         ``one of "a", "b"``...).
     unit : str or None
-        The unit from the description (``yr``, ``ha``, ``t CO2e/ha``, ``-``), or None.
+        The unit from the description: its last ``[...]`` without a comma (``yr``, ``ha``,
+        ``t CO2e/ha``, ``-``), or None.
     required : bool
         The key must be given (inside its table, when the table is given).
     default : Any
@@ -156,8 +157,8 @@ def config_keys(model: type[BaseModel] | None = None, prefix: str = "") -> Itera
         key = f"{prefix}{name}"
         sub, array = _model_of(field.annotation)
         desc = field.description or ""
-        m = _UNIT.search(desc)
-        doc = KeyDoc(key=key, type=type_name(field.annotation), unit=m.group(1) if m else None,
+        units = _UNIT.findall(desc)
+        doc = KeyDoc(key=key, type=type_name(field.annotation), unit=units[-1] if units else None,
                      required=field.is_required(), default=_default(field), description=desc,
                      constraints=_constraints(field), section=sub is not None, model=sub, array=array)
         yield doc
@@ -214,6 +215,11 @@ def _wrap(text: str, width: int = 100, lead: str = "# ") -> list[str]:
                          break_on_hyphens=False, break_long_words=False) or [lead.rstrip()]
 
 
+def _sentence(text: str) -> str:
+    text = text.strip().rstrip(".")
+    return f"{text[:1].upper()}{text[1:]}." if text else ""
+
+
 def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -265,13 +271,15 @@ def _nprt_markdown(ref: dict | None) -> list[str]:
         from reddplus.accounting.nprt import load_tool
 
         tool = load_tool()
-        out += [f"The answers to the VCS AFOLU Non-Permanence Risk Tool (v{tool.get('version', '?')}): the "
-                "statements that apply, per risk category (see `reddplus/accounting/nprt.py`).", ""]
-        out += ["| category | allowed statements |", "|---|---|"]
-        for cat, spec in tool.items():
-            if isinstance(spec, dict) and "statements" in spec:
-                out.append(f"| `{cat}` | {', '.join(f'`{s}`' for s in spec['statements'])} |")
-        out.append("")
+        out += [f"The answers to the {tool['tool']} v{tool['version']}: per risk category, the statements that "
+                "apply (see `reddplus/accounting/nprt.py`).", "",
+                "| category | allowed statements |", "|---|---|"]
+        for cat, spec in tool["categories"].items():
+            out.append(f"| `{cat}` | {', '.join(f'`{s}`' for s in spec.get('statements', {}))} |")
+        nat = tool["natural"]
+        out += ["", f"`natural`: one table per hazard ({', '.join(nat['hazards'])}) with `significance` "
+                f"({', '.join(nat['significances'])}), `likelihood` ({', '.join(nat['likelihoods'])}) and "
+                "`mitigation` (none, prevention, prevention_and_recovery).", ""]
         return out
     out += [f"The answers to the {ref['tool']} v{ref['version']}, one table per risk category and one key per "
             "question, in the tool's own wording. Each answer code is listed with its wording and its score "
@@ -328,7 +336,7 @@ def config_reference() -> str:
              "dimensionless.", "",
              "## Periods: map dates and vintages", "", PERIODS_TEXT,
              "## Stocks: standard error, not standard deviation", "", SD_TEXT]
-    tables = [k for k in keys if k.section] 
+    tables = [k for k in keys if k.section]
     root = [k for k in keys if "." not in k.key and not k.section]
     groups: list[tuple[str, str, list[KeyDoc]]] = []
     if root:
@@ -339,8 +347,8 @@ def config_reference() -> str:
                    and not k.section]
         name = f"[[{t.key.replace('[]', '')}]]" if t.array else f"[{t.key.replace('[]', '')}]"
         doc = (t.model.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ") if t.model else ""
-        groups.append((name, f"{t.description} {doc}".strip() if doc and doc not in t.description else t.description,
-                       members))
+        intro = _sentence(t.description) + (f" {doc}" if doc and doc not in t.description else "")
+        groups.append((name, intro, members))
     for name, intro, members in groups:
         lines += [f"## `{name}`", ""]
         if intro:
@@ -360,11 +368,82 @@ def config_reference() -> str:
 
 # ------------------------------------------------------------------------------------------ the skeleton
 def _key_comment(k: KeyDoc) -> list[str]:
-    need = "required" if k.required else f"optional, default {default_text(k)}"
+    """``meaning [unit]. Type, bounds. Required.`` / ``... Optional, default X.``"""
+    need = "Required." if k.required else f"Optional, default {default_text(k)}."
     typ = k.type + (f", {k.constraints}" if k.constraints else "")
     unit = f" [{k.unit}]" if k.unit and f"[{k.unit}]" not in k.description else ""
-    text = f"{k.description or k.key}{unit} ({typ}; {need})"
-    return _wrap(text)
+    desc = (k.description or k.key).rstrip(".")
+    return _wrap(f"{desc[:1].upper()}{desc[1:]}{unit}. {typ[:1].upper()}{typ[1:]}. {need}")
+
+
+def nprt_skeleton() -> str:
+    """The ``[deductions.nprt]`` tables of a skeleton: every question of the tool with its wording and
+    allowed answers, each answered ``TODO`` (from ``answers_reference`` when the tool module has it)."""
+    ref = _nprt_reference()
+    out = ["# ---------------------------------------------------------------------------------------------",
+           "# [deductions.nprt]: the answers to the VCS AFOLU Non-Permanence Risk Tool (required by a run: they",
+           "# set the buffer). Replace every TODO; docs/config.md lists every question and answer."]
+    if ref is None:
+        from reddplus.accounting.nprt import load_tool
+
+        tool = load_tool()
+        out += _wrap(f"{tool['tool']} v{tool['version']}: per category, the statements that apply (a list); "
+                     "project_longevity and political_risk are small tables (the built-in sample's answers are in "
+                     "the sample/project.toml of `reddplus demo`).")
+        out.append("[deductions.nprt]")
+        for cat, spec in tool["categories"].items():
+            allowed = ", ".join(f'"{x}"' for x in spec.get("statements", {}))
+            if cat == "project_longevity":
+                out += ["# project_longevity: {years = N, legal_agreement = true | false}"]
+            elif cat == "political_risk":
+                out += _wrap(f"political_risk: {{governance_score = x (WGI, -2.5 to 2.5), statements = [...]}}, "
+                             f"statements among {allowed}")
+            else:
+                out += _wrap(f"{cat}: a list among {allowed}")
+            out.append(f'{cat} = "{TODO}"')
+        nat = tool["natural"]
+        out += _wrap(f"natural: one table per hazard ({', '.join(nat['hazards'])}), {{significance = one of "
+                     f"{', '.join(nat['significances'])}; likelihood = one of {', '.join(nat['likelihoods'])}; "
+                     "mitigation = none, prevention or prevention_and_recovery}")
+        out.append(f'natural = "{TODO}"')
+        return "\n".join(out) + "\n"
+    out += _wrap(f"{ref['tool']} v{ref['version']}. Each question is in the tool's wording; the allowed answers "
+                 "follow it.")
+    for cat in ref["categories"]:
+        out += ["", *_wrap(f"{cat['wording']} ({cat['table']}, {cat['group']} risk)"), f"[{cat['key']}]"]
+        for q in cat["questions"]:
+            short = q["key"].rsplit(".", 1)[1]
+            out += _wrap(f"{q['q']}. {q['wording']}")
+            kind = q["kind"]
+            codes = [a["code"] for a in q.get("answers", [])]
+            if kind == "yes_no":
+                out.append("#   true or false")
+            elif kind == "any_of":
+                out.append("#   a list of those that apply ([] if none):")
+            elif kind == "one_of":
+                out.append("#   one of:")
+            elif q.get("range"):
+                out.append(f"#   a number from {q['range'][0]} to {q['range'][1]}")
+            if kind in ("any_of", "one_of"):
+                for a in q["answers"]:
+                    out += _wrap(f'"{a["code"]}": {a["wording"]}', lead="#     ")
+            if q.get("gate"):
+                out += _wrap(f"fails the tool if {str(q['fails_if']).lower()}: {q['gate']}", lead="#   ")
+            if q["required"]:
+                out.append(f'{short} = "{TODO}"')
+            else:
+                out.append(f"# {short} =")
+            del codes
+    nat = ref["natural"]
+    out += ["", *_wrap(f"Natural risk ({nat['table']}): one table per hazard, "
+                       + ("every hazard required. " if nat.get("all_hazards_required") else "")
+                       + "significance: " + ", ".join(f'"{r["code"]}"' for r in nat["significance"])
+                       + "; likelihood: " + ", ".join(f'"{r["code"]}"' for r in nat["likelihood"])
+                       + "; mitigation: " + ", ".join(f'"{r["code"]}"' for r in nat["mitigation"]))]
+    for h in nat["hazards"]:
+        out += [*_wrap(h["wording"]), f"[{nat['key']}.{h['code']}]", f'significance = "{TODO}"',
+                f'likelihood = "{TODO}"', "# mitigation ="]
+    return "\n".join(out) + "\n"
 
 
 def skeleton_toml(values: Mapping[str, Any] | None = None, notes: Mapping[str, str] | None = None,
@@ -407,7 +486,7 @@ def skeleton_toml(values: Mapping[str, Any] | None = None, notes: Mapping[str, s
             if dotted in notes:
                 lines += _wrap(notes[dotted])
             if dotted in tables:
-                lines.append(f"# (given in the [{dotted}] tables at the end of this file)")
+                lines.append(f"# {short} = (given in the [{dotted}] tables at the end of this file)")
                 continue
             if given is not None and short in given:
                 line = f"{short} = {_toml_value(given[short])}"
@@ -448,3 +527,218 @@ def skeleton_toml(values: Mapping[str, Any] | None = None, notes: Mapping[str, s
     for name, text in tables.items():
         out += ["", text.rstrip("\n")]
     return "\n".join(out).lstrip("\n") + "\n"
+
+
+# ------------------------------------------------------------------------------------------ the init tool
+@dataclass(frozen=True)
+class InitResult:
+    """What :func:`init_project` wrote.
+
+    Attributes
+    ----------
+    directory : Path
+    project_toml, readme : Path
+    todo : tuple of str
+        Dotted keys the user must still give (``TODO`` in the TOML), NPRT answers last.
+    notes : tuple of str
+        What was read from the rasters, and any problem found with them (a CRS that is not
+        projected in metres...).
+    """
+
+    directory: Path
+    project_toml: Path
+    readme: Path
+    todo: tuple[str, ...]
+    notes: tuple[str, ...]
+
+    def to_dict(self) -> dict:
+        return {"directory": str(self.directory), "project_toml": str(self.project_toml),
+                "readme": str(self.readme), "todo": list(self.todo), "notes": list(self.notes)}
+
+
+def _rel(path: Path, base: Path) -> str:
+    import os
+
+    try:
+        return os.path.relpath(path.resolve(), base.resolve())
+    except ValueError:  # another drive (Windows)
+        return str(path.resolve())
+
+
+def init_values(rasters: list[Path], fmt: str | None, base: Path) -> tuple[dict, dict, list[str]]:
+    """The skeleton's known values and notes from the forest-change rasters (see :func:`init_project`)."""
+    from reddplus.errors import ReddplusError
+    from reddplus.landcover.overview import forest_change_dates
+    from reddplus.raster import check_projected_metres, read_grid
+
+    values: dict[str, Any] = {}
+    notes: dict[str, str] = {}
+    said: list[str] = []
+    if not rasters:
+        return values, notes, said
+    fmt = fmt or "fcc123"
+    values["forest_change.format"] = fmt
+    if fmt == "hansen" and len(rasters) >= 2:
+        values["forest_change.treecover"] = _rel(rasters[0], base)
+        values["forest_change.path"] = _rel(rasters[1], base)
+        if len(rasters) > 2:
+            values["forest_change.datamask"] = _rel(rasters[2], base)
+    else:
+        values["forest_change.path"] = _rel(rasters[0], base)
+        if fmt == "masks" and len(rasters) > 1:
+            values["forest_change.more_paths"] = [_rel(p, base) for p in rasters[1:]]
+    if fmt == "hansen" and len(rasters) == 1:
+        notes["forest_change.treecover"] = "TODO: the treecover2000 raster of the same tile (on the lossyear's grid)"
+        values["forest_change.treecover"] = TODO
+    import warnings
+
+    from reddplus.raster import open_raster
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            grid = read_grid(rasters[0])
+            check_projected_metres(grid.crs, source=rasters[0].name)
+            crs_ok = True
+        except ReddplusError as err:   # CRSError: said in the README, the skeleton is still written
+            crs_ok = False
+            said.append(f"{err}. A run needs a projected CRS in metres (an equal-area one is best): reproject the "
+                        "raster (nearest neighbour) and point forest_change.path at the copy")
+    with open_raster(rasters[0]) as ds:
+        width, height, res, crs = ds.width, ds.height, abs(ds.transform.a), ds.crs
+    crs_name = crs.to_string() if crs is not None else "no CRS"
+    grid_note = (f"{rasters[0].name}: {width} x {height} pixels of {res:g} "
+                 + (f"m ({grid.pixel_area_ha:g} ha)" if crs_ok else "CRS units") + f", CRS {crs_name}")
+    said.insert(0, grid_note)
+    said += list(dict.fromkeys(str(w.message) for w in caught))
+    found = forest_change_dates([str(p) for p in (rasters if fmt != "hansen" or len(rasters) < 2 else rasters[1:2])],
+                                fmt)
+    said.append(found.note)
+    if found.dates is not None:
+        values["forest_change.dates"] = list(found.dates)
+        notes["forest_change.dates"] = found.note
+        dates = ", ".join(map(str, found.dates)) if len(found.dates) <= 6 else \
+            f"{found.dates[0]}, {found.dates[1]}, ..., {found.dates[-1]}"
+        notes["periods.historical_reference"] = f"The map dates of the forest change are {dates}."
+    else:
+        n = f"the {found.n_dates} " if found.n_dates else "the "
+        values["forest_change.dates"] = TODO
+        notes["forest_change.dates"] = (f"TODO: {found.note}. Give {n}years of the maps, e.g. "
+                                        + ("[2000, 2010, 2020]" if fmt == "fcc123" else "[2000, 2001, ...]")
+                                        + "; reddplus will not guess them.")
+    return values, notes, said
+
+
+def init_project(directory: str | Path, rasters: Sequence[str | Path] = (), fmt: str | None = None, *,
+                 overwrite: bool = False) -> InitResult:
+    """Write a commented skeleton project (``project.toml`` and a ``README.md`` of next steps) into ``directory``.
+
+    The TOML is :func:`skeleton_toml`: every key with its meaning, unit, type, whether it is required
+    and its default; what the user must give is ``TODO`` (it fails validation, naming the key, until
+    given). With ``rasters`` (the forest-change input as ``reddplus activity`` takes it: fcc123 one
+    raster; hansen the lossyear, or treecover2000, lossyear[, datamask]; tmf one raster with a band per
+    year or one per year; masks one per date), the paths, the format and the dates that the files
+    record are filled in (:func:`reddplus.landcover.overview.forest_change_dates`); dates that are
+    not recorded (fcc123) are a ``TODO``.
+
+    Raises
+    ------
+    OutputExistsError
+        ``directory`` exists and is not empty, without ``overwrite``.
+    InputDataError
+        A raster that cannot be read.
+    """
+    from reddplus.errors import InputDataError, OutputExistsError
+    from reddplus.raster import atomic_path
+
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise OutputExistsError(f"{directory} exists and is not a folder")
+    if directory.is_dir() and any(directory.iterdir()) and not overwrite:
+        raise OutputExistsError(f"{directory} exists and is not empty; pass --overwrite to write the skeleton "
+                                "into it (project.toml and README.md are replaced)")
+    raster_paths = [Path(p) for p in rasters]
+    for p in raster_paths:
+        if not p.is_file():
+            raise InputDataError("forest-change raster not found", path=str(p))
+    directory.mkdir(parents=True, exist_ok=True)
+    values, notes, said = init_values(raster_paths, fmt, directory)
+    stocks = [{"code": 1, "name": TODO, "agb_tco2e_per_ha": TODO, "agb_tco2e_per_ha_sd": TODO}]
+    values["stocks.source"] = "strata"
+    values["stocks.strata"] = stocks
+    notes["stocks.strata"] = ("One stratum from a previous assessment (the simplest start): its mean above-ground "
+                              "stock and the standard error of that mean. For a tree inventory instead, set "
+                              "source = \"inventory\" and inventory, plot_areas (see docs/config.md); with several "
+                              "strata, add areas.strata (a raster of the codes) and one block per stratum.")
+    header = "\n".join([
+        "# A reddplus project, written by `reddplus init` from reddplus.project.ProjectConfig.",
+        "# Each key is preceded by its meaning, [unit], type and bounds, and Required or Optional with its default.",
+        "# Optional keys are commented out at their default: remove the leading '# ' to change one.",
+        '# Replace every "TODO" (README.md lists them), then: reddplus run project.toml --out run1',
+        "# The full reference: docs/config.md, or `reddplus config-reference`.",
+        *(["#", *_wrap("From the rasters: " + "; ".join(said))] if said else []),
+    ])
+    text = skeleton_toml(values, notes, tables={"deductions.nprt": nprt_skeleton()}, header=header)
+    todo = _todo_keys(text)
+    toml_path = directory / "project.toml"
+    readme = directory / "README.md"
+    with atomic_path(toml_path, overwrite=True, suffix=".toml") as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    with atomic_path(readme, overwrite=True, suffix=".md") as tmp:
+        tmp.write_text(next_steps(todo, said), encoding="utf-8")
+    return InitResult(directory, toml_path, readme, tuple(todo), tuple(said))
+
+
+def _todo_keys(text: str) -> list[str]:
+    """Dotted keys whose value in a skeleton is still ``TODO`` (in file order)."""
+    import tomllib
+
+    out: list[str] = []
+
+    def walk(obj: Any, prefix: str) -> None:
+        if isinstance(obj, dict):
+            for k, v in obj.items():
+                walk(v, f"{prefix}.{k}" if prefix else k)
+        elif isinstance(obj, list):
+            for i, v in enumerate(obj):
+                walk(v, f"{prefix}[{i}]")
+        elif obj == TODO:
+            out.append(prefix)
+
+    walk(tomllib.loads(text), "")
+    return out
+
+
+def next_steps(todo: Sequence[str], notes: Sequence[str] = ()) -> str:
+    """The README.md of a new project: what to give, how to run it, where the meanings are."""
+    docs = {k.key.replace("[]", ""): k for k in config_keys()}
+
+    def meaning(key: str) -> str:
+        k = docs.get(re.sub(r"\[\d+\]", "", key))
+        return f": {k.description}" if k is not None and k.description else ""
+
+    cfg = [k for k in todo if not k.startswith("deductions.nprt")]
+    nprt = [k for k in todo if k.startswith("deductions.nprt")]
+    lines = ["# Next steps", "",
+             "This folder was written by `reddplus init`. `project.toml` is a commented skeleton: each key says "
+             "what it means, its unit, whether it is required and its default.", ""]
+    if notes:
+        lines += ["## What was read from the rasters", "", *[f"- {n}" for n in notes], ""]
+    lines += ["## 1. Give what is marked TODO in project.toml", ""]
+    lines += [f"- `{k}`{meaning(k)}" for k in cfg]
+    lines += ["", "Paths may be relative to this folder. Vector files may be in any CRS (they are reprojected onto "
+              "the forest-change grid); the forest-change raster must be in a projected CRS in metres.", ""]
+    if nprt:
+        lines += ["## 2. Answer the non-permanence risk questions", "",
+                  f"The `[deductions.nprt]` tables at the end of project.toml hold the {len(nprt)} answers of the VCS "
+                  "AFOLU Non-Permanence Risk Tool, each question in the tool's wording with its allowed answers "
+                  "(docs/config.md lists them too). They set the buffer.", ""]
+    lines += ["## 3. Run, then look at the results", "",
+              "```bash",
+              "reddplus run project.toml --out run1     # report.html, rasters, tables, manifest.json",
+              "reddplus view run1                       # the report and an interactive map in your browser",
+              "```", "",
+              "A key that is still TODO, a missing file or a wrong value stops the run at once with a message that "
+              "names the key. Keys left commented out take the default written beside them (docs/config.md, or "
+              "`reddplus config-reference`, explains every key).", ""]
+    return "\n".join(lines)

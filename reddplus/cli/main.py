@@ -24,6 +24,9 @@ COMMANDS: dict[str, str] = {
     "registry": "reddplus.cli.registry:registry",
     "run": "reddplus.cli.chain:run",
     "demo": "reddplus.cli.chain:demo",
+    "init": "reddplus.cli.init:init",
+    "config-reference": "reddplus.cli.init:config_reference",
+    "view": "reddplus.cli.view:view",
 }
 
 
