@@ -99,14 +99,16 @@ def copy_as_cog(src, dst: str | os.PathLike, *, overwrite: bool = False, **optio
 
 
 def write_cog(path: str | os.PathLike, array: np.ndarray, *, crs, transform: Affine, nodata=None,
-              overwrite: bool = False, band_descriptions: list[str] | None = None) -> Path:
-    """Write an in-memory array (2-D, or 3-D bands-first) as a COG, atomically."""
+              overwrite: bool = False, band_descriptions: list[str] | None = None,
+              band_units: list[str] | None = None) -> Path:
+    """Write an in-memory array (2-D, or 3-D bands-first) as a COG, atomically (band names and units
+    as :class:`BlockWriter` takes them)."""
     arr = np.asarray(array)
     if arr.ndim == 2:
         arr = arr[np.newaxis]
     grid = Grid(crs, transform, arr.shape[1], arr.shape[2])
     with BlockWriter(path, grid, dtype=arr.dtype, nodata=nodata, count=arr.shape[0], overwrite=overwrite,
-                     band_descriptions=band_descriptions) as w:
+                     band_descriptions=band_descriptions, band_units=band_units) as w:
         w.write_window(arr, rasterio.windows.Window(0, 0, grid.width, grid.height))
     return Path(path)
 
@@ -122,13 +124,18 @@ class BlockWriter:
     """
 
     def __init__(self, path: str | os.PathLike, grid: Grid, *, dtype, nodata=None, count: int = 1,
-                 overwrite: bool = False, band_descriptions: list[str] | None = None):
+                 overwrite: bool = False, band_descriptions: list[str] | None = None, tags: dict | None = None,
+                 band_tags: list[dict] | None = None, band_units: list[str] | None = None):
         self.path = Path(path)
         _check_overwrite(self.path, overwrite)
         self.grid = grid
         self.profile = dict(_TILED_GTIFF, width=grid.width, height=grid.height, count=count, dtype=np.dtype(dtype).name,
                             crs=grid.crs, transform=grid.transform, nodata=nodata)
         self.band_descriptions = band_descriptions
+        #: dataset metadata, per-band metadata and per-band unit types (kept by the COG copy)
+        self.tags = dict(tags or {})
+        self.band_tags = list(band_tags or [])
+        self.band_units = list(band_units or [])
         self._tmpdir: tempfile.TemporaryDirectory | None = None
         self._ds = None
 
@@ -139,6 +146,12 @@ class BlockWriter:
         if self.band_descriptions:
             for i, d in enumerate(self.band_descriptions, start=1):
                 self._ds.set_band_description(i, d)
+        if self.tags:
+            self._ds.update_tags(**{str(k): str(v) for k, v in self.tags.items()})
+        for i, t in enumerate(self.band_tags, start=1):
+            self._ds.update_tags(i, **{str(k): str(v) for k, v in t.items()})
+        for i, u in enumerate(self.band_units, start=1):
+            self._ds.set_band_unit(i, u)
         return self
 
     def write(self, block: Block, data: np.ndarray) -> None:
@@ -151,6 +164,11 @@ class BlockWriter:
             self._ds.write(data.astype(self.profile["dtype"], copy=False), 1, window=window)
         else:
             self._ds.write(data.astype(self.profile["dtype"], copy=False), window=window)
+
+    def write_colormap(self, band: int, colormap: dict[int, tuple[int, int, int, int]]) -> None:
+        """A colour table (value -> RGBA) for ``band`` of a byte raster; the COG keeps it, so viewers
+        (GDAL, QGIS, tilers) draw the classes without a legend file."""
+        self._ds.write_colormap(band, colormap)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
