@@ -31,6 +31,7 @@ Example (abridged; ``reddplus demo`` writes a complete one)::
 
 from __future__ import annotations
 
+import datetime as dt
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -249,7 +250,27 @@ class Deductions(_Model):
     market_leakage_percent: float = Field(0.0, ge=0, le=100, description="market leakage [% of the gross emission "
                                           "reductions]")
     uncertainty: Uncertainty = Field(Uncertainty(), description="the uncertainty deduction")
-    nprt: dict[str, Any] = Field(default_factory=dict, description="answers to the AFOLU Non-Permanence Risk Tool")
+    nprt: dict[str, Any] = Field(
+        default_factory=dict,
+        description="answers to the VCS AFOLU Non-Permanence Risk Tool: one table per risk category "
+                    "(project_management, financial_viability, opportunity_cost, project_longevity, land_tenure, "
+                    "stakeholder_engagement, political_risk, natural), one key per question of the tool; the "
+                    "questions and allowed answers are listed by reddplus.accounting.answers_reference()")
+    nprt_version: Literal["4.2", "4.0"] = Field(
+        "4.2",
+        description="AFOLU Non-Permanence Risk Tool version: '4.2' (mandatory for registration and verification "
+                    "requests from 1 January 2024) or '4.0' (allowed only when registration was requested before "
+                    "29 August 2023, and only for vintages up to 2022)")
+    nprt_override: bool = Field(
+        False,
+        description="use nprt_version = '4.0' outside what Verra allows it for; the results and the report flag "
+                    "the override")
+    registration_requested: dt.date | None = Field(
+        None,
+        description="date the project requested VCS registration (YYYY-MM-DD); it decides whether NPRT v4.0 may "
+                    "apply (before 2023-08-29) and the v4.2 minimum project longevity (40 years when requested on "
+                    "or after 2024-01-01, otherwise 30); without it the stricter 40-year minimum is assumed and "
+                    "stated in the results")
 
 
 class Counterfactual(_Model):

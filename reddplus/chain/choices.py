@@ -51,7 +51,7 @@ def stock_choices(cfg: ProjectConfig) -> list[Choice]:
 
 
 def run_choices(cfg: ProjectConfig, dates: tuple[int, ...], *, baseline_source: str, baseline_reason: str,
-                assessment_ran: bool, assessment_reason: str, counterfactual_ran: bool) -> tuple[Choice, ...]:
+                assessment_ran: bool, assessment_reason: str, counterfactual_ran: bool, nprt=None) -> tuple[Choice, ...]:
     """Every choice of the run (config key, value, set or defaulted, meaning), in the order of the chain."""
     fc, b, d, per = cfg.forest_change, cfg.baseline, cfg.deductions, cfg.periods
     out = stock_choices(cfg)
@@ -73,6 +73,14 @@ def run_choices(cfg: ProjectConfig, dates: tuple[int, ...], *, baseline_source: 
                       _is_set(cfg.counterfactual, "enabled"), cf_meaning))
     out.append(Choice("deductions.market_leakage_percent", f"{d.market_leakage_percent:g}",
                       _is_set(d, "market_leakage_percent"), "market leakage as a share of the emission reductions [%]"))
+    if nprt is not None:
+        meaning = f"AFOLU Non-Permanence Risk Tool v{nprt.tool_version}: buffer {nprt.buffer_percent:g} %"
+        if nprt.unverified:
+            meaning += f"; {len(nprt.unverified)} tool constants used are not confirmed from the tool text (listed " \
+                       "in the non-permanence section)"
+        if nprt.version_override:
+            meaning += "; USED BY OVERRIDE outside the tool version's allowed scope (deductions.nprt_override)"
+        out.append(Choice("deductions.nprt_version", nprt.tool_version, _is_set(d, "nprt_version"), meaning))
     out.append(Choice("deductions.uncertainty.allowable_halfwidth_percent",
                       f"{d.uncertainty.allowable_halfwidth_percent:g}",
                       _is_set(d.uncertainty, "allowable_halfwidth_percent"),

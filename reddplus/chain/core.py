@@ -96,7 +96,7 @@ class CreditingChain:
             (root / sub).mkdir()
         note("reading the forest change")
         inputs = prepare_inputs(cfg)
-        nprt = steps.non_permanence(cfg)
+        nprt = steps.non_permanence(cfg, inputs.periods)
         note("carbon stocks (tree inventory, Monte Carlo)")
         stocks = steps.carbon_stocks(cfg, inputs)
         note("activity data (deforestation per zone and year)")
@@ -117,7 +117,7 @@ class CreditingChain:
             issuance = steps.issuance(cfg, credits, manifest["manifest_sha256"], root)
         choices = run_choices(cfg, inputs.dates, baseline_source=baseline.source, baseline_reason=baseline.reason,
                               assessment_ran=assessment.ran, assessment_reason=assessment.reason,
-                              counterfactual_ran=cf is not None)
+                              counterfactual_ran=cf is not None, nprt=nprt)
         return CreditingResults(cfg, root, inputs.project_area_ha, inputs.dates, stocks, activity, rate, risk,
                                 assessment, scenario, baseline, efs, credits, cf, issuance, manifest, choices,
                                 generated=self.generated)

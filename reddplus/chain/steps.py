@@ -339,16 +339,17 @@ def emission_factors(cfg: ProjectConfig, inputs: RunInputs, stocks: StocksResult
     return EmissionFactorsResult(efs, ef, dict(zip(stocks.codes, ef.components["weights"])))
 
 
-def non_permanence(cfg: ProjectConfig):
-    """The AFOLU Non-Permanence Risk Tool's buffer [%] from the configured answers (checked up front)."""
-    answers = cfg.deductions.nprt
-    if not answers:
+def non_permanence(cfg: ProjectConfig, periods: RunPeriods):
+    """The AFOLU Non-Permanence Risk Tool's buffer [%] from the configured answers (checked up front).
+
+    NPRT v4.2 unless ``deductions.nprt_version`` says otherwise (v4.0 only where Verra allows it);
+    a fail gate or an answer outside the tool's options is a ConfigError naming the question.
+    """
+    d = cfg.deductions
+    if not d.nprt:
         raise ConfigError("the non-permanence risk answers are required to compute the buffer", key="deductions.nprt")
-    nprt = acc.nprt_buffer(answers)
-    if not nprt.passed:
-        raise ConfigError(f"the project fails the AFOLU Non-Permanence Risk Tool (overall rating "
-                          f"{nprt.overall_rating}); it is not eligible for crediting", key="deductions.nprt")
-    return nprt
+    return acc.nprt_buffer(d.nprt, version=d.nprt_version, registration_requested=d.registration_requested,
+                           vintages=periods.crediting_years, override=d.nprt_override)
 
 
 def credits(cfg: ProjectConfig, periods: RunPeriods, activity: ActivityStepResult, rate: RateStepResult,

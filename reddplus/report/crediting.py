@@ -241,7 +241,20 @@ def _nprt_section(results, fdir: Path, figs, tables) -> None:
             title=f"AFOLU Non-Permanence Risk Tool: buffer {nprt.get('buffer_percent')}%", xlabel="risk rating"),
             "Each factor's rating; negative values are mitigation."))
     tables.append(Table("Non-permanence risk", "Ratings", ["factor", "rating"], [[f[0], f[1]] for f in factors],
-                        f"Overall rating {nprt.get('overall_rating')}, buffer {nprt.get('buffer_percent')}%."))
+                        f"AFOLU Non-Permanence Risk Tool v{nprt.get('tool_version')}: overall rating "
+                        f"{nprt.get('overall_rating')}, buffer {nprt.get('buffer_percent')}%."
+                        + (" The tool version is used by override outside its allowed scope "
+                           "(deductions.nprt_override)." if nprt.get("version_override") else "")))
+    unverified = nprt.get("unverified_constants") or []
+    if unverified:
+        tables.append(Table("Non-permanence risk", "Tool constants used that are not confirmed from the tool text",
+                            ["constant", "value", "source", "looked for"],
+                            [[c["name"], c["value"], c.get("source") or "—", c.get("looked_for") or "—"]
+                             for c in unverified],
+                            "Each is an assumption of this run; check it against the tool before a registration."))
+    if nprt.get("assumptions"):
+        tables.append(Table("Non-permanence risk", "Assumptions of the calculation", ["assumption"],
+                            [[a] for a in nprt["assumptions"]]))
 
 
 def _counterfactual_section(results, tables) -> None:

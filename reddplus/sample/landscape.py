@@ -485,6 +485,8 @@ def _write(stage: Path, grid, layers: dict, rasters: dict, trees: pd.DataFrame, 
     plots[["plot", "area_ha", "stratum"]].to_csv(stage / "plot_areas.csv", index=False)
     paths["inventory"] = stage / "inventory.csv"
     paths["plot_areas"] = stage / "plot_areas.csv"
+    import datetime
+
     from reddplus.accounting import EXAMPLE_ANSWERS
 
     cfg = {
@@ -507,7 +509,9 @@ def _write(stage: Path, grid, layers: dict, rasters: dict, trees: pd.DataFrame, 
                      "rivers": "rivers.gpkg", "settlements": "settlements.gpkg",
                      "planned_roads": [{"path": "planned_roads.gpkg",
                                         "opening_year": int(truth["planned_road_opening_year"])}]},
-        "deductions": {"market_leakage_percent": 0.0, "nprt": EXAMPLE_ANSWERS},
+        # NPRT v4.2 answers for a Madre de Dios conservation concession (reddplus.accounting.EXAMPLE_ANSWERS)
+        "deductions": {"market_leakage_percent": 0.0, "nprt_version": "4.2",
+                       "registration_requested": datetime.date(2024, 3, 1), "nprt": EXAMPLE_ANSWERS},
         "counterfactual": {"enabled": True, "repeats": 20, "sample_density_per_ha": 0.05, "buffer_km": 5.0},
     }
     (stage / "project.toml").write_text("# GENERATED sample project (reddplus.sample): not real project data\n"

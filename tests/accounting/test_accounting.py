@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import math
 
@@ -11,9 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reddplus.accounting import (EXAMPLE_ANSWERS, VintageInput, activity_shifting_leakage_tco2e,
-                                 combined_uncertainty, emission_factor, net_credits, nprt_buffer,
-                                 uncertainty_deduction)
+from reddplus.accounting import (VintageInput, activity_shifting_leakage_tco2e, combined_uncertainty,
+                                 emission_factor, net_credits, uncertainty_deduction)
 from reddplus.baseline.rate import jurisdictional_rate
 from reddplus.errors import ConfigError, InputDataError
 
@@ -72,51 +70,6 @@ def test_monte_carlo_matches_the_analytic_interval_and_is_seeded():
     assert again == r
     small = combined_uncertainty([1000.0, 1000.0], [10.0, 10.0], 600.0, 6.0, draws=20_000, seed=1)
     assert small.deduction_fraction == 0.0
-
-
-# ------------------------------------------------------------------------------------------ NPRT
-def test_nprt_example_by_hand():
-    r = nprt_buffer(EXAMPLE_ANSWERS)
-    # internal: PM 2-2-2 = -2, FV 1+1 = 2, OC max(0, 4-2-2) = 0, PL 24-40/5 = 16 -> 16
-    # external: tenure max(0, 2-2) = 0, community -5, political max(0, 2-2) = 0 -> max(0, -5) = 0
-    # natural: fire minor/10-25 yr 4 x 0.5 = 2, weather minor/25-50 yr 3 x 1 = 3 -> 5
-    assert (r.internal, r.external, r.natural) == (16.0, 0.0, 5.0)
-    assert r.overall_rating == 21.0 and r.buffer_percent == 21.0 and r.passed
-
-
-def test_nprt_minimum_and_failures():
-    low = copy.deepcopy(EXAMPLE_ANSWERS)
-    low["project_longevity"] = {"years": 120, "legal_agreement": True}
-    low["natural"] = {}
-    r = nprt_buffer(low)
-    assert r.overall_rating < 10 and r.buffer_percent == 10.0
-    bad = copy.deepcopy(EXAMPLE_ANSWERS)
-    bad["natural"] = {"fire": {"significance": "catastrophic", "likelihood": "lt_10_years"}}
-    assert not nprt_buffer(bad).passed
-    high = copy.deepcopy(EXAMPLE_ANSWERS)
-    high["project_longevity"] = {"years": 30, "legal_agreement": False}
-    high["community_engagement"] = ["inside_households_not_consulted", "nearby_households_not_consulted"]
-    high["land_tenure"] = ["different_entities", "tenure_disputes", "access_disputes"]
-    high["political_risk"] = {"governance_score": -1.0}
-    high["opportunity_cost"] = ["alternative_gt_100"]
-    r = nprt_buffer(high)
-    assert r.overall_rating > 60 and not r.passed and "exceeds 60" in r.failures[-1]
-
-
-@pytest.mark.parametrize("patch, key", [
-    ({"financial_viability": ["breakeven_soon"]}, "financial_viability"),
-    ({"financial_viability": ["breakeven_lt_4", "breakeven_gt_10"]}, "financial_viability"),
-    ({"political_risk": {"governance_score": 7}}, "political_risk.governance_score"),
-    ({"natural": {"fire": {"significance": "huge", "likelihood": "lt_10_years"}}}, "natural.fire"),
-    ({"natural": {"volcano": {}}}, "natural.volcano"),
-    ({"bogus": []}, "bogus"),
-    ({"project_longevity": {"years": 20}}, "project_longevity.years"),
-])
-def test_nprt_answers_outside_allowed_values(patch, key):
-    answers = copy.deepcopy(EXAMPLE_ANSWERS) | patch
-    with pytest.raises(ConfigError) as err:
-        nprt_buffer(answers)
-    assert f"deductions.nprt.{key}" in str(err.value)
 
 
 # ------------------------------------------------------------------------------------------ credits

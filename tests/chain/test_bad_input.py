@@ -75,7 +75,7 @@ def test_nprt_answer_outside_allowed_values(sample, tmp_path):
     toml = _variant(sample, tmp_path, edit)
     with pytest.raises(ConfigError) as err:
         _run(toml, tmp_path / "out")
-    assert "deductions.nprt.financial_viability" in str(err.value) and "breakeven_lt_4" in str(err.value)
+    assert "deductions.nprt.financial_viability" in str(err.value) and "breakeven_4_or_less" in str(err.value)
     _assert_clean(tmp_path / "out")
 
 
@@ -99,6 +99,7 @@ def test_stocks_from_a_previous_assessment(sample, tmp_path):
     """Without a tree inventory the per-stratum stocks of the config (mean, SD) carry the interval."""
     def edit(cfg):
         del cfg["stocks"]["inventory"], cfg["stocks"]["plot_areas"]
+        cfg["stocks"]["source"] = "strata"
         for st in cfg["stocks"]["strata"]:
             st["agb_tco2e_per_ha_sd"] = 0.05 * st["agb_tco2e_per_ha"]
         cfg["counterfactual"]["enabled"] = False

@@ -170,7 +170,7 @@ def test_credits_by_hand(cfg, inputs):
                              {y: 0.0 for y in range(2011, 2025)}, None)
     alloc = _alloc([10.0] * len(years), [0.0] * len(years), years)
     base = BaselineResult("test", "test", alloc, alloc, dict.fromkeys(years, 10.0), dict.fromkeys(years, 0.0))
-    nprt = steps.non_permanence(cfg)
+    nprt = steps.non_permanence(cfg, inputs.periods)
     c = steps.credits(cfg, inputs.periods, act, RateStepResult(None, 0.0), base, _efs(), nprt)
     assert c.uncertainty_deduction_percent == 0
     assert c.ex_ante_avoided_tco2e_per_year[2025] == pytest.approx(4000.0)
@@ -179,10 +179,10 @@ def test_credits_by_hand(cfg, inputs):
     assert r.buffer == int(np.ceil(nprt.buffer_percent / 100 * 3500 - 1e-9)) and r.vcus == 3500 - r.buffer
 
 
-def test_missing_nprt_answers_name_the_key(cfg):
+def test_missing_nprt_answers_name_the_key(cfg, inputs):
     bad = cfg.model_copy(update={"deductions": cfg.deductions.model_copy(update={"nprt": {}})})
     with pytest.raises(ConfigError, match="deductions.nprt"):
-        steps.non_permanence(bad)
+        steps.non_permanence(bad, inputs.periods)
 
 
 def test_emission_factor_of_one_stratum(cfg, inputs, tmp_path):
