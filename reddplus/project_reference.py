@@ -265,6 +265,10 @@ def _nprt_reference() -> dict | None:
     return fn() if fn is not None else None
 
 
+_KINDS = {"yes_no": "true or false", "any_of": "a list of the answers that apply", "one_of": "one answer",
+          "number": "a number", "governance_score": "a number (World Bank WGI)"}
+
+
 def _nprt_markdown(ref: dict | None) -> list[str]:
     out = ["## Non-permanence risk: `[deductions.nprt]`", ""]
     if ref is None:
@@ -289,7 +293,8 @@ def _nprt_markdown(ref: dict | None) -> list[str]:
         out += [f"### `{cat['key']}`: {cat['wording']} ({cat['table']}, {cat['group']} risk)", ""]
         for q in cat["questions"]:
             req = "required" if q["required"] else "optional"
-            head = f"**`{q['key'].rsplit('.', 1)[1]}`** ({q['q']}, {q['kind'].replace('_', ' ')}, {req})"
+            kind = _KINDS.get(q["kind"], q["kind"].replace("_", " "))
+            head = f"**`{q['key'].rsplit('.', 1)[1]}`** ({q['q']}; {kind}; {req})"
             out.append(f"{head}: {q['wording']}")
             if q.get("gate"):
                 out.append(f"  Fails the tool if {q['fails_if']!r}: {q['gate']}.")

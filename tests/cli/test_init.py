@@ -53,7 +53,8 @@ def _polygons(tmp_path: Path) -> tuple[Path, Path]:
 
 def fill(text: str, answers: dict) -> str:
     """Replace each ``key = "TODO"`` as a user would, by the value at its dotted place in ``answers``
-    (the table headers above it give the place); a TODO without an answer is deleted."""
+    (the table headers above it give the place); a TODO without an answer is deleted, and an optional key
+    without a default (``# key =``) that has an answer is uncommented and given."""
     out, table, counts = [], [], {}
     for line in text.splitlines():
         m = re.match(r"^(\[\[?)([^\]]+)\]\]?$", line)
@@ -62,7 +63,7 @@ def fill(text: str, answers: dict) -> str:
             if m.group(1) == "[[":
                 counts[m.group(2)] = counts.get(m.group(2), -1) + 1
                 table = [*table, counts[m.group(2)]]
-        m = re.match(rf'^(\w+) = "{TODO}"$', line)
+        m = re.match(rf'^(\w+) = "{TODO}"$', line) or re.match(r"^# (\w+) =$", line)
         if m:
             node = answers
             for part in [*table, m.group(1)]:
@@ -71,6 +72,9 @@ def fill(text: str, answers: dict) -> str:
                 if node is None:
                     break
             if node is None:
+                if not line.startswith("#"):
+                    continue
+                out.append(line)
                 continue
             line = f"{m.group(1)} = {_toml_value(node)}"
         out.append(line)
