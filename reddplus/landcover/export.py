@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Sequence
 
 from reddplus.landcover.forest_change import NODATA, ForestChange
+from reddplus.raster.io import BAND_METADATA
 
 #: colours of the codes: non-forest, forest, no data (transparent); losses run from yellow (early) to red (late)
 NON_FOREST_RGBA = (222, 214, 196, 255)
@@ -25,7 +26,7 @@ FOREST_RGBA = (27, 120, 55, 255)
 NODATA_RGBA = (0, 0, 0, 0)
 _LOSS_FIRST, _LOSS_LAST = (254, 217, 118), (189, 0, 38)
 
-BAND_DESCRIPTION = "forest change: number of leading forest dates (canonical code)"
+BAND_DESCRIPTION, BAND_UNIT = BAND_METADATA["forest_change"]
 
 
 def forest_change_legend(dates: Sequence[int]) -> list[tuple[int, str, tuple[int, int, int, int]]]:
@@ -59,7 +60,7 @@ def write_forest_change(forest_change: ForestChange, path: str | os.PathLike, *,
                         scheduler: str | None = None, memory_limit_bytes: int = 64 * 2**20) -> Path:
     """Stream the canonical codes of ``forest_change`` into a COG at ``path`` (atomic; nodata 255).
 
-    The band has the description :data:`BAND_DESCRIPTION` and the unit ``code``; the dataset's
+    The band has the description and unit of ``BAND_METADATA["forest_change"]``; the dataset's
     metadata holds ``FOREST_CHANGE_DATES`` (comma-separated years), the input's format and one
     ``CODE_k`` entry per code with its label (:func:`forest_change_legend`); the colour table
     draws the codes. Blocks are decoded on local threads or a Dask cluster (``scheduler``) and
@@ -85,7 +86,7 @@ def write_forest_change(forest_change: ForestChange, path: str | os.PathLike, *,
 
     blocks = iter_blocks(fc.grid.shape, memory_limit_bytes=memory_limit_bytes, bytes_per_pixel=8)
     with BlockWriter(path, fc.grid, dtype="uint8", nodata=NODATA, overwrite=overwrite,
-                     band_descriptions=[BAND_DESCRIPTION], band_units=["code"], tags=tags) as w:
+                     band_descriptions=[BAND_DESCRIPTION], band_units=[BAND_UNIT], tags=tags) as w:
         w.write_colormap(1, {code: rgba for code, _, rgba in legend})
         for block, codes in map_blocks(task, blocks, scheduler=scheduler):
             w.write(block, codes)

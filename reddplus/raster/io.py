@@ -33,6 +33,38 @@ _TILED_GTIFF = {"driver": "GTiff", "tiled": True, "blockxsize": TILE, "blockysiz
                 "bigtiff": "if_safer"}
 
 
+#: what each kind of raster reddplus writes holds: kind -> (band description, unit); pass
+#: ``**band_metadata(kind)`` to :class:`BlockWriter` or :func:`write_cog` so that GIS software, titiler and
+#: ``reddplus view`` say what a pixel value means
+BAND_METADATA: dict[str, tuple[str, str]] = {
+    "forest_change": ("forest change: number of leading forest dates (canonical code; 255 no data)", "code"),
+    "risk_classes": ("VT0007 vulnerability class: 1 beyond the NRT (farthest from the forest edge) to 30 nearest "
+                     "the edge; 0 not forest or outside the jurisdiction", "class"),
+    "density": ("deforestation density fitted on the historical reference period, not adjusted to the "
+                "jurisdiction's baseline rate [ha/pixel/yr]", "ha/pixel/yr"),
+    "density_adjusted": ("deforestation density adjusted to the jurisdiction's baseline rate [ha/pixel/yr]",
+                         "ha/pixel/yr"),
+    "local_rate": ("riskmapjnr local deforestation rate, coded rint(9999 theta + 1) with theta [1/yr]; 65535 no "
+                   "data", "code"),
+    "potential": ("deforestation potential of the alternative model (relative risk) [-]", "-"),
+    "agbd": ("above-ground biomass density [Mg/ha]", "Mg/ha"),
+}
+
+
+def band_metadata(kind: str, count: int = 1) -> dict:
+    """``{"band_descriptions": [...], "band_units": [...]}`` of a :data:`BAND_METADATA` kind, for ``count`` bands.
+
+    Raises
+    ------
+    KeyError
+        An unknown kind (naming the known ones).
+    """
+    if kind not in BAND_METADATA:
+        raise KeyError(f"unknown raster kind {kind!r}; known: {', '.join(BAND_METADATA)}")
+    desc, unit = BAND_METADATA[kind]
+    return {"band_descriptions": [desc] * count, "band_units": [unit] * count}
+
+
 def _check_overwrite(path: Path, overwrite: bool) -> None:
     if path.exists() and not overwrite:
         raise OutputExistsError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
