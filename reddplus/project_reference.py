@@ -6,12 +6,11 @@ constraints and ``description=`` strings; a unit is the first ``[...]`` of a des
 * :func:`config_keys` lists every key of a project TOML as a :class:`KeyDoc`;
 * :func:`config_reference` renders them as the Markdown reference ``docs/config.md``
   (``reddplus config-reference``), with what the periods mean, standard deviation against
-  standard error, and the non-permanence (NPRT) questions with their allowed answers when
-  :mod:`reddplus.accounting.nprt` provides ``answers_reference``;
+  standard error, and the non-permanence (NPRT) questions with their allowed answers
+  (:func:`reddplus.accounting.nprt.answers_reference`);
 * :func:`skeleton_toml` writes a commented project TOML in which every key says its meaning, unit,
-  whether it is required and its default (``reddplus init``).
-
-No file access: the caller writes the text.
+  whether it is required and its default;
+* :func:`init_project` (a tool: it reads the rasters and writes the files) is ``reddplus init``.
 """
 
 from __future__ import annotations
@@ -57,6 +56,10 @@ class KeyDoc:
         Bounds and lengths (``>= 0, <= 100``), or empty.
     section : bool
         The key is a table of keys (``[areas]``) or an array of tables (``[[stocks.strata]]``).
+    model : pydantic model class or None
+        The model of a table's keys.
+    array : bool
+        The table is an array of tables.
     """
 
     key: str
@@ -237,7 +240,7 @@ Two kinds of years appear in `[periods]` and `[project]`:
   * `calibration` (CAL, VT0007 section 5): the period the risk map is fitted on. Left out, it is the
     HRP.
   * `confirmation` (CNF, VT0007 section 5): the period the fitted map is tested on (model
-    assessment); it must follow the calibration. Left out, there is no confirmation and no
+    assessment), usually the one after the calibration. Left out, there is no confirmation and no
     assessment of the map's prediction.
 * **Vintages** (`project.crediting_start`, `monitoring`): calendar years of credits. A monitoring
   period `[2021, 2024]` is the vintages 2021, 2022, 2023 and 2024, i.e. the deforestation between
@@ -249,42 +252,25 @@ SD_TEXT = """\
 `stocks.strata[].agb_tco2e_per_ha_sd` is the **standard error of the stratum mean** (SE), not the
 standard deviation of the plots (SD). The uncertainty of the emission factor is the uncertainty of
 a mean: SE = SD / sqrt(n) for n plots of a simple random sample. Give the SE that your previous
-assessment reports, or compute it from its plots; entering the plots' SD overstates the uncertainty
-deduction by about sqrt(n). The 90 % interval of the stock is mean +- 1.645 SE. With
+assessment reports, or compute it from its plots; entering the plots' SD instead overstates the
+uncertainty of the stock by a factor of about sqrt(n). The 90 % interval of the stock is mean +- 1.645 SE. With
 `stocks.source = "inventory"` reddplus computes the stocks and their uncertainty from the trees
 itself (Monte Carlo) and this key is not used.
 """
 
 
-def _nprt_reference() -> dict | None:
-    try:
-        from reddplus.accounting import nprt
-    except ImportError:  # pragma: no cover - accounting always ships with reddplus
-        return None
-    fn = getattr(nprt, "answers_reference", None)
-    return fn() if fn is not None else None
+def _nprt_reference() -> dict:
+    from reddplus.accounting.nprt import answers_reference
+
+    return answers_reference()
 
 
 _KINDS = {"yes_no": "true or false", "any_of": "a list of the answers that apply", "one_of": "one answer",
           "number": "a number", "governance_score": "a number (World Bank WGI)"}
 
 
-def _nprt_markdown(ref: dict | None) -> list[str]:
+def _nprt_markdown(ref: dict) -> list[str]:
     out = ["## Non-permanence risk: `[deductions.nprt]`", ""]
-    if ref is None:
-        from reddplus.accounting.nprt import load_tool
-
-        tool = load_tool()
-        out += [f"The answers to the {tool['tool']} v{tool['version']}: per risk category, the statements that "
-                "apply (see `reddplus/accounting/nprt.py`).", "",
-                "| category | allowed statements |", "|---|---|"]
-        for cat, spec in tool["categories"].items():
-            out.append(f"| `{cat}` | {', '.join(f'`{s}`' for s in spec.get('statements', {}))} |")
-        nat = tool["natural"]
-        out += ["", f"`natural`: one table per hazard ({', '.join(nat['hazards'])}) with `significance` "
-                f"({', '.join(nat['significances'])}), `likelihood` ({', '.join(nat['likelihoods'])}) and "
-                "`mitigation` (none, prevention, prevention_and_recovery).", ""]
-        return out
     out += [f"The answers to the {ref['tool']} v{ref['version']}, one table per risk category and one key per "
             "question, in the tool's own wording. Each answer code is listed with its wording and its score "
             "(a score marked * could not be checked against the tool's text and is stated as an assumption "
@@ -383,35 +369,11 @@ def _key_comment(k: KeyDoc) -> list[str]:
 
 def nprt_skeleton() -> str:
     """The ``[deductions.nprt]`` tables of a skeleton: every question of the tool with its wording and
-    allowed answers, each answered ``TODO`` (from ``answers_reference`` when the tool module has it)."""
+    allowed answers (:func:`reddplus.accounting.nprt.answers_reference`), each answered ``TODO``."""
     ref = _nprt_reference()
     out = ["# ---------------------------------------------------------------------------------------------",
            "# [deductions.nprt]: the answers to the VCS AFOLU Non-Permanence Risk Tool (required by a run: they",
            "# set the buffer). Replace every TODO; docs/config.md lists every question and answer."]
-    if ref is None:
-        from reddplus.accounting.nprt import load_tool
-
-        tool = load_tool()
-        out += _wrap(f"{tool['tool']} v{tool['version']}: per category, the statements that apply (a list); "
-                     "project_longevity and political_risk are small tables (the built-in sample's answers are in "
-                     "the sample/project.toml of `reddplus demo`).")
-        out.append("[deductions.nprt]")
-        for cat, spec in tool["categories"].items():
-            allowed = ", ".join(f'"{x}"' for x in spec.get("statements", {}))
-            if cat == "project_longevity":
-                out += ["# project_longevity: {years = N, legal_agreement = true | false}"]
-            elif cat == "political_risk":
-                out += _wrap(f"political_risk: {{governance_score = x (WGI, -2.5 to 2.5), statements = [...]}}, "
-                             f"statements among {allowed}")
-            else:
-                out += _wrap(f"{cat}: a list among {allowed}")
-            out.append(f'{cat} = "{TODO}"')
-        nat = tool["natural"]
-        out += _wrap(f"natural: one table per hazard ({', '.join(nat['hazards'])}), {{significance = one of "
-                     f"{', '.join(nat['significances'])}; likelihood = one of {', '.join(nat['likelihoods'])}; "
-                     "mitigation = none, prevention or prevention_and_recovery}")
-        out.append(f'natural = "{TODO}"')
-        return "\n".join(out) + "\n"
     out += _wrap(f"{ref['tool']} v{ref['version']}. Each question is in the tool's wording; the allowed answers "
                  "follow it.")
     for cat in ref["categories"]:
@@ -420,7 +382,6 @@ def nprt_skeleton() -> str:
             short = q["key"].rsplit(".", 1)[1]
             out += _wrap(f"{q['q']}. {q['wording']}")
             kind = q["kind"]
-            codes = [a["code"] for a in q.get("answers", [])]
             if kind == "yes_no":
                 out.append("#   true or false")
             elif kind == "any_of":
@@ -438,7 +399,6 @@ def nprt_skeleton() -> str:
                 out.append(f'{short} = "{TODO}"')
             else:
                 out.append(f"# {short} =")
-            del codes
     nat = ref["natural"]
     out += ["", *_wrap(f"Natural risk ({nat['table']}): one table per hazard, "
                        + ("every hazard required. " if nat.get("all_hazards_required") else "")
