@@ -216,8 +216,12 @@ def _geojson(path: Path) -> dict:
     if gdf.crs is None:
         raise InputDataError("vector layer without a CRS", path=str(path))
     gdf = gdf.to_crs(4326)
-    keep = [c for c in gdf.columns if c != "geometry" and gdf[c].dtype.kind in "iufbO"][:6]
-    return json.loads(gdf[[*keep, "geometry"]].to_json(drop_id=True))
+    keep = [c for c in gdf.columns if c != gdf.geometry.name and gdf[c].dtype.kind in "iufbO"][:6]
+    out = gdf[keep].astype({c: str for c in keep if gdf[c].dtype.kind == "O"})
+    # about a metre of simplification: the outline of a real jurisdiction keeps its shape at any zoom
+    # the viewer shows, without megabytes of vertices
+    out = gpd.GeoDataFrame(out, geometry=gdf.geometry.simplify(1e-5, preserve_topology=True), crs=4326)
+    return json.loads(out.to_json(drop_id=True))
 
 
 def create_app(run_dir: str | Path):
@@ -262,12 +266,10 @@ def create_app(run_dir: str | Path):
 
     @app.get("/api/layers")
     def api_layers():
-        bounds = None
-        for name in ("project", "leakage_belt", "jurisdiction"):
-            if name in layers.vectors:
-                b = vector(name).get("bbox")
-                if b:
-                    bounds = b
+        # the page opens on the jurisdiction (else the belt, the project, the first raster)
+        found = [vector(n).get("bbox") for n in ("jurisdiction", "leakage_belt", "project") if n in layers.vectors]
+        found += [r.bounds for r in layers.rasters.values()]
+        bounds = next((b for b in found if b), None)
         return JSONResponse({
             "title": layers.title,
             "rasters": [r.to_dict() for r in layers.rasters.values()],

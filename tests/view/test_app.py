@@ -83,7 +83,7 @@ def test_tile_png(client, demo_run):
 def test_outlines_in_wgs84(client, demo_run):
     gj = client.get("/api/vectors/project.geojson").json()
     want = gpd.read_file(demo_run / "sample" / "project.gpkg").to_crs(4326).total_bounds
-    assert gj["bbox"] == pytest.approx(list(want), abs=1e-9)
+    assert gj["bbox"] == pytest.approx(list(want), abs=2e-5)             # simplified by about a metre
     assert gj["type"] == "FeatureCollection" and gj["features"]
 
 
