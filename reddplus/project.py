@@ -298,7 +298,19 @@ class ProjectConfig(_Model):
     deductions: Deductions = Field(Deductions(), description="leakage, uncertainty and non-permanence deductions")
     counterfactual: Counterfactual = Field(Counterfactual(), description="the ex-post check of the baseline "
                                            "against matched control pixels")
+    ccb: Path | None = Field(None, description="the CCB v3.1 folder (ccb.toml, community / HCV / indicator tables and "
+                             "GeoPackages; see reddplus.ccb.model); when set, the run adds the CCB section. Written "
+                             "as a section, [ccb] path = \"ccb\", or as a top-level key, ccb = \"ccb\"")
     base_dir: Annotated[Path, Field(exclude=True)] = Path(".")
+
+    @field_validator("ccb", mode="before")
+    @classmethod
+    def _ccb_section(cls, v):
+        if isinstance(v, dict):  # the [ccb] section: only its path
+            if set(v) != {"path"}:
+                raise ValueError(f"[ccb] takes one key, path (got {', '.join(sorted(v)) or 'none'})")
+            return v["path"]
+        return v
 
     @model_validator(mode="after")
     def _cross_checks(self):

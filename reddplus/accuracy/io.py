@@ -28,7 +28,8 @@ import pandas as pd
 
 from reddplus.errors import InputDataError, OutputExistsError
 
-__all__ = ["ErrorMatrixTable", "read_error_matrix", "read_samples", "read_strata", "write_points", "write_strata"]
+__all__ = ["ErrorMatrixTable", "read_error_matrix", "read_samples", "read_strata", "read_text_table", "write_points",
+           "write_strata"]
 
 #: columns of the exported points, in order: ``map`` is the map class and ``reference`` is left
 #: empty for the interpreters, so that the filled-in CSV is a valid ``--samples`` input
@@ -47,7 +48,11 @@ class ErrorMatrixTable:
     path: str
 
 
-def _read_csv(path: str | os.PathLike) -> pd.DataFrame:
+def read_text_table(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a small CSV table as text (BOM stripped, ',' ';' or tab sniffed, cells and headers trimmed).
+
+    Raises :class:`~reddplus.errors.InputDataError` naming the file when it is missing or unparsable.
+    """
     p = Path(path)
     if not p.is_file():
         raise InputDataError("file not found", path=str(p))
@@ -89,7 +94,7 @@ def read_error_matrix(path: str | os.PathLike) -> ErrorMatrixTable:
     rows, duplicate labels, and empty, non-numeric, negative or non-integer counts.
     """
     path = str(path)
-    df = _read_csv(path)
+    df = read_text_table(path)
     if df.shape[1] < 3:
         raise InputDataError("expected a map-class column, one column per reference class and 'mapped_area'",
                              path=path)
@@ -144,7 +149,7 @@ def _require(df: pd.DataFrame, columns: list[str], path: str) -> None:
 def read_samples(path: str | os.PathLike) -> pd.DataFrame:
     """Read a point sample with columns ``stratum,map,reference`` (labels kept as text)."""
     path = str(path)
-    df = _read_csv(path)
+    df = read_text_table(path)
     _require(df, ["stratum", "map", "reference"], path)
     if len(df) == 0:
         raise InputDataError("the sample has no rows", path=path)
@@ -155,7 +160,7 @@ def read_samples(path: str | os.PathLike) -> pd.DataFrame:
 def read_strata(path: str | os.PathLike) -> dict[str, float]:
     """Read a strata table with columns ``stratum,size`` [pixels]; returns {stratum: size}."""
     path = str(path)
-    df = _read_csv(path)
+    df = read_text_table(path)
     _require(df, ["stratum", "size"], path)
     sizes: dict[str, float] = {}
     for i, (s, v) in enumerate(zip(df["stratum"], df["size"])):
@@ -179,10 +184,11 @@ def write_points(points: pd.DataFrame, crs, gpkg_path: str | os.PathLike, csv_pa
                  *, overwrite: bool = False, layer: str = "samples") -> dict[str, str]:
     """Write sample points to a GeoPackage (raster CRS) and optionally a CSV, atomically.
 
-    ``points`` needs columns ``point_id, x, y, lon, lat, stratum, map_class``. The outputs have
-    the columns :data:`POINT_COLUMNS` (``map_class`` exported as ``map``, an empty ``reference``
-    for the interpreters), so that the interpreted CSV is a ``--samples`` input of
-    ``reddplus accuracy estimate``. Both outputs are checked before anything is written; each is
+    ``points`` needs columns ``point_id, x, y, lon, lat, stratum, map_class`` (and optionally
+    ``period``). The outputs have the columns :data:`POINT_COLUMNS` (``map_class`` exported as
+    ``map``, an empty ``reference`` for the interpreters; ``period`` after ``point_id`` when given),
+    so that the interpreted CSV is a ``--samples`` input of ``reddplus accuracy estimate`` and a
+    reference sample (:mod:`reddplus.accuracy.reference`). Both outputs are checked before anything is written; each is
     written to a temporary file, then renamed.
     """
     import geopandas as gpd
@@ -192,9 +198,11 @@ def write_points(points: pd.DataFrame, crs, gpkg_path: str | os.PathLike, csv_pa
         if t.exists() and not overwrite:
             raise OutputExistsError(f"{t} exists; pass overwrite=True (--overwrite) to replace it")
         t.parent.mkdir(parents=True, exist_ok=True)
-    table = points[["point_id", "x", "y", "lon", "lat", "stratum", "map_class"]].rename(columns={"map_class": "map"})
+    columns = POINT_COLUMNS if "period" not in points.columns else POINT_COLUMNS[:1] + ["period"] + POINT_COLUMNS[1:]
+    keep = [c for c in ("point_id", "period", "x", "y", "lon", "lat", "stratum", "map_class") if c in points.columns]
+    table = points[keep].rename(columns={"map_class": "map"})
     table["reference"] = ""
-    table = table[POINT_COLUMNS]
+    table = table[columns]
     written: dict[str, str] = {}
     tmps: list[Path] = []
     try:
@@ -218,14 +226,20 @@ def write_points(points: pd.DataFrame, crs, gpkg_path: str | os.PathLike, csv_pa
 
 
 def write_strata(strata: pd.DataFrame, path: str | os.PathLike, *, overwrite: bool = False) -> str:
-    """Write the strata table ``stratum,size`` [pixels] (the ``--strata`` input), atomically."""
+    """Write the strata table ``stratum,size`` [pixels] (the ``--strata`` input), atomically.
+
+    A ``period`` column of ``strata`` (reference designs of several periods) is written first.
+    """
     path = Path(path)
     if path.exists() and not overwrite:
         raise OutputExistsError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_beside(path)
     try:
-        pd.DataFrame({"stratum": strata["stratum"], "size": strata["mapped_pixels"]}).to_csv(tmp, index=False)
+        table = pd.DataFrame({"stratum": strata["stratum"], "size": strata["mapped_pixels"]})
+        if "period" in strata.columns:
+            table.insert(0, "period", strata["period"])
+        table.to_csv(tmp, index=False)
         os.replace(tmp, path)
     finally:
         if tmp.exists():

@@ -62,6 +62,22 @@ def estimate(counts, samples, strata, pixel_area_ha, confidence, no_fpc, as_json
     click.echo(f"overall accuracy {result.overall_accuracy:.3f} ± {result.overall_accuracy_ci_halfwidth:.3f}")
 
 
+def _point_outputs(csv_help: str, strata_help: str):
+    """The options of a sampling command: seed, the points' outputs, --overwrite, --json (and the context)."""
+    def decorate(fn):
+        for opt in reversed((
+                seed_opt,
+                click.option("--out", "out_gpkg", required=True, type=click.Path(dir_okay=False),
+                             help="Output GeoPackage of points (raster CRS)."),
+                click.option("--csv", "out_csv", type=click.Path(dir_okay=False), default=None, help=csv_help),
+                click.option("--strata-out", "out_strata", type=click.Path(dir_okay=False), default=None,
+                             help=strata_help),
+                overwrite_opt, json_opt, click.pass_context)):
+            fn = opt(fn)
+        return fn
+    return decorate
+
+
 def _class_ua(values: tuple[str, ...]) -> dict[int, float]:
     out: dict[int, float] = {}
     for item in values:
@@ -87,16 +103,8 @@ def _class_ua(values: tuple[str, ...]) -> dict[int, float]:
               help="Minimum sample per (rare) stratum.")
 @click.option("--n", "n_total", type=click.IntRange(min=1), default=None, help="Override the total sample size.")
 @click.option("--exclude", multiple=True, type=int, metavar="CLASS", help="Class code not to sample (repeatable).")
-@seed_opt
-@click.option("--out", "out_gpkg", required=True, type=click.Path(dir_okay=False),
-              help="Output GeoPackage of points (raster CRS).")
-@click.option("--csv", "out_csv", type=click.Path(dir_okay=False), default=None,
-              help="Also write a CSV for visual interpretation (empty reference column).")
-@click.option("--strata-out", "out_strata", type=click.Path(dir_okay=False), default=None,
-              help="Also write the strata table stratum,size [pixels] (the --strata input of 'estimate').")
-@overwrite_opt
-@json_opt
-@click.pass_context
+@_point_outputs("Also write a CSV for visual interpretation (empty reference column).",
+                 "Also write the strata table stratum,size [pixels] (the --strata input of 'estimate').")
 def sample(ctx, map_path, target_se, expected_ua, default_ua, min_per_stratum, n_total, exclude, seed, out_gpkg,
            out_csv, out_strata, overwrite, as_json) -> None:
     """Stratified random sample of a change map for visual interpretation.
@@ -127,3 +135,98 @@ def sample(ctx, map_path, target_se, expected_ua, default_ua, min_per_stratum, n
         click.echo(f"  stratum {s['stratum']}: {s['mapped_pixels']} px, W={s['weight']:.4f}, "
                    f"UA={s['expected_user_accuracy']:.2f}, n={s['n']}")
     click.echo(f"expected SE of overall accuracy: {doc['expected_overall_accuracy_se']:.4f}")
+
+
+def _named_ua(values: tuple[str, ...]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for item in values:
+        if "=" not in item:
+            raise click.BadParameter(f"expected CLASS=UA (e.g. deforestation=0.7), got {item!r}",
+                                     param_hint="--expected-ua")
+        k, v = item.split("=", 1)
+        try:
+            out[k.strip().lower().replace("-", "_")] = float(v.strip())
+        except ValueError:
+            raise click.BadParameter(f"expected a class name and a number, got {item!r}",
+                                     param_hint="--expected-ua") from None
+    return out
+
+
+def _period(ctx, param, values: tuple[str, ...]) -> list[tuple[int, int]]:
+    out = []
+    for v in values:
+        parts = v.replace(" ", "").split("-")
+        if len(parts) != 2 or not all(p.isdigit() for p in parts) or int(parts[1]) <= int(parts[0]):
+            raise click.BadParameter(f"expected START-END (two forest-change dates), got {v!r}")
+        out.append((int(parts[0]), int(parts[1])))
+    return out
+
+
+@accuracy.command()
+@click.argument("forest_change", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", default="fcc123", show_default=True,
+              type=click.Choice(["fcc123", "masks", "hansen", "tmf"]),
+              help="Convention of FOREST_CHANGE (hansen: TREECOVER2000 LOSSYEAR [DATAMASK]).")
+@click.option("--dates", default=None, metavar="Y1,Y2,...", help="Years of the forest-change dates.")
+@click.option("--canopy-threshold", type=float, default=30.0, show_default=True,
+              help="hansen: forest in 2000 where treecover2000 >= this [%].")
+@click.option("--mmu-ha", type=float, default=None, help="hansen: minimum mapping unit of loss patches [ha].")
+@click.option("--period", "periods", multiple=True, required=True, callback=_period, metavar="START-END",
+              help="Period whose deforestation the sample estimates (repeatable: one sample per period).")
+@click.option("--jurisdiction", required=True, type=click.Path(dir_okay=False),
+              help="Jurisdiction polygons: the population.")
+@click.option("--project", type=click.Path(dir_okay=False), default=None,
+              help="Project polygon(s): strata are then map classes within project / leakage belt / other.")
+@click.option("--leakage-belt", type=click.Path(dir_okay=False), default=None, help="Leakage belt polygon(s).")
+@click.option("--expected-ua", "expected_ua", multiple=True, metavar="CLASS=UA",
+              help="Conjectured user's accuracy of a map class: deforestation, forest, non_forest (repeatable).")
+@click.option("--default-ua", type=float, default=None, help="User's accuracy for classes not given.")
+@click.option("--target-se", type=float, default=0.01, show_default=True,
+              help="Target standard error of the overall accuracy (Olofsson et al. 2014 eq. 13).")
+@click.option("--min-per-stratum", type=click.IntRange(min=2), default=50, show_default=True,
+              help="Minimum sample per (rare) stratum.")
+@click.option("--n", "n_total", type=click.IntRange(min=1), default=None,
+              help="Override the sample size of each period.")
+@click.option("--date-buffers", is_flag=True,
+              help="Also stratify the non-forest lost just before the period and the forest lost just after it "
+                   "(where interpreters misdate losses; Olofsson et al. 2020 buffer strata).")
+@_point_outputs("Also write the CSV to interpret (fill the empty 'reference' column).",
+                 "Also write the strata table period,stratum,size [pixels].")
+def design(ctx, forest_change, fmt, dates, canopy_threshold, mmu_ha, periods, jurisdiction, project, leakage_belt,
+           expected_ua, default_ua, target_se, min_per_stratum, n_total, date_buffers, seed, out_gpkg, out_csv,
+           out_strata, overwrite, as_json) -> None:
+    """Reference sample of a forest-change map for sample-based activity data, to be interpreted.
+
+    Stratified random sampling of the period's map classes (deforestation, forest, non_forest)
+    inside the jurisdiction, within the project, leakage belt and the rest when those are given;
+    size from Olofsson et al. (2014) eq. 13, at least --min-per-stratum points per stratum. Fill
+    the 'reference' column of the CSV and give it as [activity_data] reference_sample.
+    """
+    from reddplus.accuracy.tools import design_reference_files
+    from reddplus.cli.options import parse_years
+    from reddplus.landcover import open_forest_change
+
+    if not expected_ua and default_ua is None:
+        raise click.UsageError("give --expected-ua CLASS=UA for the map classes (or --default-ua)")
+    paths = list(forest_change)
+    fc = open_forest_change(paths[0] if len(paths) == 1 else paths, fmt, dates=parse_years(dates),
+                            canopy_threshold=canopy_threshold, mmu_ha=mmu_ha)
+    quiet = bool((ctx.find_root().obj or {}).get("quiet"))
+    with progress("reference sample (2 passes over blocks per period)", quiet=quiet) as advance:
+        designs, written = design_reference_files(
+            fc, out_gpkg, periods=periods, jurisdiction=jurisdiction, project=project, leakage_belt=leakage_belt,
+            expected_ua=_named_ua(expected_ua), default_ua=default_ua, target_se=target_se,
+            min_per_stratum=min_per_stratum, n_total=n_total, date_buffers=date_buffers, seed=seed, out_csv=out_csv,
+            out_strata=out_strata,
+            overwrite=overwrite, progress=advance)
+    doc = {"periods": [{"period": f"{a}-{b}", **d.to_dict()} for d, (a, b) in zip(designs, periods)],
+           "outputs": written}
+    if as_json:
+        echo_json(doc)
+        return
+    for p in doc["periods"]:
+        click.echo(f"{p['period']}: {p['n_total']} points (eq. 13 gives {p['n_required']}; seed {p['seed']})")
+        for s in p["strata"]:
+            click.echo(f"  {s['stratum']}: {s['mapped_pixels']} px, W={s['weight']:.4f}, "
+                       f"UA={s['expected_user_accuracy']:.2f}, n={s['n']}")
+    click.echo("-> " + ", ".join(written.values()))

@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "risk": "reddplus.cli.risk:risk",
     "counterfactual": "reddplus.cli.counterfactual:counterfactual",
     "registry": "reddplus.cli.registry:registry",
+    "ccb": "reddplus.cli.ccb:ccb",
     "run": "reddplus.cli.chain:run",
     "demo": "reddplus.cli.chain:demo",
     "init": "reddplus.cli.init:init",

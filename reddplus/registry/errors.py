@@ -61,3 +61,33 @@ class IdempotencyMismatchError(LedgerError):
 
 class JournalTamperedError(LedgerInvariantError):
     code = "journal_tampered"
+
+
+class BufferPoolError(LedgerError):
+    """Buffer-pool credits leave the pool only by cancellation in a reversal."""
+
+    code = "buffer_pool_locked"
+    http_status = 409
+
+
+class LabelNotCoveredError(LedgerError):
+    """A CCB label needs a CCB verification record whose period covers the vintage."""
+
+    code = "no_covering_ccb_verification"
+    http_status = 409
+
+
+class RateLimitedError(LedgerError):
+    code = "rate_limited"
+    http_status = 429
+
+
+class CsrfError(LedgerError):
+    code = "csrf_failed"
+    http_status = 403
+
+
+class ImportFormatError(InvalidInputError):
+    """A registry export in an unexpected shape (the message names what was expected)."""
+
+    code = "import_format"

@@ -23,7 +23,15 @@ from typing import Any, Iterable, Mapping
 
 GENESIS_HASH = "0" * 64
 TABLES = ("projects", "accounts", "monitoring_periods", "issuances", "blocks", "retirements",
-          "cancellations", "reversals")
+          "cancellations", "reversals", "ccb_verifications")
+#: columns added after the first schema: journal lines written before them replay with these values
+ROW_DEFAULTS = {
+    "projects": {"proponent": None, "standard": None, "methodology": None, "status": None,
+                 "crediting_period_start": None, "crediting_period_end": None, "estimated_annual_ers": None,
+                 "labels": "[]", "boundary": None, "attributes": "{}"},
+    "issuances": {"labels": "[]", "attributes": "{}"},
+    "reversals": {"monitoring_period_id": None},
+}
 #: the state every registry starts from (seeded by the migration)
 SEED_ACCOUNTS = {1: {"id": 1, "name": "system", "kind": "system"},
                  2: {"id": 2, "name": "buffer pool", "kind": "buffer"}}
@@ -111,7 +119,7 @@ def apply_line(state: LedgerState, seq: int, payload: Mapping[str, Any]) -> None
         for row in rows:
             if row["id"] in state.tables[table]:
                 raise ReplayError(seq, f"{table} {row['id']} created twice")
-            state.tables[table][row["id"]] = dict(row)
+            state.tables[table][row["id"]] = ROW_DEFAULTS.get(table, {}) | dict(row)
     for table, rows in payload.get("updated", {}).items():
         for row in rows:
             old = state.tables[table].get(row["id"])
@@ -123,7 +131,7 @@ def apply_line(state: LedgerState, seq: int, payload: Mapping[str, Any]) -> None
                 if (row["serial_start"], row["serial_end"], row["issuance_id"]) != (
                         old["serial_start"], old["serial_end"], old["issuance_id"]):
                     raise ReplayError(seq, f"block {row['id']} serial range changed")
-            state.tables[table][row["id"]] = dict(row)
+            state.tables[table][row["id"]] = ROW_DEFAULTS.get(table, {}) | dict(row)
 
 
 def replay(lines: Iterable[Mapping[str, Any]]) -> LedgerState:
@@ -140,7 +148,10 @@ def check_invariants(state: LedgerState) -> list[str]:
     1. non-superseded blocks of an issuance cover its serial range exactly; issuances never overlap;
     2. active + retired + cancelled = issued per issuance (and so overall); quantities positive;
     3. each retired (cancelled) block has exactly one retirement (cancellation) of its quantity;
-    4. issued <= verified per monitoring period, which do not overlap within a project.
+    4. issued <= verified per monitoring period, which do not overlap within a project;
+    5. buffer-pool credits leave the pool only by cancellation in a reversal: the last
+       ``buffer_quantity`` serials of every issuance lie in blocks of the buffer account that are
+       active, superseded or cancelled by a reversal (never retired, transferred or cancelled otherwise).
     """
     t = state.tables
     v: list[str] = []
@@ -179,6 +190,19 @@ def check_invariants(state: LedgerState) -> list[str]:
         for b in t["blocks"].values():
             if b["status"] == status and seen.get(b["id"], 0) != 1:
                 v.append(f"block {b['id']}: {status} {seen.get(b['id'], 0)} times")
+    buffer_accounts = {a for a, row in t["accounts"].items() if row["kind"] == "buffer"}
+    reversal_cancels = {c["block_id"] for c in t["cancellations"].values() if c.get("reversal_id") is not None}
+    for iss in t["issuances"].values():
+        if not iss.get("buffer_quantity"):
+            continue
+        first = iss["serial_end"] - iss["buffer_quantity"] + 1
+        for b in by_issuance.get(iss["id"], []):
+            if b["serial_end"] < first:
+                continue
+            if b["account_id"] not in buffer_accounts:
+                v.append(f"block {b['id']}: buffer serials of issuance {iss['id']} left the buffer pool")
+            elif b["status"] == "retired" or (b["status"] == "cancelled" and b["id"] not in reversal_cancels):
+                v.append(f"block {b['id']}: buffer credits {b['status']} outside a reversal")
     issued_per_mp: dict[int, int] = {}
     for iss in t["issuances"].values():
         if iss.get("monitoring_period_id") is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text,
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, Float, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -43,11 +43,28 @@ class RegistryState(Base):
 
 
 class Project(Base):
+    """A project record as registries keep it (Verra registry project page fields).
+
+    ``labels`` is canonical JSON of a sorted list (programme labels such as ``CCB``);
+    ``boundary`` a GeoJSON geometry or feature (EPSG:4326); ``attributes`` canonical JSON of the
+    source registry's other fields (kept for a byte-stable export).
+    """
+
     __tablename__ = "projects"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), nullable=False)
-    country: Mapped[str] = mapped_column(String(2), nullable=False)
+    name: Mapped[str] = mapped_column(String(500), nullable=False)
+    country: Mapped[str] = mapped_column(String(2), nullable=False, index=True)
     external_id: Mapped[str | None] = mapped_column(String(100))
+    proponent: Mapped[str | None] = mapped_column(String(500))
+    standard: Mapped[str | None] = mapped_column(String(40))
+    methodology: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str | None] = mapped_column(String(60))
+    crediting_period_start: Mapped[dt.date | None] = mapped_column(Date)
+    crediting_period_end: Mapped[dt.date | None] = mapped_column(Date)
+    estimated_annual_ers: Mapped[int | None] = mapped_column(BigInteger)
+    labels: Mapped[str] = mapped_column(Text, nullable=False, default="[]")
+    boundary: Mapped[str | None] = mapped_column(Text)
+    attributes: Mapped[str] = mapped_column(Text, nullable=False, default="{}")
 
 
 class MonitoringPeriod(Base):
@@ -87,6 +104,25 @@ class Issuance(Base):
     serial_start: Mapped[int] = mapped_column(BigInteger, nullable=False, unique=True)
     serial_end: Mapped[int] = mapped_column(BigInteger, nullable=False, unique=True)
     manifest_sha256: Mapped[str | None] = mapped_column(String(64))
+    #: credit labels (canonical JSON list, e.g. ``["CCB"]``); blocks carry their issuance's labels
+    labels: Mapped[str] = mapped_column(Text, nullable=False, default="[]")
+    #: source-registry fields of an imported issuance (canonical JSON)
+    attributes: Mapped[str] = mapped_column(Text, nullable=False, default="{}")
+
+
+class CcbVerification(Base):
+    """A CCB v3.1 verification: period covered, verification body, date, outcome (APPROVED or GOLD)."""
+
+    __tablename__ = "ccb_verifications"
+    __table_args__ = (CheckConstraint("period_end >= period_start", name="ck_ccb_dates"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), nullable=False, index=True)
+    period_start: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    period_end: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    body: Mapped[str] = mapped_column(String(300), nullable=False)
+    date: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    outcome: Mapped[str] = mapped_column(String(16), nullable=False)
+    gold_levels: Mapped[str] = mapped_column(String(40), nullable=False, default="[]")
 
 
 class Block(Base):
@@ -118,7 +154,7 @@ class Retirement(Base):
     reason: Mapped[str] = mapped_column(String(1000), nullable=False)
     details: Mapped[str | None] = mapped_column(Text)
     retired_at: Mapped[str] = mapped_column(String(40), nullable=False)
-    journal_seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    journal_seq: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
 
 
 class Cancellation(Base):
@@ -138,6 +174,8 @@ class Reversal(Base):
     quantity: Mapped[int] = mapped_column(BigInteger, nullable=False)
     description: Mapped[str] = mapped_column(String(2000), nullable=False)
     journal_seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    #: the monitoring period whose negative net benefit the reversal compensates (VCS Standard 3.2.26)
+    monitoring_period_id: Mapped[int | None] = mapped_column(ForeignKey("monitoring_periods.id"))
 
 
 class JournalEntry(Base):
@@ -161,6 +199,43 @@ class ApiToken(Base):
     role: Mapped[str] = mapped_column(String(16), nullable=False)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     revoked: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    #: the token's first characters (shown in listings; never the secret)
+    prefix: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[str | None] = mapped_column(String(40))
+    #: ISO timestamp (UTC) after which the token is refused; ``None``: no expiry
+    expires_at: Mapped[str | None] = mapped_column(String(40))
+    revoked_at: Mapped[str | None] = mapped_column(String(40))
+
+
+class BrowserSession(Base):
+    """A dashboard session (server side): the cookie holds a random id, stored hashed; logout deletes it."""
+
+    __tablename__ = "browser_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id"), nullable=False)
+    csrf: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[str] = mapped_column(String(40), nullable=False)
+    expires_at: Mapped[str] = mapped_column(String(40), nullable=False)
+
+
+class JournalCheckpoint(Base):
+    """The longest journal prefix verified so far (chain and replay), so verification is incremental."""
+
+    __tablename__ = "journal_checkpoints"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    length: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    head: Mapped[str] = mapped_column(String(64), nullable=False)
+    verified_at: Mapped[str] = mapped_column(String(40), nullable=False)
+
+
+class FailedAttempt(Base):
+    """Bad tokens and failed logins per client address (the rate limit's window)."""
+
+    __tablename__ = "failed_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    at: Mapped[float] = mapped_column(Float, nullable=False)
 
 
 class IdempotencyKey(Base):
@@ -175,3 +250,7 @@ class IdempotencyKey(Base):
     state: Mapped[str] = mapped_column(String(16), nullable=False)
     status_code: Mapped[int | None] = mapped_column(Integer)
     response_body: Mapped[str | None] = mapped_column(Text)
+    #: ISO timestamp (UTC) after which the key may be reused
+    expires_at: Mapped[str | None] = mapped_column(String(40))
+    #: when the key was claimed (a key still pending long after this was abandoned by a crash)
+    claimed_at: Mapped[str | None] = mapped_column(String(40))

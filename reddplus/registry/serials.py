@@ -82,7 +82,11 @@ def format_serial(issuance: int, first: int, last: int, *, program: str, unit_ty
     """
     s = (f"{issuance}-{first}-{last}-{program}-{unit_type}-{country}-{project}-"
          f"{_ddmmyyyy(vintage_start)}-{_ddmmyyyy(vintage_end)}")
-    parse_serial(s)  # one definition of validity
+    # the same rules as parse_serial (one definition of validity: the regex), without re-reading the dates
+    if (_SERIAL_RE.match(s) is None or not 1 <= first <= last or vintage_end < vintage_start
+            or vintage_start.year < 1000):
+        parse_serial(s)   # raises MalformedSerialError naming what is wrong
+        raise MalformedSerialError(f"malformed serial {s!r}")
     return s
 
 
@@ -96,18 +100,26 @@ def parse_serial(text: str) -> Serial:
             f"malformed serial {text!r}: expected "
             "ISSUANCE-FIRST-LAST-PROGRAM-UNITTYPE-CC-PROJECT-DDMMYYYY-DDMMYYYY")
     g = m.groupdict()
+    first, last, vs, ve = check_range_and_vintage(text, g["first"], g["last"], g["vintage_start"], g["vintage_end"])
+    return Serial(int(g["issuance"]), first, last, g["program"], g["unit_type"], g["country"],
+                  int(g["project"]), vs, ve)
+
+
+def check_range_and_vintage(text: str, first: str, last: str, vintage_start: str,
+                            vintage_end: str) -> tuple[int, int, dt.date, dt.date]:
+    """The serial range and vintage fields of a serial string (this format's or Verra's), checked:
+    ``1 <= first <= last``, vintage dates ``DDMMYYYY`` that exist, the vintage not reversed."""
     try:
-        vs = dt.datetime.strptime(g["vintage_start"], "%d%m%Y").date()
-        ve = dt.datetime.strptime(g["vintage_end"], "%d%m%Y").date()
+        vs = dt.datetime.strptime(vintage_start, "%d%m%Y").date()
+        ve = dt.datetime.strptime(vintage_end, "%d%m%Y").date()
     except ValueError as err:
         raise MalformedSerialError(f"malformed serial {text!r}: invalid vintage date") from err
-    first, last = int(g["first"]), int(g["last"])
-    if first < 1 or last < first:
+    a, b = int(first), int(last)
+    if a < 1 or b < a:
         raise MalformedSerialError(f"malformed serial {text!r}: need 1 <= first <= last")
     if ve < vs:
         raise MalformedSerialError(f"malformed serial {text!r}: vintage ends before it starts")
-    return Serial(int(g["issuance"]), first, last, g["program"], g["unit_type"], g["country"],
-                  int(g["project"]), vs, ve)
+    return a, b, vs, ve
 
 
 def block_quantity(serial_start: int, serial_end: int) -> int:

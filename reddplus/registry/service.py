@@ -1,308 +1,239 @@
 """Use cases of the registry: each one is one transaction (unit of work) and one or two journal lines.
 
-Locking order (deadlock-free): the blocks a use case spends, in serial order, with
-``SELECT ... FOR UPDATE`` (PostgreSQL; SQLite serialises writers with ``BEGIN IMMEDIATE``), then
-the ``registry_state`` row that holds the journal head and the counters. Balance check and
-write happen in the same transaction, so two concurrent retirements of the same credits cannot
-both succeed.
+The service composes the layers and owns no rule itself:
 
-Authorization is a domain rule here: the admin (registry operator) may do everything; a holder
-acts only on blocks of its own account; the public only reads.
+* :mod:`~reddplus.registry.domain` decides (authorisation, validation, plans of spend/split/reversal);
+* :mod:`~reddplus.registry.repository` locks and writes (one writer per database, never commits);
+* :mod:`~reddplus.registry.readmodels` reads (one snapshot per view, one block serialisation);
+* :mod:`~reddplus.registry.auth`, :mod:`~reddplus.registry.idempotency` and
+  :mod:`~reddplus.registry.journal` hold tokens/sessions, stored responses and verification.
+
+Each write method opens one :class:`~reddplus.registry.db.UnitOfWork`, and commits it once,
+together with the stored idempotent response when there is one.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import hashlib
-import hmac
-import io
 import json
-import logging
-import secrets
-from dataclasses import dataclass
-from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import Any, Callable, Iterable, Mapping
 
-from sqlalchemy import delete, func, insert, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 
-from reddplus.registry import ledger
+from reddplus.registry import journal, ledger
+from reddplus.registry.auth import Authenticator, RateLimit, hash_token  # noqa: F401  (re-exported)
 from reddplus.registry.db import Database, UnitOfWork
-from reddplus.registry.errors import (AuthenticationError, BlockStateError, ExceedsVerifiedError,
-                                      IdempotencyInProgressError, IdempotencyMismatchError,
-                                      InsufficientQuantityError, InvalidBufferPercentError, InvalidInputError,
-                                      LedgerError, NotFoundError, OverlappingPeriodError, PermissionDeniedError)
-from reddplus.registry.models import (BUFFER_ACCOUNT_ID, Account, ApiToken, Block, Cancellation, IdempotencyKey,
-                                      Issuance, JournalEntry, MonitoringPeriod, Project, RegistryState, Retirement,
-                                      Reversal)
-from reddplus.registry.serials import format_serial, parse_serial
+from reddplus.registry.domain import (LABELS, MAX_QUANTITY, OPERATOR, PUBLIC, BlockRow, CcbVerification,  # noqa: F401
+                                      Principal, buffer_quantity, check_account_name, check_buffer_percent,
+                                      check_ccb_outcome, check_country, check_details, check_id, check_int,
+                                      check_monitoring_cap, check_period, check_quantity, check_sha256, check_text,
+                                      covering_verification, plan_issuance, plan_reversal, plan_spend, require_admin,
+                                      require_owner)
+from reddplus.registry.errors import (InvalidInputError, LabelNotCoveredError, LedgerError, NotFoundError,
+                                      OverlappingPeriodError)
+from reddplus.registry.idempotency import (IdempotencyHandle, IdempotencyStore, StoredResponse,  # noqa: F401
+                                           mark_done)
+from reddplus.registry.models import (BUFFER_ACCOUNT_ID, SYSTEM_ACCOUNT_ID, Account, Block, CcbVerification as CcbRow, Issuance,
+                                      MonitoringPeriod, Project)
+from reddplus.registry.readmodels import ReadModels, block_view, to_csv
+from reddplus.registry.repository import RecordSpec, Ref, effects, now_iso, row_dict, writer_for  # noqa: F401
+from reddplus.registry.serials import parse_serial
 
-log = logging.getLogger(__name__)
-
-_TABLE_MODELS = {"projects": Project, "accounts": Account, "monitoring_periods": MonitoringPeriod,
-                 "issuances": Issuance, "blocks": Block, "retirements": Retirement,
-                 "cancellations": Cancellation, "reversals": Reversal}
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who calls: ``role`` is admin, holder or public; holders carry their ``account_id``."""
-
-    role: str
-    account_id: int | None = None
-    token_id: int | None = None
-
-    @property
-    def key(self) -> str:
-        return f"token:{self.token_id}" if self.token_id is not None else f"{self.role}"
+#: default bound on an issuance without a verified monitoring period [tCO2e]
+DEFAULT_MAX_UNVERIFIED_ISSUANCE = 100_000_000
+_LABEL_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 -_.+")
 
 
-PUBLIC = Principal("public")
-#: the operator acting from the command line or tests (not an HTTP token)
-OPERATOR = Principal("admin")
+def restore_journal(db: Database, lines: list[Mapping[str, Any]]) -> ledger.LedgerState:
+    """Restore a journal backup into a fresh (migrated, empty) database (see :func:`journal.restore`)."""
+    return journal.restore(db, lines)
 
 
-@dataclass(frozen=True)
-class IdempotencyHandle:
-    id: int
+def _labels(values: Iterable[Any] | None, name: str = "labels") -> list[str]:
+    out = []
+    for v in values or ():
+        if not isinstance(v, str) or not 1 <= len(v) <= 40 or not set(v) <= _LABEL_CHARS:
+            raise InvalidInputError(f"{name}: a label is 1-40 letters, digits, spaces or -_.+, got {v!r}")
+        out.append(v)
+    return sorted(set(out))
 
 
-@dataclass(frozen=True)
-class StoredResponse:
-    status_code: int
-    body: Any
+def _opt_date(value: Any, name: str) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value)
+    except (TypeError, ValueError) as err:
+        raise InvalidInputError(f"{name} must be a date YYYY-MM-DD, got {value!r}") from err
 
 
-def row_dict(obj) -> dict:
-    """A model row as a JSON-like dict (dates as ISO strings), the journal's row format."""
-    out = {}
-    for col in obj.__table__.columns:
-        val = getattr(obj, col.key)
-        out[col.key] = val.isoformat() if isinstance(val, dt.date) else val
-    return out
+def _boundary(value: Any) -> str | None:
+    """A GeoJSON Polygon/MultiPolygon (geometry or Feature) in lon/lat, checked with shapely."""
+    if value is None:
+        return None
+    geom = value.get("geometry") if isinstance(value, dict) and value.get("type") == "Feature" else value
+    if not isinstance(geom, dict) or geom.get("type") not in ("Polygon", "MultiPolygon"):
+        raise InvalidInputError("boundary must be a GeoJSON Polygon or MultiPolygon (or a Feature of one)")
+    try:
+        from shapely.geometry import shape
 
-
-def hash_token(secret_key: str, token: str) -> str:
-    """HMAC-SHA256 of an API token under the registry secret (tokens are never stored in clear)."""
-    return hmac.new(secret_key.encode(), token.encode(), hashlib.sha256).hexdigest()
-
-
-def buffer_quantity(quantity: int, buffer_percent: Decimal) -> int:
-    """Credits withheld for the non-permanence buffer pool, rounded up (conservative) [tCO2e].
-
-    .. math:: q_{buffer} = \\lceil q \\cdot p / 100 \\rceil
-
-    VCS AFOLU Non-Permanence Risk Tool v4.2, section 2 (buffer credits are a percentage of the
-    net change in carbon stocks; rounding up keeps the holder block from exceeding it).
-    """
-    return int((Decimal(quantity) * buffer_percent / 100).to_integral_value(rounding=ROUND_CEILING))
-
-
-@dataclass(frozen=True)
-class _BlockView:
-    id: int
-    status: str
-    quantity: int
-
-
-def _block_row(x: Mapping[str, Any]) -> dict:
-    return {k: x[k] for k in ("id", "issuance_id", "serial_start", "serial_end", "status", "account_id", "parent_id")}
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
+        g = shape(geom)
+    except Exception as err:   # shapely raises several types on malformed coordinates
+        raise InvalidInputError(f"boundary is not valid GeoJSON: {err}") from err
+    minx, miny, maxx, maxy = g.bounds
+    if g.is_empty or not g.is_valid or minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
+        raise InvalidInputError("boundary must be a valid, non-empty polygon in longitude/latitude degrees")
+    return ledger.canonical_json(geom)
 
 
 class RegistryService:
-    """The registry's use cases over one :class:`~reddplus.registry.db.Database`."""
+    """The registry's use cases over one :class:`~reddplus.registry.db.Database`.
 
-    def __init__(self, db: Database, *, program: str = "RDDP", unit_type: str = "VCU", secret_key: str = ""):
+    ``max_unverified_issuance`` bounds an issuance without a verified monitoring period [tCO2e];
+    ``batch_spends`` sends transfers, splits, retirements and cancellations through one writer thread
+    that commits several per transaction (group commit, :mod:`~reddplus.registry.batching`);
+    ``idempotency_ttl_hours`` is how long a stored response is replayed; ``rate_limit`` bounds bad
+    tokens and failed logins per client address.
+    """
+
+    def __init__(self, db: Database, *, program: str = "RDDP", unit_type: str = "VCU", secret_key: str = "",
+                 max_unverified_issuance: int = DEFAULT_MAX_UNVERIFIED_ISSUANCE,
+                 idempotency_ttl_hours: float = 24.0, rate_limit: RateLimit = RateLimit(),
+                 session_hours: float = 8.0, batch_spends: bool = False, idempotency_pending_timeout_s: float = 30.0):
         self.db = db
         self.program = program
         self.unit_type = unit_type
         self.secret_key = secret_key
+        self.max_unverified_issuance = max_unverified_issuance
+        self.auth = Authenticator(db, secret_key, rate_limit, session_hours)
+        self.idempotency = IdempotencyStore(db, idempotency_ttl_hours, idempotency_pending_timeout_s)
+        self.batcher = None
+        if batch_spends:
+            from reddplus.registry.batching import SpendBatcher
+            self.batcher = SpendBatcher(db, program=program)
+
+    def close(self) -> None:
+        """Stop the spend batcher (if any) and dispose of the database engines."""
+        if self.batcher is not None:
+            self.batcher.close()
+        self.db.dispose()
 
     # ------------------------------------------------------------------ plumbing
-    def _write(self, fn: Callable, *args, idem: IdempotencyHandle | None = None, status: int = 201, **kwargs):
+    def _write(self, fn: Callable, *, idem: IdempotencyHandle | None = None, status: int = 201):
+        """Run ``fn(session, writer)`` in one transaction and commit once (with the idempotent response)."""
         with UnitOfWork(self.db) as uow:
-            body = fn(uow.session, *args, **kwargs)
-            if idem is not None:
-                uow.session.execute(update(IdempotencyKey).where(IdempotencyKey.id == idem.id).values(
-                    state="done", status_code=status, response_body=ledger.canonical_json(body)))
+            body = fn(uow.session, writer_for(uow.session, self.db.dialect))
+            mark_done(uow.session, idem, status, body)
             uow.commit()
         return body
 
-    def _read(self, fn: Callable, *args, **kwargs):
+    def _read(self, fn: Callable[[ReadModels], Any]):
         with UnitOfWork(self.db, read_only=True) as uow:
-            return fn(uow.session, *args, **kwargs)
+            return fn(ReadModels(uow.session, program=self.program, unit_type=self.unit_type))
 
-    @staticmethod
-    def _lock_state(s) -> RegistryState:
-        return s.execute(select(RegistryState).where(RegistryState.id == 1).with_for_update()).scalar_one()
+    def _view(self, b: Mapping[str, Any], row: BlockRow) -> dict:
+        return block_view(b, program=self.program, unit_type=self.unit_type, country=row.country,
+                          project_id=row.project_id, vintage_start=row.vintage_start, vintage_end=row.vintage_end,
+                          labels=row.labels)
 
-    @staticmethod
-    def _append(s, state: RegistryState, kind: str, payload: Mapping[str, Any], now: str) -> JournalEntry:
-        text = ledger.canonical_json(payload)
-        seq = state.journal_length + 1
-        h = ledger.line_hash(seq, kind, now, text, state.journal_head)
-        entry = JournalEntry(seq=seq, kind=kind, created_at=now, payload=text, prev_hash=state.journal_head, hash=h)
-        s.add(entry)
-        state.journal_length, state.journal_head = seq, h
-        return entry
+    # ------------------------------------------------------------------ tokens and sessions
+    def create_token(self, role: str, account_name: str | None = None, *, account_id: int | None = None,
+                     expires_at: dt.datetime | None = None) -> str:
+        """A new API token (returned once, stored hashed). A holder token names its account by id or by
+        name; a missing name is created as a holding account."""
+        if role == "holder" and account_id is None:
+            if not account_name:
+                raise InvalidInputError("a holder token needs --account NAME or --account-id ID")
+            found = self._read(lambda r: r.s.execute(select(Account.id).where(Account.name == account_name))
+                               .scalar_one_or_none())
+            account_id = found if found is not None else self.create_account(OPERATOR, account_name)["id"]
+        return self.auth.create_token(role, account_id, expires_at=expires_at)[0]
 
-    @staticmethod
-    def _effects(args: dict, created: Iterable = (), updated: Iterable = ()) -> dict:
-        out: dict[str, Any] = {"args": args, "created": {}, "updated": {}}
-        for key, objs in (("created", created), ("updated", updated)):
-            for o in objs:
-                out[key].setdefault(o.__tablename__, []).append(row_dict(o))
-        return out
+    def create_token_info(self, role: str, account_name: str | None = None, *, account_id: int | None = None,
+                          expires_at: dt.datetime | None = None) -> dict:
+        """Like :meth:`create_token`, with the listing row (id, prefix, expiry) beside the token."""
+        token = self.create_token(role, account_name, account_id=account_id, expires_at=expires_at)
+        info = [t for t in self.auth.list_tokens() if t["prefix"] == token[:len(t["prefix"] or "")]][-1]
+        return info | {"token": token}
 
-    @staticmethod
-    def _require_admin(p: Principal) -> None:
-        if p.role == "public":
-            raise AuthenticationError("a bearer token is required")
-        if p.role != "admin":
-            raise PermissionDeniedError("only the registry operator (admin) may do this")
+    def list_tokens(self) -> list[dict]:
+        return self.auth.list_tokens()
 
-    @staticmethod
-    def _require_owner(p: Principal, account_id: int) -> None:
-        if p.role == "public":
-            raise AuthenticationError("a bearer token is required")
-        if p.role != "admin" and p.account_id != account_id:
-            raise PermissionDeniedError("account holders act only on their own accounts")
+    def revoke_token(self, *, token_id: int | None = None, prefix: str | None = None) -> dict:
+        return self.auth.revoke_token(token_id=token_id, prefix=prefix)
 
-    @staticmethod
-    def _positive(quantity: Any, name: str = "quantity") -> int:
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
-            raise InvalidInputError(f"{name} must be a positive integer number of credits, got {quantity!r}")
-        return quantity
+    def authenticate(self, token: str | None, client: str | None = None) -> Principal:
+        return self.auth.authenticate(token, client)
 
-    def _serial(self, s, block: Block) -> str:
-        iss = s.get(Issuance, block.issuance_id)
-        prj = s.get(Project, iss.project_id)
-        return format_serial(iss.id, block.serial_start, block.serial_end, program=self.program,
-                             unit_type=self.unit_type, country=prj.country, project=prj.id,
-                             vintage_start=iss.vintage_start, vintage_end=iss.vintage_end)
-
-    def _block_out(self, s, b: Block) -> dict:
-        return {"id": b.id, "issuance_id": b.issuance_id, "serial_start": b.serial_start, "serial_end": b.serial_end,
-                "quantity": b.quantity, "status": b.status, "account_id": b.account_id, "serial": self._serial(s, b)}
-
-    # ------------------------------------------------------------------ tokens
-    def create_token(self, role: str, account_name: str | None = None) -> str:
-        """Create an API token (returned once, stored hashed). Holders get (or create) their account."""
-        if role not in ("admin", "holder"):
-            raise InvalidInputError(f"role must be admin or holder, got {role!r}")
-        if role == "holder" and not account_name:
-            raise InvalidInputError("a holder token needs --account NAME")
-        if not self.secret_key:
-            raise InvalidInputError("the registry has no secret key to hash tokens")
-        account_id = None
-        if role == "holder":
-            with UnitOfWork(self.db, read_only=True) as uow:
-                acc = uow.session.execute(select(Account).where(Account.name == account_name)).scalar_one_or_none()
-            account_id = acc.id if acc is not None else self.create_account(OPERATOR, account_name)["id"]
-        token = "rp_" + secrets.token_urlsafe(32)
-        with UnitOfWork(self.db) as uow:
-            uow.session.add(ApiToken(token_hash=hash_token(self.secret_key, token), role=role,
-                                     account_id=account_id, revoked=False))
-            uow.commit()
-        return token
-
-    def authenticate(self, token: str | None) -> Principal:
-        if not token:
-            return PUBLIC
-        h = hash_token(self.secret_key, token)
-        with UnitOfWork(self.db, read_only=True) as uow:
-            row = uow.session.execute(select(ApiToken.role, ApiToken.account_id, ApiToken.id, ApiToken.revoked)
-                                      .where(ApiToken.token_hash == h)).first()
-        if row is None or row.revoked:
-            raise AuthenticationError("unknown or revoked token")
-        return Principal(row.role, row.account_id, row.id)
-
-    # ------------------------------------------------------------------ idempotency
-    def idempotency_begin(self, principal: Principal, key: str, request_hash: str) -> IdempotencyHandle | StoredResponse:
-        """Claim ``key`` for this principal, or return the stored response of an earlier identical request.
-
-        Same key + same body -> the stored response; same key + different body -> 422;
-        same key while the first request is still running -> 409.
-        """
-        if not key or len(key) > 255:
-            raise InvalidInputError("Idempotency-Key must have 1 to 255 characters")
-        try:
-            with UnitOfWork(self.db) as uow:
-                row = IdempotencyKey(principal=principal.key, key=key, request_hash=request_hash, state="pending")
-                uow.session.add(row)
-                uow.session.flush()
-                uow.commit()
-                return IdempotencyHandle(row.id)
-        except IntegrityError:
-            pass
-        with UnitOfWork(self.db, read_only=True) as uow:
-            row = uow.session.execute(select(IdempotencyKey.request_hash, IdempotencyKey.state,
-                                             IdempotencyKey.status_code, IdempotencyKey.response_body).where(
-                IdempotencyKey.principal == principal.key, IdempotencyKey.key == key)).one()
-        if row.request_hash != request_hash:
-            raise IdempotencyMismatchError("this Idempotency-Key was used with a different request body")
-        if row.state != "done":
-            raise IdempotencyInProgressError("a request with this Idempotency-Key is still in progress")
-        return StoredResponse(row.status_code, json.loads(row.response_body))
+    # ------------------------------------------------------------------ idempotency (HTTP layer)
+    def idempotency_begin(self, principal: Principal, key: str, request_hash: str):
+        return self.idempotency.begin(principal, key, request_hash)
 
     def idempotency_fail(self, handle: IdempotencyHandle, status_code: int | None, body: Any) -> None:
-        """Remember an error response (``status_code``) or forget the key (``None``: retry allowed)."""
-        with UnitOfWork(self.db) as uow:
-            if status_code is None:
-                uow.session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == handle.id))
-            else:
-                uow.session.execute(update(IdempotencyKey).where(IdempotencyKey.id == handle.id).values(
-                    state="done", status_code=status_code, response_body=ledger.canonical_json(body)))
-            uow.commit()
+        self.idempotency.fail(handle, status_code, body)
 
-    # ------------------------------------------------------------------ use cases: reference data
-    def create_project(self, p: Principal, name: str = "", country: str = "XX", external_id: str | None = None,
-                       *, idem: IdempotencyHandle | None = None) -> dict:
-        self._require_admin(p)
-        country = (country or "XX").upper()
-        if len(country) != 2 or not country.isalpha():
-            raise InvalidInputError(f"country must be an ISO 3166-1 alpha-2 code, got {country!r}")
+    # ------------------------------------------------------------------ reference data
+    def create_project(self, p: Principal, name: str = "", country: str = "XX", external_id: str | None = None, *,
+                       proponent: str | None = None, standard: str | None = None, methodology: str | None = None,
+                       status: str | None = None, crediting_period_start: Any = None,
+                       crediting_period_end: Any = None, estimated_annual_ers: int | None = None,
+                       labels: Iterable[str] | None = None, boundary: Any = None,
+                       attributes: Mapping[str, Any] | None = None, idem: IdempotencyHandle | None = None) -> dict:
+        """Register a project record (Verra registry fields); ``country`` is ISO 3166-1 alpha-2."""
+        require_admin(p)
+        name = check_text(name, "name", max_length=500, required=False) or "unnamed project"
+        if not name.strip():
+            name = "unnamed project"
+        country = check_country(country or "XX")
+        for v, n, m in ((external_id, "external_id", 100), (proponent, "proponent", 500), (standard, "standard", 40),
+                        (methodology, "methodology", 200), (status, "status", 60)):
+            check_text(v, n, max_length=m, required=False)
+        cps, cpe = _opt_date(crediting_period_start, "crediting_period_start"), \
+            _opt_date(crediting_period_end, "crediting_period_end")
+        if cps and cpe:
+            check_period(cps, cpe, "crediting period")
+        if estimated_annual_ers is not None:
+            check_int(estimated_annual_ers, "estimated_annual_ers", minimum=0)
+        values = dict(name=name, country=country, external_id=external_id, proponent=proponent, standard=standard,
+                      methodology=methodology, status=status, crediting_period_start=cps, crediting_period_end=cpe,
+                      estimated_annual_ers=estimated_annual_ers, labels=ledger.canonical_json(_labels(labels)),
+                      boundary=_boundary(boundary), attributes=ledger.canonical_json(dict(attributes or {})))
 
-        def uc(s):
-            prj = Project(name=name or "unnamed project", country=country, external_id=external_id)
+        def uc(s, w):
+            prj = Project(**values)
             s.add(prj)
             s.flush()
-            state, now = self._lock_state(s), _now()
-            self._append(s, state, "project", self._effects({"name": name}, [prj]), now)
-            return {"id": prj.id, "name": prj.name, "country": prj.country, "external_id": external_id}
+            w.append(w.lock_state(), "project", effects({"name": name}, [prj]), now_iso())
+            from reddplus.registry.readmodels import project_out
+            return project_out(prj)
         return self._write(uc, idem=idem)
 
     def create_account(self, p: Principal, name: str, *, idem: IdempotencyHandle | None = None) -> dict:
-        self._require_admin(p)
-        if not name or not name.strip():
-            raise InvalidInputError("account name must not be empty")
+        """A holding account; names are unique, one line of printable text, "buffer pool" is reserved."""
+        require_admin(p)
+        check_account_name(name)
 
-        def uc(s):
-            state = self._lock_state(s)
+        def uc(s, w):
+            state = w.lock_state()
             if s.execute(select(Account.id).where(Account.name == name)).first() is not None:
                 raise LedgerError(f"an account named {name!r} exists", code="duplicate_account")
             acc = Account(name=name, kind="holding")
             s.add(acc)
             s.flush()
-            self._append(s, state, "account", self._effects({"name": name}, [acc]), _now())
+            w.append(state, "account", effects({"name": name}, [acc]), now_iso())
             return {"id": acc.id, "name": acc.name, "kind": acc.kind}
         return self._write(uc, idem=idem)
 
     def create_monitoring_period(self, p: Principal, project_id: int, start: dt.date, end: dt.date,
                                  verified_quantity: int, *, idem: IdempotencyHandle | None = None) -> dict:
-        self._require_admin(p)
-        if end < start:
-            raise InvalidInputError("monitoring period ends before it starts")
-        if isinstance(verified_quantity, bool) or not isinstance(verified_quantity, int) or verified_quantity < 0:
-            raise InvalidInputError("verified_quantity must be a non-negative integer [tCO2e]")
+        """A verified monitoring period: issuance against it never exceeds ``verified_quantity`` [tCO2e]."""
+        require_admin(p)
+        check_id(project_id, "project_id")
+        check_period(start, end, "monitoring period")
+        check_int(verified_quantity, "verified_quantity", minimum=0)
 
-        def uc(s):
-            state = self._lock_state(s)
+        def uc(s, w):
+            state = w.lock_state()
             if s.get(Project, project_id) is None:
                 raise NotFoundError(f"project {project_id} not found")
             clash = s.execute(select(MonitoringPeriod.id).where(
@@ -314,7 +245,7 @@ class RegistryService:
                                   verified_quantity=verified_quantity, issued_quantity=0)
             s.add(mp)
             s.flush()
-            self._append(s, state, "monitoring_period", self._effects({"project_id": project_id}, [mp]), _now())
+            w.append(state, "monitoring_period", effects({"project_id": project_id}, [mp]), now_iso())
             return row_dict(mp)
         return self._write(uc, idem=idem)
 
@@ -322,24 +253,24 @@ class RegistryService:
     def issue(self, p: Principal, project_id: int, vintage_start: dt.date, vintage_end: dt.date, quantity: int,
               buffer_percent: Any, account_id: int, monitoring_period_id: int | None = None,
               manifest_sha256: str | None = None, *, idem: IdempotencyHandle | None = None) -> dict:
-        """Issue ``quantity`` credits [tCO2e]: a holder block and a buffer-pool block (``buffer_percent`` [%])."""
-        self._require_admin(p)
-        self._positive(quantity)
-        try:
-            pct = Decimal(str(buffer_percent))
-        except (InvalidOperation, ValueError) as err:
-            raise InvalidBufferPercentError(f"buffer_percent must be a number, got {buffer_percent!r}") from err
-        if not pct.is_finite() or pct < 0 or pct > 100:
-            raise InvalidBufferPercentError(f"buffer_percent must lie in 0..100, got {buffer_percent!r}")
-        if vintage_end < vintage_start:
-            raise InvalidInputError("vintage_end is before vintage_start")
-        if manifest_sha256 is not None and (len(manifest_sha256) != 64 or
-                                            any(c not in "0123456789abcdef" for c in manifest_sha256)):
-            raise InvalidInputError("manifest_sha256 must be 64 lower-case hex digits")
-        n_buffer = buffer_quantity(quantity, pct)
+        """Issue ``quantity`` credits [tCO2e]: a holder block and a buffer-pool block (``buffer_percent`` [%]).
 
-        def uc(s):
-            state = self._lock_state(s)
+        Without a monitoring period the quantity is bounded by ``max_unverified_issuance``.
+        """
+        require_admin(p)
+        check_id(project_id, "project_id")
+        check_id(account_id, "account_id")
+        if monitoring_period_id is not None:
+            check_id(monitoring_period_id, "monitoring_period_id")
+            check_quantity(quantity)
+        else:
+            check_quantity(quantity, maximum=self.max_unverified_issuance)
+        pct = check_buffer_percent(buffer_percent)
+        check_period(vintage_start, vintage_end, "the vintage")
+        check_sha256(manifest_sha256)
+
+        def uc(s, w):
+            state = w.lock_state()
             if s.get(Project, project_id) is None:
                 raise NotFoundError(f"project {project_id} not found")
             acc = s.get(Account, account_id)
@@ -354,233 +285,86 @@ class RegistryService:
                     raise NotFoundError(f"monitoring period {monitoring_period_id} of project {project_id} not found")
                 if vintage_start < mp.period_start or vintage_end > mp.period_end:
                     raise InvalidInputError("the vintage lies outside the monitoring period")
-                if mp.issued_quantity + quantity > mp.verified_quantity:
-                    raise ExceedsVerifiedError(
-                        f"issuing {quantity} would exceed the verified {mp.verified_quantity} "
-                        f"(already issued {mp.issued_quantity}) of monitoring period {mp.id}")
+                check_monitoring_cap(mp.verified_quantity, mp.issued_quantity, quantity, mp.id)
                 mp.issued_quantity += quantity
                 updated.append(mp)
-            first = state.next_serial
+            plan = plan_issuance(state.next_serial, quantity, pct)
             iss = Issuance(project_id=project_id, monitoring_period_id=monitoring_period_id,
                            vintage_start=vintage_start, vintage_end=vintage_end, quantity=quantity,
-                           buffer_quantity=n_buffer, buffer_percent=str(pct), serial_start=first,
-                           serial_end=first + quantity - 1, manifest_sha256=manifest_sha256)
-            state.next_serial = first + quantity
+                           buffer_quantity=plan.buffer_quantity, buffer_percent=str(pct), serial_start=plan.first,
+                           serial_end=plan.last, manifest_sha256=manifest_sha256, labels="[]", attributes="{}")
+            state.next_serial = plan.last + 1
             s.add(iss)
             s.flush()
-            blocks = []
-            n_holder = quantity - n_buffer
-            holder = None
-            if n_holder > 0:
-                holder = Block(issuance_id=iss.id, serial_start=first, serial_end=first + n_holder - 1,
+            holder = buf = None
+            if plan.holder:
+                holder = Block(issuance_id=iss.id, serial_start=plan.holder[0], serial_end=plan.holder[1],
                                status="active", account_id=account_id)
                 s.add(holder)
-                blocks.append(holder)
-            buf = None
-            if n_buffer > 0:
-                buf = Block(issuance_id=iss.id, serial_start=first + n_holder, serial_end=iss.serial_end,
+            if plan.buffer:
+                buf = Block(issuance_id=iss.id, serial_start=plan.buffer[0], serial_end=plan.buffer[1],
                             status="active", account_id=BUFFER_ACCOUNT_ID)
                 s.add(buf)
-                blocks.append(buf)
             s.flush()
-            now = _now()
+            now = now_iso()
             args = {"project_id": project_id, "quantity": quantity, "buffer_percent": str(pct),
                     "account_id": account_id}
-            self._append(s, state, "issue", self._effects(args, [iss] + ([holder] if holder else []), updated), now)
+            w.append(state, "issue", effects(args, [iss] + ([holder] if holder else []), updated), now)
             if buf is not None:
-                self._append(s, state, "buffer_contribution",
-                             self._effects({"issuance_id": iss.id, "quantity": n_buffer}, [buf]), now)
-            out = row_dict(iss)
-            out["blocks"] = [self._block_out(s, b) for b in blocks]
+                w.append(state, "buffer_contribution",
+                         effects({"issuance_id": iss.id, "quantity": plan.buffer_quantity}, [buf]), now)
+            from reddplus.registry.readmodels import issuance_out
+            out = issuance_out(iss)
+            out["blocks"] = [self._block_out(s, b) for b in (holder, buf) if b is not None]
             return out
         return self._write(uc, idem=idem)
 
+    def _block_out(self, s, b: Block) -> dict:
+        iss = s.get(Issuance, b.issuance_id)
+        prj = s.get(Project, iss.project_id)
+        return block_view(row_dict(b), program=self.program, unit_type=self.unit_type, country=prj.country,
+                          project_id=prj.id, vintage_start=iss.vintage_start, vintage_end=iss.vintage_end,
+                          labels=json.loads(iss.labels or "[]"))
+
     # ------------------------------------------------------------------ spending blocks
-    def _lock_block(self, s, block_id: int) -> Block:
-        if isinstance(block_id, bool) or not isinstance(block_id, int):
-            raise InvalidInputError("block_id must be an integer")
-        b = s.execute(select(Block).where(Block.id == block_id).with_for_update()).scalar_one_or_none()
-        if b is None:
-            raise NotFoundError(f"block {block_id} not found")
-        return b
-
-    @staticmethod
-    def _check_active(b, quantity: int) -> None:
-        if b.status == "retired":
-            raise BlockStateError(f"block {b.id} is already retired", code="already_retired")
-        if b.status == "cancelled":
-            raise BlockStateError(f"block {b.id} is cancelled", code="already_cancelled")
-        if b.status == "superseded":
-            raise BlockStateError(f"block {b.id} was split; use its current blocks", code="block_superseded")
-        if quantity > b.quantity:
-            raise InsufficientQuantityError(f"block {b.id} holds {b.quantity} credits, {quantity} requested")
-
-    @staticmethod
-    def _take(s, b: Block, quantity: int, status: str, account_id: int) -> tuple[Block, list, list]:
-        """Move the first ``quantity`` serials of ``b`` to (status, account), splitting when partial."""
-        if quantity == b.quantity:
-            b.status, b.account_id = status, account_id
-            return b, [], [b]
-        head = Block(issuance_id=b.issuance_id, serial_start=b.serial_start,
-                     serial_end=b.serial_start + quantity - 1, status=status, account_id=account_id, parent_id=b.id)
-        tail = Block(issuance_id=b.issuance_id, serial_start=b.serial_start + quantity, serial_end=b.serial_end,
-                     status="active", account_id=b.account_id, parent_id=b.id)
-        b.status = "superseded"
-        s.add_all([head, tail])
-        s.flush()
-        if head.quantity + tail.quantity != b.quantity:  # invariant 1, locally
-            raise AssertionError("split does not conserve the block")
-        return head, [head, tail], [b]
-
-    # Spending a block (transfer, split, retire, cancel) is the hot path: SQLAlchemy Core, 7 statements.
     def _spend(self, p: Principal, kind: str, block_id: int, quantity: int, *, to_account_id: int | None = None,
-               beneficiary: str | None = None, reason: str | None = None, details: str | None = None,
-               idem: IdempotencyHandle | None = None) -> dict:
-        self._positive(quantity)
-        if isinstance(block_id, bool) or not isinstance(block_id, int):
-            raise InvalidInputError("block_id must be an integer")
-        B, I, P, S = Block.__table__, Issuance.__table__, Project.__table__, RegistryState.__table__
-        new_status = {"transfer": "active", "split": "active", "retire": "retired", "cancel": "cancelled"}[kind]
+               record: dict | None = None, idem: IdempotencyHandle | None = None) -> dict:
+        check_quantity(quantity)
+        check_id(block_id, "block_id")
+        if kind == "transfer":
+            check_id(to_account_id, "to_account_id")
 
-        def uc(s):
-            conn = s.connection()
-            # 1. lock the block (row lock; SQLite holds the database lock since BEGIN IMMEDIATE)
-            row = conn.execute(
-                select(B, I.c.vintage_start, I.c.vintage_end, I.c.project_id, P.c.country)
-                .join(I, B.c.issuance_id == I.c.id).join(P, I.c.project_id == P.c.id)
-                .where(B.c.id == block_id).with_for_update(of=B)).mappings().first()
-            if row is None:
-                raise NotFoundError(f"block {block_id} not found")
-            b = {c: row[c] for c in ("id", "issuance_id", "serial_start", "serial_end", "status", "account_id",
-                                     "parent_id")}
-            self._require_owner(p, b["account_id"])
-            have = b["serial_end"] - b["serial_start"] + 1
-            self._check_active(_BlockView(b["id"], b["status"], have), quantity)
-            target_account = b["account_id"]
+        def respond(moved_row: dict, parent: BlockRow, rows: list[dict], rec: dict | None, seq: int) -> dict:
+            blocks = [self._view(x, parent) for x in rows]
+            moved = self._view(moved_row, parent)
             if kind == "transfer":
-                to = conn.execute(select(Account.__table__.c.kind).where(Account.__table__.c.id == to_account_id)).first()
-                if to is None:
-                    raise NotFoundError(f"account {to_account_id} not found")
-                if to.kind != "holding":
-                    raise InvalidInputError(f"account {to_account_id} is a {to.kind} account; "
-                                            "transfer to a holding account")
-                if to_account_id == b["account_id"]:
-                    raise InvalidInputError("the block is already in that account")
-                target_account = to_account_id
-            if kind == "split" and quantity == have:
-                raise InvalidInputError(f"a split needs a quantity below the block's {have}")
-            created, updated = [], []
-            partial = quantity < have
-            pg = self.db.dialect == "postgresql"
-            if not partial:
-                moved = b | {"status": new_status, "account_id": target_account}
-                updated.append(moved)
-            else:
-                head = {"issuance_id": b["issuance_id"], "serial_start": b["serial_start"],
-                        "serial_end": b["serial_start"] + quantity - 1, "status": new_status,
-                        "account_id": target_account, "parent_id": block_id}
-                tail = {"issuance_id": b["issuance_id"], "serial_start": b["serial_start"] + quantity,
-                        "serial_end": b["serial_end"], "status": "active", "account_id": b["account_id"],
-                        "parent_id": block_id}
-                updated.append(b | {"status": "superseded"})
-            rec_table = {"retire": Retirement.__table__, "cancel": Cancellation.__table__}.get(kind)
-            if pg:
-                # PostgreSQL: ids come from the sequences together with the journal head, and all the
-                # writes go in one pipelined round trip (the lock on the head is held for 2 round trips)
-                st = conn.execute(text(
-                    "UPDATE registry_state SET journal_length = journal_length + 1, "
-                    "next_certificate = next_certificate + :c WHERE id = 1 RETURNING journal_length, journal_head, "
-                    "next_certificate, nextval('blocks_id_seq') AS b1, nextval('blocks_id_seq') AS b2, "
-                    + (f"nextval('{rec_table.name}_id_seq') AS rid" if rec_table is not None else "NULL AS rid")),
-                    {"c": 1 if kind == "retire" else 0}).one()
-                if partial:
-                    head, tail = {"id": st.b1} | head, {"id": st.b2} | tail
-                rec_id = st.rid
-            else:
-                if not partial:
-                    conn.execute(update(B).where(B.c.id == block_id).values(status=new_status,
-                                                                            account_id=target_account))
-                else:
-                    ids = conn.execute(insert(B).returning(B.c.id, sort_by_parameter_order=True),
-                                       [head, tail]).scalars().all()
-                    head, tail = {"id": ids[0]} | head, {"id": ids[1]} | tail
-                    conn.execute(update(B).where(B.c.id == block_id).values(status="superseded"))
-                # lock the journal head (and allocate a certificate number for a retirement)
-                st = conn.execute(update(S).where(S.c.id == 1).values(
-                    journal_length=S.c.journal_length + 1,
-                    next_certificate=S.c.next_certificate + (1 if kind == "retire" else 0))
-                    .returning(S.c.journal_length, S.c.journal_head, S.c.next_certificate)).one()
-                rec_id = None
-            if partial:
-                moved = head
-                created += [head, tail]
-            seq, now = st.journal_length, _now()
-            extra: dict[str, list] = {}
-            out: dict[str, Any] = {}
-            rec = None
-            if kind == "retire":
-                rec = {"block_id": moved["id"], "certificate_number": f"{self.program}-RET-{st.next_certificate - 1:09d}",
-                       "quantity": quantity, "beneficiary": beneficiary, "reason": reason, "details": details,
-                       "retired_at": now, "journal_seq": seq}
-            elif kind == "cancel":
-                rec = {"block_id": moved["id"], "quantity": quantity, "reason": reason, "reversal_id": None,
-                       "journal_seq": seq}
-            if rec is not None:
-                if rec_id is None:
-                    rec_id = conn.execute(insert(rec_table).returning(rec_table.c.id), rec).scalar_one()
-                rec = {"id": rec_id} | rec
-                extra[rec_table.name] = [rec]
-                out = rec
+                return {"id": seq, "block_id": block_id, "quantity": quantity, "to_account_id": to_account_id,
+                        "transferred_block": moved, "blocks": blocks}
+            if kind == "split":
+                return {"id": seq, "block_id": block_id, "blocks": blocks}
+            extra = {"certificate_url": f"/certificates/{rec['id']}"} if kind == "retire" else {}
+            return rec | {"serial": moved["serial"], "labels": moved["labels"], "source_block_id": block_id,
+                          "blocks": blocks} | extra
+
+        if self.batcher is not None:
+            from reddplus.registry.batching import SpendRequest
+            return self.batcher.submit(SpendRequest(p, kind, block_id, quantity, to_account_id, record, idem,
+                                                    respond=lambda res: respond(*res)))
+
+        def uc(s, w):
+            b = w.lock_block(block_id)
+            if b is None:
+                raise NotFoundError(f"block {block_id} not found")
+            plan = plan_spend(p, kind, b, quantity, buffer_account_id=BUFFER_ACCOUNT_ID, to_account_id=to_account_id,
+                              to_account_kind=w.account_kind(to_account_id) if kind == "transfer" else None)
             args = {"block_id": block_id, "quantity": quantity}
             if kind == "transfer":
                 args["to_account_id"] = to_account_id
-            payload = {"args": args, "created": {}, "updated": {}}
-            if created:
-                payload["created"]["blocks"] = [_block_row(x) for x in created]
-            payload["created"].update(extra)
-            payload["updated"]["blocks"] = [_block_row(x) for x in updated]
-            text_ = ledger.canonical_json(payload)
-            h = ledger.line_hash(seq, kind, now, text_, st.journal_head)
-            journal = (seq, kind, now, text_, st.journal_head, h)
-            if pg:
-                raw = conn.connection.driver_connection
-                with raw.pipeline(), raw.cursor() as cur:
-                    if partial:
-                        cur.executemany("INSERT INTO blocks (id, issuance_id, serial_start, serial_end, status, "
-                                        "account_id, parent_id) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                                        [tuple(_block_row(x).values()) for x in (head, tail)])
-                        cur.execute("UPDATE blocks SET status = 'superseded' WHERE id = %s", (block_id,))
-                    else:
-                        cur.execute("UPDATE blocks SET status = %s, account_id = %s WHERE id = %s",
-                                    (new_status, target_account, block_id))
-                    if rec is not None:
-                        cols = list(rec)
-                        cur.execute(f"INSERT INTO {rec_table.name} ({', '.join(cols)}) "
-                                    f"VALUES ({', '.join(['%s'] * len(cols))})", [rec[c] for c in cols])
-                    cur.execute("INSERT INTO journal (seq, kind, created_at, payload, prev_hash, hash) "
-                                "VALUES (%s, %s, %s, %s, %s, %s)", journal)
-                    cur.execute("UPDATE registry_state SET journal_head = %s WHERE id = 1", (h,))
-            else:
-                # append the journal line and publish the new head
-                conn.execute(insert(JournalEntry.__table__).values(seq=seq, kind=kind, created_at=now, payload=text_,
-                                                                   prev_hash=st.journal_head, hash=h))
-                conn.execute(update(S).where(S.c.id == 1).values(journal_head=h))
-
-            def view(x):
-                return {"id": x["id"], "issuance_id": x["issuance_id"], "serial_start": x["serial_start"],
-                        "serial_end": x["serial_end"], "quantity": x["serial_end"] - x["serial_start"] + 1,
-                        "status": x["status"], "account_id": x["account_id"],
-                        "serial": format_serial(x["issuance_id"], x["serial_start"], x["serial_end"],
-                                                program=self.program, unit_type=self.unit_type,
-                                                country=row["country"], project=row["project_id"],
-                                                vintage_start=row["vintage_start"], vintage_end=row["vintage_end"])}
-            blocks = [view(x) for x in (created or updated)]
-            if kind == "transfer":
-                return {"id": seq, "block_id": block_id, "quantity": quantity, "to_account_id": to_account_id,
-                        "transferred_block": view(moved), "blocks": blocks}
-            if kind == "split":
-                return {"id": seq, "block_id": block_id, "blocks": blocks}
-            return out | {"serial": view(moved)["serial"], "source_block_id": block_id, "blocks": blocks}
+            table = {"retire": "retirements", "cancel": "cancellations"}.get(kind)
+            records = [RecordSpec(table, dict(record or {}), plan=0)] if table else []
+            out = w.spend(kind, args, [plan], records, program=self.program)
+            return respond(out.moved[0], b, out.created or out.updated, out.records[0][1] if records else None,
+                           out.seq)
         return self._write(uc, idem=idem)
 
     def transfer(self, p: Principal, block_id: int, quantity: int, to_account_id: int,
@@ -595,278 +379,331 @@ class RegistryService:
     def retire(self, p: Principal, block_id: int, quantity: int, beneficiary: str, reason: str,
                details: str | None = None, *, idem: IdempotencyHandle | None = None) -> dict:
         """Retire ``quantity`` credits of a block for ``beneficiary``; returns the certificate."""
-        self._positive(quantity)
-        if not beneficiary or not beneficiary.strip():
-            raise InvalidInputError("beneficiary must not be empty")
-        if not reason or not reason.strip():
-            raise InvalidInputError("reason must not be empty")
-        return self._spend(p, "retire", block_id, quantity, beneficiary=beneficiary, reason=reason,
-                           details=details, idem=idem)
+        check_quantity(quantity)
+        check_text(beneficiary, "beneficiary", max_length=300)
+        check_text(reason, "reason", max_length=1000)
+        check_details(details)
+        return self._spend(p, "retire", block_id, quantity, idem=idem,
+                           record={"quantity": quantity, "beneficiary": beneficiary, "reason": reason,
+                                   "details": details})
 
     def cancel(self, p: Principal, block_id: int, quantity: int, reason: str,
                *, idem: IdempotencyHandle | None = None) -> dict:
         """Cancel ``quantity`` credits of a block (terminal), with a reason."""
-        self._positive(quantity)
-        if not reason or not reason.strip():
-            raise InvalidInputError("reason must not be empty")
-        return self._spend(p, "cancel", block_id, quantity, reason=reason, idem=idem)
+        check_quantity(quantity)
+        check_text(reason, "reason", max_length=1000)
+        return self._spend(p, "cancel", block_id, quantity, idem=idem,
+                           record={"quantity": quantity, "reason": reason, "reversal_id": None})
 
     def reversal(self, p: Principal, project_id: int, quantity: int, description: str,
-                 *, idem: IdempotencyHandle | None = None) -> dict:
-        """Cancel ``quantity`` buffer credits of the project after a loss of carbon (never more than held)."""
-        self._require_admin(p)
-        self._positive(quantity)
-        if not description or not description.strip():
-            raise InvalidInputError("description must not be empty")
+                 *, monitoring_period_id: int | None = None, idem: IdempotencyHandle | None = None) -> dict:
+        """Record a reversal: cancel ``quantity`` buffer credits [tCO2e] of the project (never more than held).
 
-        def uc(s):
+        VCS Standard v4.5 section 3.2.26: a negative net GHG benefit in a monitoring period (or a loss
+        event) is a reversal, compensated by cancelling buffer-pool credits. ``monitoring_period_id``
+        names the period whose negative net benefit is compensated, when there is one.
+        """
+        require_admin(p)
+        check_id(project_id, "project_id")
+        check_quantity(quantity)
+        check_text(description, "description", max_length=2000)
+        if monitoring_period_id is not None:
+            check_id(monitoring_period_id, "monitoring_period_id")
+
+        def uc(s, w):
             if s.get(Project, project_id) is None:
                 raise NotFoundError(f"project {project_id} not found")
-            blocks = s.execute(select(Block).join(Issuance, Block.issuance_id == Issuance.id).where(
-                Issuance.project_id == project_id, Block.account_id == BUFFER_ACCOUNT_ID,
-                Block.status == "active").order_by(Block.serial_start).with_for_update(of=Block)).scalars().all()
-            held = sum(b.quantity for b in blocks)
-            if quantity > held:
-                raise InsufficientQuantityError(f"the buffer pool holds {held} credits of project {project_id}; "
-                                                f"a reversal of {quantity} exceeds it")
-            state = self._lock_state(s)
-            rev = Reversal(project_id=project_id, quantity=quantity, description=description,
-                           journal_seq=state.journal_length + 1)
-            s.add(rev)
+            if monitoring_period_id is not None:
+                mp = s.get(MonitoringPeriod, monitoring_period_id)
+                if mp is None or mp.project_id != project_id:
+                    raise NotFoundError(f"monitoring period {monitoring_period_id} of project {project_id} not found")
+            blocks = w.lock_buffer_blocks(project_id)
+            plan = plan_reversal(blocks, quantity, project_id)
+            spends = plan.spends()
+            safe = description[:960].replace("{", "{{").replace("}", "}}")
+            records = [RecordSpec("reversals", {"project_id": project_id, "quantity": quantity,
+                                                "description": description,
+                                                "monitoring_period_id": monitoring_period_id})]
+            records += [RecordSpec("cancellations", {"quantity": sp.quantity, "reason": Ref(0, "reversal {}: " + safe),
+                                                     "reversal_id": Ref(0)}, plan=i) for i, sp in enumerate(spends)]
+            args = {"project_id": project_id, "quantity": quantity}
+            if monitoring_period_id is not None:
+                args["monitoring_period_id"] = monitoring_period_id
+            out = w.spend("reversal", args, spends, records, program=self.program)
+            rev = out.records[0][1]
+            by_block = {sp.block.id: sp.block for sp in spends}
+            parents = [by_block[sp.block.id] for sp in spends]
+            return rev | {"cancelled_blocks": [self._view(m, parents[i]) for i, m in enumerate(out.moved)]}
+        return self._write(uc, idem=idem)
+
+    def record_reversal(self, p: Principal, project_id: int, monitoring_period_id: int | None, quantity: int,
+                        description: str) -> dict:
+        """The crediting chain's entry point: a reversal for a project and monitoring period (see :meth:`reversal`)."""
+        return self.reversal(p, project_id, quantity, description, monitoring_period_id=monitoring_period_id)
+
+    # ------------------------------------------------------------------ CCB label (CCB v3.1)
+    def add_ccb_verification(self, p: Principal, project_id: int, period_start: Any, period_end: Any, body: str,
+                             date: Any, outcome: str, gold_levels: Iterable[str] | None = None,
+                             *, idem: IdempotencyHandle | None = None) -> dict:
+        """Record a CCB verification (period covered, verification body, date, APPROVED or GOLD with levels)."""
+        require_admin(p)
+        check_id(project_id, "project_id")
+        ps, pe = _opt_date(period_start, "period_start"), _opt_date(period_end, "period_end")
+        d = _opt_date(date, "date")
+        if ps is None or pe is None or d is None:
+            raise InvalidInputError("period_start, period_end and date are required")
+        check_period(ps, pe, "the CCB verification period")
+        check_text(body, "body", max_length=300)
+        outcome, levels = check_ccb_outcome(outcome, gold_levels)
+
+        def uc(s, w):
+            state = w.lock_state()
+            if s.get(Project, project_id) is None:
+                raise NotFoundError(f"project {project_id} not found")
+            v = CcbRow(project_id=project_id, period_start=ps, period_end=pe, body=body, date=d, outcome=outcome,
+                       gold_levels=ledger.canonical_json(list(levels)))
+            s.add(v)
             s.flush()
-            created, updated, cancels = [], [], []
-            left = quantity
-            for b in blocks:
-                if left == 0:
-                    break
-                q = min(left, b.quantity)
-                target, c_, u_ = self._take(s, b, q, "cancelled", b.account_id)
-                created += c_
-                updated += u_
-                c = Cancellation(block_id=target.id, quantity=q, reason=f"reversal {rev.id}: {description}",
-                                 reversal_id=rev.id, journal_seq=rev.journal_seq)
-                s.add(c)
-                cancels.append(c)
-                left -= q
-            s.flush()
-            self._append(s, state, "reversal", self._effects(
-                {"project_id": project_id, "quantity": quantity}, [rev] + created + cancels, updated), _now())
-            out = row_dict(rev)
-            out["cancelled_blocks"] = [self._block_out(s, s.get(Block, c.block_id)) for c in cancels]
-            return out
+            w.append(state, "ccb_verification", effects({"project_id": project_id}, [v]), now_iso())
+            from reddplus.registry.readmodels import ccb_out
+            return ccb_out(v)
+        return self._write(uc, idem=idem)
+
+    def label_issuance(self, p: Principal, issuance_id: int, label: str,
+                       *, idem: IdempotencyHandle | None = None) -> dict:
+        """Put ``label`` (``CCB``) on every credit of an issuance, retired ones included (retroactive).
+
+        The CCB label needs a CCB verification whose period covers the whole vintage; otherwise
+        :class:`LabelNotCoveredError` (409, ``no_covering_ccb_verification``).
+        """
+        require_admin(p)
+        check_id(issuance_id, "issuance_id")
+        if label not in LABELS:
+            raise InvalidInputError(f"label must be one of {', '.join(LABELS)}, got {label!r}")
+
+        def uc(s, w):
+            state = w.lock_state()
+            iss = s.get(Issuance, issuance_id, with_for_update=True)
+            if iss is None:
+                raise NotFoundError(f"issuance {issuance_id} not found")
+            vs = [CcbVerification(v.period_start, v.period_end, v.outcome, tuple(json.loads(v.gold_levels)))
+                  for v in s.execute(select(CcbRow).where(CcbRow.project_id == iss.project_id)).scalars()]
+            cover = covering_verification(vs, iss.vintage_start, iss.vintage_end)
+            if cover is None:
+                raise LabelNotCoveredError(f"no CCB verification of project {iss.project_id} covers the vintage "
+                                           f"{iss.vintage_start}..{iss.vintage_end} of issuance {issuance_id}")
+            labels = json.loads(iss.labels or "[]")
+            if label not in labels:
+                iss.labels = ledger.canonical_json(sorted(labels + [label]))
+                s.flush()
+                w.append(state, "label", effects({"issuance_id": issuance_id, "label": label}, updated=[iss]),
+                         now_iso())
+            from reddplus.registry.readmodels import issuance_out
+            return issuance_out(iss)
         return self._write(uc, idem=idem)
 
     # ------------------------------------------------------------------ reads
     def project_totals(self, project_id: int) -> dict:
         """Issued, retired, cancelled, buffer and available credits [tCO2e] of a project (one snapshot)."""
-        def q(s):
-            if s.get(Project, project_id) is None:
-                raise NotFoundError(f"project {project_id} not found")
-            return self._totals(s, Issuance.project_id == project_id) | {"project_id": project_id}
-        return self._read(q)
+        check_id(project_id, "project_id")
+        return self._read(lambda r: r.project_totals(project_id))
 
     def overall_totals(self) -> dict:
-        return self._read(lambda s: self._totals(s, None))
-
-    @staticmethod
-    def _totals(s, where) -> dict:
-        qty = func.sum(Block.serial_end - Block.serial_start + 1)
-        stmt = (select(Block.status, Account.kind, qty).join(Issuance, Block.issuance_id == Issuance.id)
-                .join(Account, Block.account_id == Account.id).where(Block.status != "superseded")
-                .group_by(Block.status, Account.kind))
-        issued_stmt = select(func.coalesce(func.sum(Issuance.quantity), 0))
-        if where is not None:
-            stmt, issued_stmt = stmt.where(where), issued_stmt.where(where)
-        out = {"issued": int(s.execute(issued_stmt).scalar_one()), "retired": 0, "cancelled": 0, "buffer": 0,
-               "available": 0}
-        for status, kind, n in s.execute(stmt):
-            key = status if status != "active" else ("buffer" if kind == "buffer" else "available")
-            out[key] += int(n)
-        return out
+        return self._read(lambda r: r.totals())
 
     def list_blocks(self, project_id: int | None = None, account_id: int | None = None,
                     include_superseded: bool = False) -> list[dict]:
-        def q(s):
-            stmt = select(Block).join(Issuance, Block.issuance_id == Issuance.id).order_by(Block.serial_start)
-            if project_id is not None:
-                stmt = stmt.where(Issuance.project_id == project_id)
-            if account_id is not None:
-                stmt = stmt.where(Block.account_id == account_id)
-            if not include_superseded:
-                stmt = stmt.where(Block.status != "superseded")
-            return [self._block_out(s, b) for b in s.execute(stmt).scalars()]
-        return self._read(q)
+        return self._read(lambda r: r.blocks(project_id=project_id, account_id=account_id,
+                                             include_superseded=include_superseded, order_by_serial=True))
+
+    def blocks_page(self, project_id: int | None = None, cursor: str | None = None, limit: int | None = None) -> dict:
+        return self._read(lambda r: r.blocks_page(project_id=project_id, cursor=cursor, limit=limit))
 
     def account_view(self, p: Principal, account_id: int) -> dict:
-        def q(s):
-            acc = s.get(Account, account_id)
-            if acc is None:
-                raise NotFoundError(f"account {account_id} not found")
-            self._require_owner(p, account_id)
-            return {"id": acc.id, "name": acc.name, "kind": acc.kind}
-        out = self._read(q)
-        out["blocks"] = self.list_blocks(account_id=account_id)
-        out["balance"] = sum(b["quantity"] for b in out["blocks"] if b["status"] == "active")
-        return out
+        """An account and its blocks: the owner or the admin only. Whether the account exists is told to
+        the admin alone (others get 401/403 either way, so ids cannot be enumerated)."""
+        require_owner(p, account_id)
+        check_id(account_id, "account_id")
+        return self._read(lambda r: r.account(account_id))
 
     def project_page(self, project_id: int) -> dict:
-        """Everything the public project page shows, read in one snapshot."""
-        def q(s):
-            prj = s.get(Project, project_id)
-            if prj is None:
-                raise NotFoundError(f"project {project_id} not found")
-            issuances = [row_dict(i) for i in s.execute(select(Issuance).where(
-                Issuance.project_id == project_id).order_by(Issuance.id)).scalars()]
-            rets = []
-            for r, b in s.execute(select(Retirement, Block).join(Block, Retirement.block_id == Block.id)
-                                  .join(Issuance, Block.issuance_id == Issuance.id)
-                                  .where(Issuance.project_id == project_id).order_by(Retirement.id)):
-                rets.append(row_dict(r) | {"serial": self._serial(s, b)})
-            totals = self._totals(s, Issuance.project_id == project_id)
-            return {"project": row_dict(prj), "totals": totals, "issuances": issuances, "retirements": rets}
-        return self._read(q)
+        check_id(project_id, "project_id")
+        return self._read(lambda r: r.project_page(project_id))
 
-    def list_projects(self) -> list[dict]:
-        return self._read(lambda s: [row_dict(p) for p in s.execute(select(Project).order_by(Project.id)).scalars()])
+    def project(self, project_id: int) -> dict:
+        check_id(project_id, "project_id")
+        return self._read(lambda r: r.project(project_id))
+
+    def list_projects(self, **filters) -> list[dict]:
+        return self._read(lambda r: r.projects(**filters))
+
+    def projects_page(self, cursor: str | None = None, limit: int | None = None, **filters) -> dict:
+        return self._read(lambda r: r.projects_page(cursor=cursor, limit=limit, **filters))
+
+    def retirement(self, retirement_id: int) -> dict:
+        check_id(retirement_id, "retirement_id")
+        return self._read(lambda r: r.retirement(retirement_id))
 
     def lookup_serial(self, serial: str) -> dict:
         """Blocks holding any serial of a (parsed, validated) serial string."""
         sr = parse_serial(serial)
+        return self._read(lambda r: r.serial(sr))
 
-        def q(s):
-            iss = s.get(Issuance, sr.issuance)
-            if iss is None or not (iss.serial_start <= sr.first and sr.last <= iss.serial_end):
-                raise NotFoundError(f"serial {serial} does not belong to issuance {sr.issuance}")
-            blocks = s.execute(select(Block).where(Block.issuance_id == iss.id, Block.status != "superseded",
-                                                   Block.serial_start <= sr.last, Block.serial_end >= sr.first)
-                               .order_by(Block.serial_start)).scalars()
-            return {"serial": serial, "quantity": sr.quantity, "blocks": [self._block_out(s, b) for b in blocks]}
-        return self._read(q)
-
-    # ------------------------------------------------------------------ journal
     def journal_lines(self, after: int = 0, limit: int | None = None) -> list[dict]:
-        def q(s):
-            stmt = select(JournalEntry).where(JournalEntry.seq > after).order_by(JournalEntry.seq)
-            if limit is not None:
-                stmt = stmt.limit(limit)
-            return [row_dict(e) for e in s.execute(stmt).scalars()]
-        return self._read(q)
+        return self._read(lambda r: r.journal_lines(after, limit))
 
     def published_head(self) -> dict:
         """The published chain head ``{"length", "head"}`` (stored with every append)."""
-        def q(s):
-            st = s.get(RegistryState, 1)
-            return {"length": st.journal_length, "head": st.journal_head}
-        return self._read(q)
+        return self._read(lambda r: r.head())
 
     def snapshot(self) -> ledger.LedgerState:
         """The stored derived tables as a :class:`~reddplus.registry.ledger.LedgerState`."""
-        def q(s):
-            st = ledger.LedgerState()
-            for table, model in _TABLE_MODELS.items():
-                st.tables[table] = {o.id: row_dict(o) for o in s.execute(select(model)).scalars()}
-            return st
-        return self._read(q)
+        with UnitOfWork(self.db, read_only=True) as uow:
+            return journal.stored_state(uow.session)
 
     def verify_journal(self) -> dict:
         """Verify the hash chain, the published head and that replay reproduces the stored state.
 
         Returns ``{"ok", "length", "head", "bad_line", "message", "invariant_violations"}``.
         """
-        def q(s):
-            lines = [row_dict(e) for e in s.execute(select(JournalEntry).order_by(JournalEntry.seq)).scalars()]
-            st = ledger.LedgerState()
-            for table, model in _TABLE_MODELS.items():
-                st.tables[table] = {o.id: row_dict(o) for o in s.execute(select(model)).scalars()}
-            state = s.get(RegistryState, 1)
-            return lines, st, state.journal_length, state.journal_head
-        lines, stored, published_len, published_head = self._read(q)
-        chain = ledger.verify_chain(lines)
-        out = {"ok": chain.ok, "length": chain.length, "head": chain.head, "bad_line": chain.bad_line,
-               "message": chain.message, "invariant_violations": []}
-        if not chain.ok:
-            return out
-        if (published_len, published_head) != (chain.length, chain.head):
-            return out | {"ok": False, "message": f"published head ({published_len}, {published_head}) differs "
-                                                  f"from the chain ({chain.length}, {chain.head})"}
-        try:
-            replayed = ledger.replay(lines)
-        except ledger.ReplayError as err:
-            return out | {"ok": False, "bad_line": err.seq, "message": str(err)}
-        if replayed != stored:
-            return out | {"ok": False, "message": "replay differs from the stored state: " +
-                          "; ".join(replayed.diff(stored, 3))}
-        violations = ledger.check_invariants(stored)
-        return out | {"ok": not violations, "invariant_violations": violations,
-                      "message": "" if not violations else f"{len(violations)} invariant violations"}
+        return journal.verify_full(self.db)
+
+    def verify_public(self) -> dict:
+        """``{"ok", "length", "head"}`` from the lines after the last verified checkpoint (cheap)."""
+        return journal.verify_incremental(self.db)
 
     def invariants(self) -> dict:
         v = ledger.check_invariants(self.snapshot())
         return {"ok": not v, "violations": v}
 
-    def export_csv(self, what: str, project_id: int | None = None) -> str:
-        """CSV text of the public data: ``blocks``, ``issuances`` or ``retirements``."""
-        if what == "blocks":
-            rows = self.list_blocks(project_id=project_id)
-        elif what == "issuances":
-            def q(s):
-                stmt = select(Issuance).order_by(Issuance.id)
-                if project_id is not None:
-                    stmt = stmt.where(Issuance.project_id == project_id)
-                return [row_dict(i) for i in s.execute(stmt).scalars()]
-            rows = self._read(q)
-        elif what == "retirements":
-            rows = (self.project_page(project_id)["retirements"] if project_id is not None else
-                    [r for prj in self.list_projects() for r in self.project_page(prj["id"])["retirements"]])
-        else:
+    EXPORTS = ("blocks", "issuances", "retirements", "projects")
+
+    def export_csv(self, what: str, project_id: int | None = None, *, cursor: str | None = None,
+                   limit: int | None = None) -> tuple[str, str | None]:
+        """CSV text of one page of public data (``blocks``, ``issuances``, ``retirements``, ``projects``)
+        and the cursor of the next page (``None`` on the last)."""
+        if what not in self.EXPORTS:
             raise NotFoundError(f"no export named {what!r}")
-        buf = io.StringIO()
-        if rows:
-            w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-            w.writeheader()
-            w.writerows(rows)
-        return buf.getvalue()
+        from reddplus.registry.readmodels import _limit, decode_cursor, encode_cursor
 
+        n, after = _limit(limit), decode_cursor(cursor)
 
-def restore_journal(db: Database, lines: list[Mapping[str, Any]]) -> ledger.LedgerState:
-    """Restore a journal backup into a fresh (migrated, empty) database and rebuild its state by replay.
+        def q(r: ReadModels):
+            if what == "blocks":
+                return r.blocks(project_id=project_id, after=after, limit=n + 1)
+            if what == "issuances":
+                return r.issuances(project_id, after=after, limit=n + 1)
+            if what == "projects":
+                return [x | {"boundary": None} for x in r.projects(after=after, limit=n + 1)]
+            return r.retirements(project_id, after=after, limit=n + 1)
+        rows = self._read(q)
+        more, rows = len(rows) > n, rows[:n]
+        return to_csv(rows), (encode_cursor(rows[-1]["id"]) if more and rows else None)
 
-    The chain is verified first; the derived tables are written from the replayed state.
-    """
-    chain = ledger.verify_chain(lines)
-    if not chain.ok:
-        from reddplus.registry.errors import JournalTamperedError
-        raise JournalTamperedError(f"backup journal invalid: {chain.message}")
-    state = ledger.replay(lines)
-    with UnitOfWork(db) as uow:
-        s = uow.session
-        if s.execute(select(func.count()).select_from(JournalEntry)).scalar_one():
-            raise LedgerError("restore needs an empty registry", code="not_empty")
-        for table in ("projects", "accounts", "monitoring_periods", "issuances", "blocks", "reversals",
-                      "retirements", "cancellations"):   # foreign-key order
-            model = _TABLE_MODELS[table]
-            for rid, row in sorted(state.tables[table].items()):
-                if table == "accounts" and rid in ledger.SEED_ACCOUNTS:
+    # ------------------------------------------------------------------ imports from other registries
+    def import_records(self, p: Principal, projects: list[dict], issuances: list[dict]) -> dict:
+        """Write imported project records and issuances in one transaction (one journal line each).
+
+        ``projects``: keyword arguments of :meth:`create_project` plus ``key`` (the source's id).
+        ``issuances``: ``{"project_key", "vintage_start", "vintage_end", "serial_start", "serial_end",
+        "attributes", "labels", "retirement": None | {"beneficiary", "reason", "details", "retired_at",
+        "certificate_number"}, "cancellation": None | {"reason"}}``. Serial ranges keep the source's
+        numbers and may not overlap an existing issuance; the serial counter moves past them.
+        Returns ``{"project_ids": {key: id}, "issuance_ids": [...]}``.
+        """
+        require_admin(p)
+
+        def uc(s, w):
+            state = w.lock_state()
+            ids: dict[str, int] = {}
+            for kw in projects:
+                kw = dict(kw)
+                key = kw.pop("key")
+                existing = kw.pop("existing_id", None)
+                if existing is not None:
+                    ids[key] = existing
                     continue
-                vals = {}
-                for col in model.__table__.columns:
-                    v = row[col.key]
-                    if v is not None and isinstance(col.type, __import__("sqlalchemy").Date):
-                        v = dt.date.fromisoformat(v)
-                    vals[col.key] = v
-                s.execute(model.__table__.insert().values(**vals))
-        for line in lines:
-            s.execute(JournalEntry.__table__.insert().values(**{k: line[k] for k in (
-                "seq", "kind", "created_at", "payload", "prev_hash", "hash")}))
-        max_serial = max((r["serial_end"] for r in state.tables["issuances"].values()), default=0)
-        n_cert = len(state.tables["retirements"])
-        s.execute(update(RegistryState).where(RegistryState.id == 1).values(
-            journal_length=chain.length, journal_head=chain.head, next_serial=max_serial + 1,
-            next_certificate=n_cert + 1))
-        if db.dialect == "postgresql":
-            from sqlalchemy import text
-            for table in ledger.TABLES:
-                s.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                               f"GREATEST((SELECT COALESCE(MAX(id), 0) FROM {table}), 1))"))
-        uow.commit()
-    return state
+                prj = Project(name=kw["name"], country=check_country(kw.get("country") or "XX"),
+                              external_id=kw.get("external_id"), proponent=kw.get("proponent"),
+                              standard=kw.get("standard"), methodology=kw.get("methodology"), status=kw.get("status"),
+                              crediting_period_start=kw.get("crediting_period_start"),
+                              crediting_period_end=kw.get("crediting_period_end"),
+                              estimated_annual_ers=kw.get("estimated_annual_ers"),
+                              labels=ledger.canonical_json(_labels(kw.get("labels"))), boundary=None,
+                              attributes=ledger.canonical_json(kw.get("attributes") or {}))
+                s.add(prj)
+                s.flush()
+                w.append(state, "import_project", effects({"source_key": key}, [prj]), now_iso())
+                ids[key] = prj.id
+            from reddplus.registry.models import Cancellation, Retirement
+            out_iss = []
+            for it in issuances:
+                check_quantity(it["serial_end"] - it["serial_start"] + 1)
+                clash = s.execute(select(Issuance.id).where(Issuance.serial_start <= it["serial_end"],
+                                                            Issuance.serial_end >= it["serial_start"])).first()
+                if clash is not None:
+                    raise InvalidInputError(f"serials {it['serial_start']}..{it['serial_end']} overlap issuance "
+                                            f"{clash[0]}", code="overlapping_serials")
+                iss = Issuance(project_id=ids[it["project_key"]], monitoring_period_id=None,
+                               vintage_start=it["vintage_start"], vintage_end=it["vintage_end"],
+                               quantity=it["serial_end"] - it["serial_start"] + 1, buffer_quantity=0,
+                               buffer_percent="0", serial_start=it["serial_start"], serial_end=it["serial_end"],
+                               manifest_sha256=None, labels=ledger.canonical_json(_labels(it.get("labels"))),
+                               attributes=ledger.canonical_json(it.get("attributes") or {}))
+                s.add(iss)
+                s.flush()
+                status = "retired" if it.get("retirement") else ("cancelled" if it.get("cancellation") else "active")
+                # imported credits sit in the system account (id 1): the source registry's holders are not known
+                blk = Block(issuance_id=iss.id, serial_start=iss.serial_start, serial_end=iss.serial_end,
+                            status=status, account_id=SYSTEM_ACCOUNT_ID)
+                s.add(blk)
+                s.flush()
+                created = [iss, blk]
+                seq = state.journal_length + 1
+                if it.get("retirement"):
+                    r = it["retirement"]
+                    created.append(Retirement(block_id=blk.id, certificate_number=r["certificate_number"],
+                                              quantity=iss.quantity, beneficiary=r.get("beneficiary") or "",
+                                              reason=r.get("reason") or "", details=r.get("details"),
+                                              retired_at=r["retired_at"], journal_seq=seq))
+                elif it.get("cancellation"):
+                    created.append(Cancellation(block_id=blk.id, quantity=iss.quantity,
+                                                reason=it["cancellation"].get("reason") or "cancelled",
+                                                reversal_id=None, journal_seq=seq))
+                s.add_all(created[2:])
+                s.flush()
+                w.append(state, "import_issuance", effects({"project_id": iss.project_id}, created), now_iso())
+                state.next_serial = max(state.next_serial, iss.serial_end + 1)
+                out_iss.append(iss.id)
+            return {"project_ids": ids, "issuance_ids": out_iss}
+        return self._write(uc)
+
+    def imported(self, source: str) -> dict:
+        """Imported records of ``source`` (``verra``, ``art``): projects and issuances with their attributes,
+        blocks' status and retirement/cancellation rows, in the source's row order."""
+        from reddplus.registry.models import Cancellation, Retirement
+
+        def q(r: ReadModels):
+            s = r.s
+            prjs = []
+            for p in s.execute(select(Project).order_by(Project.id)).scalars():
+                a = json.loads(p.attributes or "{}")
+                if a.get("source") == source:
+                    prjs.append((row_dict(p), a))
+            iss = []
+            for i in s.execute(select(Issuance).order_by(Issuance.id)).scalars():
+                a = json.loads(i.attributes or "{}")
+                if a.get("source") != source:
+                    continue
+                blocks = s.execute(select(Block).where(Block.issuance_id == i.id, Block.status != "superseded")
+                                   .order_by(Block.serial_start)).scalars().all()
+                ret = can = None
+                if len(blocks) == 1 and blocks[0].status == "retired":
+                    ret = row_dict(s.execute(select(Retirement).where(Retirement.block_id == blocks[0].id)).scalar_one())
+                if len(blocks) == 1 and blocks[0].status == "cancelled":
+                    can = row_dict(s.execute(select(Cancellation).where(
+                        Cancellation.block_id == blocks[0].id)).scalar_one())
+                iss.append({"issuance": row_dict(i), "attributes": a, "project": row_dict(s.get(Project, i.project_id)),
+                            "blocks": [row_dict(b) for b in blocks], "retirement": ret, "cancellation": can})
+            return {"projects": prjs, "issuances": iss}
+        return self._read(q)

@@ -449,6 +449,12 @@ def generate_sample_landscape(out_dir: str | os.PathLike, *, seed: int = 20061, 
                                              "fcc123": (fcc, 0), "strata": (strata, 0),
                                              "elevation": (elevation, None), "slope": (slope, None)},
                        trees, plots, truth, project_start_year)
+        from reddplus.sample.reference_sample import write_generated_reference_sample
+
+        paths |= write_generated_reference_sample(stage, loss=loss, forest0=forest0, project=project, leakage_belt=belt,
+                                                  grid=grid, first_year=FIRST_YEAR, last_year=LAST_YEAR,
+                                                  periods=[(2010, 2020), (project_start_year - 1, LAST_YEAR)],
+                                                  seed=seed)
     paths = {k: out_dir / p.name for k, p in paths.items()}
     meta = json.loads((out_dir / "metadata.json").read_text())
     return SampleLandscape(out_dir, grid, paths, out_dir / "project.toml", meta, meta["truth"])
@@ -488,6 +494,7 @@ def _write(stage: Path, grid, layers: dict, rasters: dict, trees: pd.DataFrame, 
     import datetime
 
     from reddplus.accounting import EXAMPLE_ANSWERS
+    from reddplus.sample.ccb import write_ccb_dataset  # the GENERATED CCB v3.1 folder
 
     cfg = {
         "project": {"name": "Sample concession, Madre de Dios-like (GENERATED)", "id": "SAMPLE", "country": "PE",
@@ -513,6 +520,9 @@ def _write(stage: Path, grid, layers: dict, rasters: dict, trees: pd.DataFrame, 
         "deductions": {"market_leakage_percent": 0.0, "nprt_version": "4.2",
                        "registration_requested": datetime.date(2024, 3, 1), "nprt": EXAMPLE_ANSWERS},
         "counterfactual": {"enabled": True, "repeats": 20, "sample_density_per_ha": 0.05, "buffer_km": 5.0},
+        "ccb": {"path": write_ccb_dataset(stage / "ccb", layers, project_start_year=project_start_year,
+                                          crediting_years=10, monitoring=[[project_start_year, LAST_YEAR]],
+                                          seed=int(truth["seed"])).name},
     }
     (stage / "project.toml").write_text("# GENERATED sample project (reddplus.sample): not real project data\n"
                                         + tomli_w.dumps(cfg))

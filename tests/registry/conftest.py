@@ -16,7 +16,7 @@ from reddplus.registry.db import connect, migrate
 from reddplus.registry.pgcluster import TempPostgres, free_port, postgres_available
 from reddplus.registry.service import OPERATOR, RegistryService
 
-SECRET = "test-secret-" + "s" * 40
+SECRET = "test-secret-9f2c7e1b4a6d8053b1e9c4f7a2d60e8b3c5f9a71d24e"
 
 
 @pytest.fixture(scope="session")
@@ -64,8 +64,8 @@ def any_url(request):
     return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
 
 
-def make_service(url: str) -> RegistryService:
-    return RegistryService(connect(url, pool_size=20), secret_key=SECRET)
+def make_service(url: str, batch: bool = False) -> RegistryService:
+    return RegistryService(connect(url, pool_size=20), secret_key=SECRET, batch_spends=batch)
 
 
 @pytest.fixture
@@ -140,7 +140,7 @@ def api(sqlite_url):
             "vintage_start": "2021-01-01", "vintage_end": "2021-12-31", "quantity": 1000, "buffer_percent": 10,
             "account_id": acc["alice"]}).json()
         yield ApiWorld(client, s, admin, alice, bob, acc["alice"], acc["bob"], pid, iss)
-    s.db.dispose()
+    s.close()
 
 
 class ServerThread:

@@ -149,7 +149,7 @@ def test_dashboard_pages_render(api):
                                                         "quantity": 3, "beneficiary": "<b>Municipality</b>",
                                                         "reason": "r"})
     page = c.get(f"/projects/{api.project_id}")
-    assert page.status_code == 200 and 'id="retired">3<' in page.text
+    assert page.status_code == 200 and 'id="retired" class="num">3<' in page.text
     assert "&lt;b&gt;Municipality&lt;/b&gt;" in page.text      # escaped
     assert "VERIFIED" in c.get("/journal").text
     assert c.get("/").status_code == 200

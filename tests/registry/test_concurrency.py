@@ -21,8 +21,8 @@ from .conftest import ServerThread, build_world, make_app, make_service
 ROUNDS, RACERS, Q = 100, 50, 10
 
 
-def _double_spend(url: str, rounds: int = ROUNDS, racers: int = RACERS) -> None:
-    svc = make_service(url)
+def _double_spend(url: str, rounds: int = ROUNDS, racers: int = RACERS, batch: bool = False) -> None:
+    svc = make_service(url, batch)
     try:
         w = build_world(svc, quantity=Q, buffer_percent=0)
         alice = Principal("holder", w.alice)
@@ -52,7 +52,7 @@ def _double_spend(url: str, rounds: int = ROUNDS, racers: int = RACERS) -> None:
         assert v["ok"], v
         assert v["length"] == 4 + 2 * rounds   # project, 2 accounts, first issue + (issue, retire) per round
     finally:
-        svc.db.dispose()
+        svc.close()
 
 
 @pytest.mark.postgres
@@ -64,6 +64,18 @@ def test_double_spend_postgres(pg_url):
 @pytest.mark.slow
 def test_double_spend_sqlite(sqlite_url):
     _double_spend(sqlite_url)
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_double_spend_postgres_group_commit(pg_url):
+    """The same race through the spend batcher (group commit): still exactly one winner per round."""
+    _double_spend(pg_url, rounds=40, batch=True)
+
+
+@pytest.mark.slow
+def test_double_spend_sqlite_group_commit(sqlite_url):
+    _double_spend(sqlite_url, rounds=40, batch=True)
 
 
 @pytest.mark.postgres
@@ -92,11 +104,11 @@ def test_double_spend_over_http_postgres(pg_url):
         pub = client.get(f"/api/v1/public/projects/{w['id']}").json()
         assert pub["retired"] == 10 * Q == pub["issued"]
         assert client.get("/api/v1/journal/verify").json()["ok"]
-    svc.db.dispose()
+    svc.close()
 
 
-def _bank_under_load(url: str, workers: int = 8, ops: int = 120) -> int:
-    svc = make_service(url)
+def _bank_under_load(url: str, workers: int = 8, ops: int = 120, batch: bool = False) -> int:
+    svc = make_service(url, batch)
     try:
         w = build_world(svc, quantity=5000, buffer_percent=10)
         accounts = [w.alice, w.bob] + [svc.create_account(OPERATOR, f"acct-{i}")["id"] for i in range(3)]
@@ -154,7 +166,7 @@ def _bank_under_load(url: str, workers: int = 8, ops: int = 120) -> int:
         assert svc.verify_journal()["ok"]
         return done
     finally:
-        svc.db.dispose()
+        svc.close()
 
 
 @pytest.mark.postgres
@@ -164,3 +176,8 @@ def test_bank_invariant_under_load_postgres(pg_url):
 
 def test_bank_invariant_under_load_sqlite(sqlite_url):
     _bank_under_load(sqlite_url, workers=6, ops=60)
+
+
+@pytest.mark.postgres
+def test_bank_invariant_under_load_postgres_group_commit(pg_url):
+    _bank_under_load(pg_url, batch=True)

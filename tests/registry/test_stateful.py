@@ -1,5 +1,7 @@
 """Hypothesis stateful test: issue, transfer, split, retire, cancel and reversal in any order, with
-invariants 1-3 checked after every step (and the totals compared with a plain model)."""
+invariants 1-5 checked after every step (and the totals compared with a plain model). Attempts to
+move buffer-pool credits other than by a reversal are refused (invariant 5: buffer credits leave
+the pool only by cancellation in a reversal)."""
 
 import datetime as dt
 import shutil
@@ -37,7 +39,7 @@ class RegistryMachine(RuleBasedStateMachine):
         self.project = self.svc.create_project(OPERATOR, "sm", "BR")["id"]
         self.accounts = [self.svc.create_account(OPERATOR, n)["id"] for n in ("a", "b", "c")]
         # plain model of the totals
-        self.issued = self.retired = self.cancelled = self.buffer_in = 0
+        self.issued = self.retired = self.cancelled = self.buffer_in = self.reversed = 0
 
     def teardown(self):
         if hasattr(self, "svc"):
@@ -88,8 +90,28 @@ class RegistryMachine(RuleBasedStateMachine):
             self.svc.reversal(OPERATOR, self.project, q, "loss event")
             assert q <= held
             self.cancelled += q
+            self.reversed += q
         except LedgerError as err:
             assert q > held and err.code == "insufficient_quantity"
+
+    @precondition(lambda self: hasattr(self, "svc") and self.buffer_in > 0)
+    @rule(data=st.data(), op=st.sampled_from(["transfer", "split", "retire", "cancel"]))
+    def buffer_credits_stay_in_the_pool(self, data, op):
+        blocks = self._active(holding=False)
+        if not blocks:
+            return
+        b = data.draw(st.sampled_from(blocks))
+        q = data.draw(st.integers(1, b["quantity"]))
+        with pytest.raises(LedgerError) as err:
+            if op == "transfer":
+                self.svc.transfer(OPERATOR, b["id"], q, self.accounts[0])
+            elif op == "split":
+                self.svc.split(OPERATOR, b["id"], q)
+            elif op == "retire":
+                self.svc.retire(OPERATOR, b["id"], q, "beneficiary", "reason")
+            else:
+                self.svc.cancel(OPERATOR, b["id"], q, "reason")
+        assert err.value.code == "buffer_pool_locked", err.value
 
     @precondition(lambda self: hasattr(self, "svc"))
     @rule(data=st.data())
@@ -110,6 +132,7 @@ class RegistryMachine(RuleBasedStateMachine):
         t = self.svc.project_totals(self.project)
         assert t["issued"] == self.issued and t["retired"] == self.retired and t["cancelled"] == self.cancelled
         assert t["issued"] == t["retired"] + t["cancelled"] + t["buffer"] + t["available"]
+        assert t["buffer"] == self.buffer_in - self.reversed       # invariant 5, in the totals
         assert min(t.values()) >= 0
 
 

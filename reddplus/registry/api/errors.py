@@ -18,7 +18,7 @@ from reddplus.errors import LedgerError, ReddplusError
 
 log = logging.getLogger(__name__)
 
-_HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+_HTTP_CODES = {503: "database_unavailable", 429: "rate_limited", 400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
                422: "validation_error", 500: "internal_error"}
 
@@ -27,10 +27,28 @@ def error_body(code: str, message: str, details: Any = None) -> dict:
     return {"error": {"code": code, "message": message, "details": details}}
 
 
+def is_database_unavailable(err: BaseException) -> bool:
+    """A lost or refused database connection (SQLAlchemy or psycopg): the request may be retried."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    try:
+        import psycopg
+        pg_errors: tuple = (psycopg.OperationalError, psycopg.InterfaceError)
+    except ImportError:   # pragma: no cover
+        pg_errors = ()
+    if isinstance(err, DBAPIError) and getattr(err, "connection_invalidated", False):
+        return True
+    if isinstance(err, (OperationalError, InterfaceError)):
+        return True
+    return isinstance(err, pg_errors)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LedgerError)
     async def _ledger(request: Request, err: LedgerError):
         headers = {"WWW-Authenticate": "Bearer"} if err.http_status == 401 else None
+        if err.http_status == 429:
+            headers = {"Retry-After": "60"}
         return JSONResponse(error_body(err.code, str(err)), status_code=err.http_status, headers=headers)
 
     @app.exception_handler(ReddplusError)
@@ -52,6 +70,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, err: Exception):
+        if is_database_unavailable(err):   # retryable: the database is restarting or unreachable
+            log.warning("database unavailable on %s %s: %s", request.method, request.url.path, err)
+            return JSONResponse(error_body("database_unavailable", "the registry database is unavailable; "
+                                           "retry (with the same Idempotency-Key for writes)"), status_code=503,
+                                headers={"Retry-After": "1"})
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return JSONResponse(error_body("internal_error", "internal error"), status_code=500)
 
@@ -102,3 +125,34 @@ class BodySizeLimit:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
         return await self.app(scope, replay, send)
+
+
+#: Content-Security-Policy of every response: no inline scripts, no third-party origins
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+class SecurityHeaders:
+    """ASGI middleware: CSP, X-Frame-Options, nosniff, Referrer-Policy on every response (and HSTS over HTTPS)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        https = scope.get("scheme") == "https"
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or [])
+                names = {k.lower() for k, _ in headers}
+                extra = [(b"content-security-policy", CSP.encode()), (b"x-frame-options", b"DENY"),
+                         (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
+                         (b"cross-origin-opener-policy", b"same-origin")]
+                if https:
+                    extra.append((b"strict-transport-security", b"max-age=31536000"))
+                headers += [(k, v) for k, v in extra if k not in names]
+                message = dict(message, headers=headers)
+            await send(message)
+        return await self.app(scope, receive, send_with_headers)
