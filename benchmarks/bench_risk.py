@@ -84,7 +84,7 @@ def generate_fcc(path: Path, side: int, seed: int) -> None:
 
 REDDPLUS_FULL = """
 import warnings; warnings.simplefilter("ignore")
-from reddplus.risk.source import open_forest_change
+from reddplus.landcover import open_forest_change
 from reddplus.risk.tools import vt0007_benchmark
 from reddplus.baseline.allocation import allocate
 fc = open_forest_change({fcc!r}, "fcc123")
@@ -95,7 +95,7 @@ print("NRT", r.nrt_m, r.nrt.cumulative_share, "MedAE", [x.medae_ha for x in r.as
 
 REDDPLUS_SHARED = """
 import warnings; warnings.simplefilter("ignore")
-from reddplus.risk.source import open_forest_change
+from reddplus.landcover import open_forest_change
 from reddplus.risk.tools import local_rate_raster, nrt_histograms
 import time
 fc = open_forest_change({fcc!r}, "fcc123")
@@ -113,7 +113,7 @@ REDDPLUS_FLOOR = """
 import time
 t0 = time.perf_counter()
 import numpy as np, rasterio
-from reddplus.risk.source import open_forest_change
+from reddplus.landcover import open_forest_change
 from reddplus.risk.tools import local_rate_raster, nrt_histograms
 from reddplus.risk.localrate import local_rate_codes
 t1 = time.perf_counter()

@@ -63,10 +63,16 @@ class ModelError(ReddplusError):
 
 
 class SearchDistanceError(ModelError):
-    """The VT0007 NRT is not reached within the search distance; ``searched_m`` is the distance tried [m]."""
+    """The VT0007 NRT is not reached within the search distance (VT0007 v1.0 section 5.1 step 2).
 
-    def __init__(self, message: str, *, searched_m: float):
-        self.searched_m = searched_m
+    ``searched_m`` is the distance tried [m]; ``needed_m`` is the smallest search distance that
+    reaches the NRT [m] when the distances beyond the search distance are known (exact distances),
+    else ``None`` (the caller may retry with a larger one).
+    """
+
+    def __init__(self, message: str, *, searched_m: float, needed_m: float | None = None):
+        self.searched_m = float(searched_m)
+        self.needed_m = None if needed_m is None else float(needed_m)
         super().__init__(message)
 
 
@@ -120,6 +126,14 @@ class NotEqualAreaWarning(ReddplusWarning):
 
 class ToleranceWarning(ReddplusWarning):
     """A returned diagnostic exceeds its tolerance (allocation error, balance SMD, ...)."""
+
+
+class MissingClassWarning(ReddplusWarning):
+    """A vulnerability class present in a prediction map had no forest in the fit; its density was filled."""
+
+
+class ConvergenceWarning(ReddplusWarning):
+    """An iterative estimate (e.g. UDef-ARP's adjustment ratio) stopped at its iteration limit."""
 
 
 class ReddplusDeprecationWarning(DeprecationWarning):

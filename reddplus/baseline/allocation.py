@@ -158,15 +158,9 @@ def _allocate(density_path: str | os.PathLike, expected_ha_per_year: float | Seq
 
     # summed in block order, not in the threads' completion order: the same bits on every run
     tot = {name: np.zeros(len(expected)) for name in zl}
-    order = [(b.row_off, b.col_off) for b in blocks]
-    waiting: dict = {}
-    nxt = 0
-    for block, out in map_blocks(sums, blocks, scheduler=scheduler):
-        waiting[(block.row_off, block.col_off)] = out
-        while nxt < len(order) and order[nxt] in waiting:
-            for name, a in waiting.pop(order[nxt]).items():
-                tot[name] += a
-            nxt += 1
+    for _, out in map_blocks(sums, blocks, scheduler=scheduler, ordered=True):
+        for name, a in out.items():
+            tot[name] += a
     err, capped = _check(adjs, tolerance, capped_tolerance)
     yrs = tuple(years) if years is not None else tuple(range(len(expected)))
     return AllocationResult(yrs, tuple(expected), {k: tuple(float(x) for x in a) for k, a in tot.items()}, adjs,

@@ -7,6 +7,7 @@ import warnings
 import click
 
 from reddplus.cli.options import dask_opt, echo_json, json_opt, overwrite_opt, parse_years
+from reddplus.risk import PROFILES, UDEF_ARP_MAX_ITERATIONS
 
 
 @click.group()
@@ -19,6 +20,8 @@ def risk():
 @click.option("--format", "fmt", required=True, type=click.Choice(["fcc123", "masks", "hansen", "tmf"]),
               help="Convention of FOREST_CHANGE.")
 @click.option("--dates", default=None, metavar="Y1,Y2,...", help="Years of the forest-change dates.")
+@click.option("--canopy-threshold", type=float, default=30.0, show_default=True,
+              help="Hansen: forest in 2000 where treecover2000 >= this [%].")
 @click.option("--periods", default=None, metavar="CAL=Y-Y,CNF=Y-Y,HRP=Y-Y,VP=Y",
               help="VT0007 periods (default with 3 dates: CAL first-second, CNF second-third, HRP first-third).")
 @click.option("--admin", type=click.Path(dir_okay=False), default=None, help="Sub-jurisdiction polygons.")
@@ -27,36 +30,65 @@ def risk():
 @click.option("--leakage-belt", type=click.Path(dir_okay=False), default=None, help="Leakage belt polygon(s).")
 @click.option("--expected-deforestation-ha-per-year", "expected", type=float, default=None,
               help="Expected jurisdictional deforestation [ha/yr] to allocate.")
+@click.option("--profile", type=click.Choice(list(PROFILES)), default=PROFILES[0], show_default=True,
+              help="Reading of the VT0007 steps: reddplus's exact rule, or UDef-ARP's (Verra's reference tool).")
+@click.option("--max-iterations", type=click.IntRange(0), default=UDEF_ARP_MAX_ITERATIONS, show_default=True,
+              help="udef-arp profile: iteration limit of UDef-ARP's adjustment-ratio loop.")
 @click.option("--nrt-share", type=float, default=0.995, show_default=True,
               help="Cumulative share defining the NRT.")
 @click.option("--max-distance", "max_distance_m", type=float, default=6000.0, show_default=True,
-              help="Search distance for the NRT [m] (also the block halo).")
+              help="NRT search distance [m]: an NRT beyond it is an error saying the distance needed. At least one "
+                   "pixel; the distances are exact at any length, so it does not change the cost.")
 @click.option("--cell-area-ha", type=float, default=100_000.0, show_default=True,
               help="Assessment cell area = median project area [ha].")
+@click.option("--period-classes/--no-period-classes", default=True, show_default=True,
+              help="Also write the class rasters at the CAL and CNF starts.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output directory.")
 @overwrite_opt
 @dask_opt
 @json_opt
-def benchmark(forest_change, fmt, dates, periods, admin, admin_field, project, leakage_belt, expected, nrt_share,
-              max_distance_m, cell_area_ha, out_dir, overwrite, dask_scheduler, as_json):
+def benchmark(forest_change, fmt, dates, canopy_threshold, periods, admin, admin_field, project, leakage_belt,
+              expected, profile, max_iterations, nrt_share, max_distance_m, cell_area_ha, period_classes, out_dir,
+              overwrite, dask_scheduler, as_json):
     """VT0007 v1.0 benchmark risk map: NRT, classes, densities, assessment, allocation to the project."""
-    from reddplus.baseline.allocation import allocate
-    from reddplus.risk.source import open_forest_change
+    from pathlib import Path
+
+    from reddplus.errors import ReddplusWarning
+    from reddplus.landcover import open_forest_change
+    from reddplus.manifest import build_manifest, write_manifest
     from reddplus.risk.tools import parse_periods, vt0007_benchmark
 
+    if (project is None) != (expected is None):
+        raise click.UsageError("--project and --expected-deforestation-ha-per-year go together")
     paths = forest_change[0] if len(forest_change) == 1 else list(forest_change)
-    fc = open_forest_change(paths, fmt, dates=parse_years(dates))
+    options = {"canopy_threshold": canopy_threshold} if fmt == "hansen" else {}
+    fc = open_forest_change(paths, fmt, dates=parse_years(dates), **options)
     per = parse_periods(periods, fc.dates)
+    zones = {"project": project} if project else {}
+    if leakage_belt:
+        zones["leakage_belt"] = leakage_belt
+    udef = profile == "udef-arp"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         res = vt0007_benchmark(fc, out_dir=out_dir, periods=per, admin=admin, admin_field=admin_field,
                                nrt_share=nrt_share, max_distance_m=max_distance_m, cell_area_ha=cell_area_ha,
-                               overwrite=overwrite, scheduler=dask_scheduler)
+                               overwrite=overwrite, scheduler=dask_scheduler, profile=profile,
+                               max_iterations=max_iterations, period_class_rasters=period_classes,
+                               expected_ha_per_year=expected if udef else None,
+                               allocation_zones=zones if udef else None)
         out = res.to_dict()
-        if project and expected is not None:
-            zones = {"project": project}
-            if leakage_belt:
-                zones["leakage_belt"] = leakage_belt
+        if project and udef:       # UDef-ARP's iterative adjustment, summed over the zones in the benchmark pass
+            adj = res.vp_adjustment
+            out["allocation"] = {
+                "expected_ha_per_year": expected,
+                "project_ha_per_year": res.allocation_ha_per_year["project"],
+                "leakage_belt_ha_per_year": res.allocation_ha_per_year.get("leakage_belt"),
+                "adjustment_ratio": adj.ratio, "allocation_error": adj.allocation_error,
+                "capped_share": adj.capped_share, "iterations": adj.iterations, "converged": adj.converged,
+            }
+        elif project:
+            from reddplus.baseline.allocation import allocate
+
             alloc = allocate(res.density_path, expected, zones=zones, jurisdiction=admin,
                              years=[fc.dates[per.vp_start]], scheduler=dask_scheduler)
             a = alloc.to_dict()
@@ -68,29 +100,25 @@ def benchmark(forest_change, fmt, dates, periods, admin, admin_field, project, l
                 "allocation_error": a["allocation_error"],
                 "capped_share": a["capped_share"],
             }
-        elif project or expected is not None:
-            raise click.UsageError("--project and --expected-deforestation-ha-per-year go together")
-    from reddplus.errors import ReddplusWarning
-
     out["warnings"] = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, ReddplusWarning)))
-    from pathlib import Path
-
-    from reddplus.manifest import build_manifest, write_manifest
-
     fc_paths = [paths] if isinstance(paths, str) else list(paths)
     inputs = {f"forest_change.{i}": Path(p) for i, p in enumerate(fc_paths)}
     inputs.update({k: Path(p) for k, p in (("admin", admin), ("project", project), ("leakage_belt", leakage_belt))
                    if p})
     config = {"command": "risk benchmark", "format": fmt, "dates": list(fc.dates), "periods": out["periods"],
               "admin_field": admin_field, "expected_ha_per_year": expected, "nrt_share": nrt_share,
-              "max_distance_m": max_distance_m, "cell_area_ha": cell_area_ha}
+              "max_distance_m": max_distance_m, "cell_area_ha": cell_area_ha, "profile": profile,
+              "max_iterations": max_iterations}
+    if fmt == "hansen":
+        config["canopy_threshold"] = canopy_threshold
     out["manifest"] = str(write_manifest(build_manifest(inputs, config, seed=0), Path(out_dir) / "manifest.json"))
     for msg in out["warnings"]:
         click.echo(f"warning: {msg}", err=True)
     if as_json:
         echo_json(out)
     else:
-        click.echo(f"NRT {out['nrt_m']:g} m (cumulative share {out['nrt_cumulative_share']:.4f})")
+        click.echo(f"profile {out['profile']}: NRT {out['nrt_m']:g} m (cumulative share "
+                   f"{out['nrt_cumulative_share']:.4f})")
         for row in out["assessment"]:
             click.echo(f"{row['model']}: MedAE {row['medae_ha']:.2f} ha, MAE {row['mae_ha']:.2f} ha, "
                        f"R2 {row['r2']:.3f} over {row['n_cells']} cells")
@@ -115,7 +143,7 @@ def benchmark(forest_change, fmt, dates, periods, admin, admin_field, project, l
 @json_opt
 def local_rate(forest_change, fmt, dates, period, win_size, out_path, overwrite, dask_scheduler, as_json):
     """riskmapjnr moving-window local deforestation rate (coded rint(9999 theta + 1), nodata 65535)."""
-    from reddplus.risk.source import open_forest_change
+    from reddplus.landcover import open_forest_change
     from reddplus.risk.tools import local_rate_raster
 
     paths = forest_change[0] if len(forest_change) == 1 else list(forest_change)
@@ -158,7 +186,7 @@ def compare(forest_change, fmt, dates, periods, models, roads, planned_roads, op
     """Benchmark vs alternative models: MedAE/MAE/R2 in CAL fit and CNF prediction, VT0007 acceptance."""
     from reddplus.cli.options import column_mapping
     from reddplus.risk.compare import compare_models_from_paths
-    from reddplus.risk.source import open_forest_change
+    from reddplus.landcover import open_forest_change
     from reddplus.risk.tools import parse_periods
 
     paths = forest_change[0] if len(forest_change) == 1 else list(forest_change)
@@ -203,7 +231,7 @@ def scenario(forest_change, fmt, dates, roads, planned_roads, opening_year_field
              years, model, seed, out_dir, overwrite, as_json):
     """Planned-road scenario: per-year baseline in the project that changes from the road's opening year."""
     from reddplus.baseline.scenario import planned_road_scenario_from_paths
-    from reddplus.risk.source import open_forest_change
+    from reddplus.landcover import open_forest_change
 
     try:
         y0, y1 = (int(x) for x in years.split("-"))

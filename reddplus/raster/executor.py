@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
@@ -34,6 +35,7 @@ def map_blocks(
     workers: int | None = None,
     max_in_flight: int | None = None,
     progress: Callable[[int], None] | None = None,
+    ordered: bool = False,
 ) -> Iterator[tuple[Any, T]]:
     """Apply ``func`` to each item (a block), yielding ``(item, result)`` as tasks complete.
 
@@ -51,11 +53,16 @@ def map_blocks(
         Bound on submitted-but-unconsumed tasks (default: 2 x workers).
     progress : callable, optional
         Called with 1 after each completed item.
+    ordered : bool
+        Yield in the order of ``items`` instead of completion order, so that a reduction (a float
+        sum over blocks) gives the same bits on every run. At most ``max_in_flight`` results are
+        held (the later ones wait for the earliest), so memory stays bounded.
     """
     workers = workers or default_workers()
     max_in_flight = max_in_flight or 2 * workers
     if scheduler:
-        yield from _map_distributed(func, items, scheduler, max_in_flight, progress)
+        run = _map_distributed_ordered if ordered else _map_distributed
+        yield from run(func, items, scheduler, max_in_flight, progress)
         return
     if workers == 1:
         for item in items:
@@ -63,6 +70,9 @@ def map_blocks(
             if progress:
                 progress(1)
             yield item, result
+        return
+    if ordered:
+        yield from _map_threads_ordered(func, items, workers, max_in_flight, progress)
         return
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reddplus-block") as pool:
         pending: dict = {}
@@ -85,6 +95,57 @@ def map_blocks(
                 if progress:
                     progress(1)
                 yield item, result
+
+
+def _map_threads_ordered(func, items, workers, max_in_flight, progress):
+    """Local threads, results in submission order (a FIFO of at most ``max_in_flight`` futures)."""
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reddplus-block") as pool:
+        queue: deque = deque()
+        it = iter(items)
+        try:
+            for item in it:
+                queue.append((item, pool.submit(func, item)))
+                if len(queue) >= max_in_flight:
+                    break
+            while queue:
+                item, fut = queue.popleft()
+                result = fut.result()
+                nxt = next(it, _END)
+                if nxt is not _END:
+                    queue.append((nxt, pool.submit(func, nxt)))
+                if progress:
+                    progress(1)
+                yield item, result
+        finally:
+            for _, fut in queue:
+                fut.cancel()
+
+
+_END = object()
+
+
+def _map_distributed_ordered(func, items, address, max_in_flight, progress):
+    """Dask futures, results in submission order (a FIFO of at most ``max_in_flight`` futures)."""
+    from distributed import Client
+
+    log.info("submitting block tasks to the Dask scheduler at %s (ordered)", address)
+    with Client(address) as client:
+        queue: deque = deque()
+        it = iter(items)
+        for item in it:
+            queue.append((item, client.submit(func, item, pure=False)))
+            if len(queue) >= max_in_flight:
+                break
+        while queue:
+            item, fut = queue.popleft()
+            result = fut.result()
+            fut.release()
+            nxt = next(it, _END)
+            if nxt is not _END:
+                queue.append((nxt, client.submit(func, nxt, pure=False)))
+            if progress:
+                progress(1)
+            yield item, result
 
 
 def _map_distributed(func, items, address, max_in_flight, progress):

@@ -122,3 +122,27 @@ def iter_blocks(
     for r in range(0, height, side):
         for c in range(0, width, side):
             yield Block(r, c, min(side, height - r), min(side, width - c), halo, height, width)
+
+
+def iter_strips(
+    shape: tuple[int, int],
+    *,
+    memory_limit_bytes: int = 64 * 2**20,
+    bytes_per_pixel: int = 16,
+    strip_height: int | None = None,
+    multiple: int = 64,
+) -> Iterator[Block]:
+    """Tile a raster of ``shape`` into full-width strips of rows (blocks without halo), top to bottom.
+
+    For steps that need whole rows (a separable distance transform's row pass). The height is the
+    largest multiple of ``multiple`` rows (at least one row) whose ``bytes_per_pixel`` working
+    memory fits ``memory_limit_bytes``; ``strip_height`` overrides it.
+    """
+    height, width = shape
+    if strip_height is None:
+        if memory_limit_bytes <= 0 or bytes_per_pixel <= 0:
+            raise ValueError("memory_limit_bytes and bytes_per_pixel must be positive")
+        rows = memory_limit_bytes // (bytes_per_pixel * max(width, 1))
+        strip_height = max(1, (rows // multiple) * multiple) if rows >= multiple else max(1, rows)
+    for r in range(0, height, strip_height):
+        yield Block(r, 0, min(strip_height, height - r), width, 0, height, width)

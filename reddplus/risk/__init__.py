@@ -9,3 +9,8 @@
 import logging
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+#: the readings of the VT0007 steps (``profile=``; see :mod:`reddplus.risk.vt0007`); the first is the default
+PROFILES = ("reddplus", "udef-arp")
+#: UDef-ARP's suggested maximum number of adjustment-ratio iterations (its GUI's default)
+UDEF_ARP_MAX_ITERATIONS = 5

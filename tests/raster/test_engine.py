@@ -163,3 +163,61 @@ def test_integer_cog_overviews_never_invent_classes(tmp_path):
         assert ds.overviews(1)
         ov = ds.read(1, out_shape=(256, 256))
     assert set(np.unique(ov)) <= {1, 30}
+
+
+def _slow_first(block):
+    """The first blocks take longest, so that completion order differs from submission order."""
+    import time
+
+    time.sleep(0.05 if block.row_off == 0 else 0.0)
+    return block.row_off, block.col_off
+
+
+def test_map_blocks_ordered_yields_in_submission_order_with_bounded_holding():
+    blocks = list(iter_blocks((1000, 900), block_size=256))
+    out = list(map_blocks(_slow_first, blocks, workers=2, max_in_flight=3, ordered=True))
+    assert [b for b, _ in out] == blocks
+    assert [r for _, r in out] == [(b.row_off, b.col_off) for b in blocks]
+    unordered = [b for b, _ in map_blocks(_slow_first, blocks, workers=2, max_in_flight=3)]
+    assert sorted(unordered, key=blocks.index) == blocks and unordered != blocks   # the slow first ones came late
+
+
+def test_map_blocks_ordered_propagates_errors():
+    def boom(block):
+        if block.row_off == 256:
+            raise RuntimeError("block failed")
+        return 1
+
+    with pytest.raises(RuntimeError, match="block failed"):
+        list(map_blocks(boom, list(iter_blocks((1000, 900), block_size=256)), workers=2, ordered=True))
+
+
+@pytest.mark.slow
+def test_map_blocks_ordered_on_a_dask_cluster():
+    distributed = pytest.importorskip("distributed")
+    blocks = list(iter_blocks((1000, 900), block_size=256))
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+        out = list(map_blocks(_slow_first, blocks, scheduler=cluster.scheduler_address, max_in_flight=3, ordered=True))
+    assert [b for b, _ in out] == blocks
+
+
+def test_block_writer_uncompressed_staging_and_overview_resampling(tmp_path):
+    """Staging uncompressed gives the same COG pixels; ``overview_resampling`` reaches the COG overviews."""
+    grid = Grid(UTM, Affine(30, 0, 0, 0, -30, 0), 1024, 1024)
+    data = np.tile(np.array([[0.0, 1.0] * 512], dtype=np.float32), (1024, 1))
+    paths = {}
+    for name, opts in {"default": {}, "raw": {"stage_compress": None},
+                       "nearest": {"stage_compress": None, "overview_resampling": "nearest"}}.items():
+        with BlockWriter(tmp_path / f"{name}.tif", grid, dtype="float32", **opts) as w:
+            for b in iter_blocks(grid.shape, block_size=256):
+                w.write(b, data[b.row_off:b.row_off + b.height, b.col_off:b.col_off + b.width])
+        paths[name] = tmp_path / f"{name}.tif"
+    ov = {}
+    for name, p in paths.items():
+        with rasterio.open(p) as ds:
+            np.testing.assert_array_equal(ds.read(1), data)
+            assert ds.compression is not None and ds.compression.name.lower() == "deflate"
+            ov[name] = set(np.unique(ds.read(1, out_shape=(256, 256))))
+    assert ov["nearest"] <= {0.0, 1.0}                 # nearest never averages 0 and 1
+    assert not ov["default"] <= {0.0, 1.0}             # the float default interpolates
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["default.tif", "nearest.tif", "raw.tif"]  # no staging left

@@ -154,3 +154,31 @@ def test_scenario_command(tmp_path):
     ha = dict(zip(out["years"], out["allocation"]["zones"]["project"]))
     assert ha[2025] == ha[2021] and ha[2030] == ha[2026] and ha[2026] > 2 * ha[2025]
     assert (tmp_path / "maps" / "classes_with_planned_roads.tif").exists()
+
+
+def test_benchmark_profile_udef_arp(inputs):
+    """--profile udef-arp: the profile is named in the JSON and the manifest; the allocation comes from UDef-ARP's
+    adjustment loop, which converges here."""
+    d, fp = inputs
+    base = ["risk", "benchmark", str(fp), "--format", "fcc123", "--admin", str(d / "admin.gpkg"), "--admin-field",
+            "name", "--project", str(d / "proj.gpkg"), "--expected-deforestation-ha-per-year", "20",
+            "--cell-area-ha", "200", "--json"]
+    ud = CliRunner().invoke(cli, base + ["--profile", "udef-arp", "--max-iterations", "7", "--out", str(d / "u")])
+    assert ud.exit_code == 0, ud.output
+    out = json.loads(ud.stdout)
+    assert out["profile"] == "udef-arp" and out["assessment_full_cells_only"] is True
+    assert out["cnf_adjustment"]["rule"] == "udef-arp" and out["cnf_adjustment"]["max_iterations"] == 7
+    man = json.loads((d / "u" / "manifest.json").read_text())
+    assert man["config"]["profile"] == "udef-arp" and man["config"]["max_iterations"] == 7
+    rd = json.loads(CliRunner().invoke(cli, base + ["--out", str(d / "r")]).stdout)
+    assert rd["profile"] == "reddplus"
+    assert out["allocation"]["converged"] is True
+    assert out["nrt_m"] != rd["nrt_m"] or out["class_table"] != rd["class_table"]
+
+
+def test_benchmark_search_distance_below_a_pixel(inputs):
+    d, fp = inputs
+    r = CliRunner().invoke(cli, ["risk", "benchmark", str(fp), "--format", "fcc123", "--max-distance", "10",
+                                 "--out", str(d / "o")])
+    assert r.exit_code != 0 and "--max-distance" in r.output and "one pixel" in r.output
+    assert not (d / "o" / "classes_vp.tif").exists()

@@ -13,7 +13,7 @@ import rasterio
 
 from reddplus.risk import vt0007 as v
 from reddplus.risk.localrate import local_deforestation_rate
-from reddplus.risk.source import open_forest_change
+from reddplus.landcover import open_forest_change
 from reddplus.risk.tools import vt0007_benchmark
 
 REF = "reference_outputs_riskmapjnr_v1.0"
