@@ -43,8 +43,11 @@ BAND_METADATA: dict[str, tuple[str, str]] = {
     "forest_change": ("forest change: number of leading forest dates (canonical code; 255 no data)", "code"),
     "risk_classes": ("VT0007 vulnerability class: 1 beyond the NRT (farthest from the forest edge) to 30 nearest "
                      "the edge; 0 not forest or outside the jurisdiction", "class"),
-    "density": ("deforestation density fitted on the historical reference period, not adjusted to the "
-                "jurisdiction's baseline rate [ha/pixel/yr]", "ha/pixel/yr"),
+    "model_classes": ("risk class of the alternative model's deforestation potential: 1 lowest to 30 highest; 0 "
+                      "not forest", "class"),
+    "density": ("deforestation density fitted on the historical reference period, before the adjustment to the "
+                "jurisdiction's baseline rate [ha/pixel/yr]; no data where not forest", "ha/pixel/yr"),
+    "model_density": ("deforestation density of the alternative model [ha/pixel/yr]", "ha/pixel/yr"),
     "density_adjusted": ("deforestation density adjusted to the jurisdiction's baseline rate [ha/pixel/yr]",
                          "ha/pixel/yr"),
     "local_rate": ("riskmapjnr local deforestation rate, coded rint(9999 theta + 1) with theta [1/yr]; 65535 no "

@@ -113,3 +113,19 @@ def test_moved_run_folder(demo_run, tmp_path):
     m["base_dir"] = "/nonexistent/sample"
     (dst / "manifest.json").write_text(json.dumps(m))
     assert set(discover_layers(dst).vectors) == {"project", "leakage_belt", "jurisdiction"}
+
+
+def test_run_rasters_say_what_they_hold(demo_run):
+    """The risk map's rasters and the forest change carry a band description and a unit; the unadjusted
+    density has a nodata value (NaN where not forest), and its sums are unchanged (readers fill it with 0)."""
+    from reddplus.raster.io import BAND_METADATA
+
+    for name, kind in (("classes_vp", "risk_classes"), ("classes_cal", "risk_classes"), ("density_vp", "density"),
+                       ("forest_change", "forest_change")):
+        with rasterio.open(demo_run / "rasters" / f"{name}.tif") as ds:
+            assert (ds.descriptions[0], ds.units[0]) == BAND_METADATA[kind], name
+    with rasterio.open(demo_run / "rasters" / "density_vp.tif") as d, \
+            rasterio.open(demo_run / "rasters" / "classes_vp.tif") as c:
+        dens, cls = d.read(1), c.read(1)
+        assert np.isnan(d.nodata)
+    assert np.isnan(dens[cls == 0]).all() and np.isfinite(dens[cls > 0]).all() and (dens[cls > 0] >= 0).all()
