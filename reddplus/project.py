@@ -53,32 +53,44 @@ class _Model(BaseModel):
 
 
 class ProjectInfo(_Model):
-    name: str
-    id: str = "0000"
+    name: str = Field(..., description='project name, as printed in the report')
+    id: str = Field("0000", description=('project identifier (e.g. the VCS project ID), recorded with the credits '
+                                         "issued into the run's registry"))
     country: str = Field("PE", min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
     crediting_start: StrictInt = Field(..., ge=1990, le=2100, description="first year of the crediting period")
     crediting_years: StrictInt = Field(10, ge=1, le=100, description="crediting period length [yr]")
-    seed: StrictInt = 20061
+    seed: StrictInt = Field(20061, description=('random seed of every Monte Carlo draw and sample of the run: the '
+                                                'same seed gives the same numbers'))
 
 
 class Areas(_Model):
-    project: Path
-    jurisdiction: Path
-    admin_field: str | None = None
-    leakage_belt: Path | None = None
-    protected_areas: Path | None = None
+    project: Path = Field(..., description="project area polygon(s), a vector file (GeoPackage, shapefile, "
+                          "GeoJSON...) in any CRS")
+    jurisdiction: Path = Field(..., description="jurisdiction (reference region) polygons, a vector file: where the "
+                               "baseline rate and the risk map are computed")
+    admin_field: str | None = Field(None, description="attribute of the jurisdiction layer naming its "
+                                    "administrative divisions (the risk map's regions); none = one region")
+    leakage_belt: Path | None = Field(None, description="leakage belt polygon(s), a vector file; none = no belt, so "
+                                      "no activity-shifting leakage is counted")
+    protected_areas: Path | None = Field(None, description="protected areas, a vector file: the counterfactual "
+                                         "draws no control pixels there")
     strata: Path | None = Field(None, description="stratum raster (integer codes) on the forest-change grid")
 
 
 class StratumStock(_Model):
     """Per-stratum carbon stock when it comes from a previous assessment rather than plots."""
 
-    code: StrictInt
-    name: str
-    agb_tco2e_per_ha: StrictFloat = Field(..., ge=0)
+    code: StrictInt = Field(..., description=("stratum code: its value in areas.strata (or in the inventory's "
+                                              'stratum column)'))
+    name: str = Field(..., description='stratum name, as printed in the report')
+    agb_tco2e_per_ha: StrictFloat = Field(..., ge=0,
+            description=('mean above-ground biomass stock of the stratum [t CO2e/ha]; below-ground biomass is added '
+            '(bgb_tco2e_per_ha, or stocks.root_shoot_ratio x this)'))
     agb_tco2e_per_ha_sd: StrictFloat = Field(0.0, ge=0, description="standard error of the stratum mean [t CO2e/ha] "
                                        "(the 90% interval is +-1.645 of it)")
-    bgb_tco2e_per_ha: StrictFloat | None = Field(None, ge=0)
+    bgb_tco2e_per_ha: StrictFloat | None = Field(None, ge=0,
+            description=('mean below-ground biomass stock [t CO2e/ha]; none = agb_tco2e_per_ha x '
+                         'stocks.root_shoot_ratio'))
 
 
 class Stocks(_Model):
@@ -86,14 +98,20 @@ class Stocks(_Model):
         None, description="where the carbon stocks come from: 'inventory' (tree plots, Monte Carlo) or 'strata' "
         "(the per-stratum stock table below, from a previous assessment). Without it: 'inventory' when an "
         "inventory is given (stocks.strata then only names the stratum codes), else 'strata'; the report says so")
-    inventory: Path | None = None
-    plot_areas: Path | None = None
-    plot_area_ha: StrictFloat | None = Field(None, gt=0)
-    columns: dict[str, str] = Field(default_factory=dict)
+    inventory: Path | None = Field(None, description='tree list (CSV, one row per tree; see stocks.columns)')
+    plot_areas: Path | None = Field(None, description='plot table (CSV: plot, area_ha, stratum), or give plot_area_ha')
+    plot_area_ha: StrictFloat | None = Field(None, gt=0,
+            description='area of every plot, when all plots have the same size [ha]')
+    columns: dict[str, str] = Field(default_factory=dict,
+            description=('the inventory\'s column names for reddplus\'s roles, {role = "column"}: plot, tree, diameter'
+                         ' (cm), height (m), family, genus, species, x, y; a role left out is read from the column '
+                         'of its name'))
     stratum_column: str = Field("stratum", description="column of the plot table naming each plot's stratum")
     height_model: str | None = Field("best", description="local H-D model for trees without a height: log1, log2, "
                                      "weibull, michaelis_menten, best, feldpausch:REGION or none")
-    strata: list[StratumStock] = Field(default_factory=list)
+    strata: list[StratumStock] = Field(default_factory=list,
+            description=("the strata: per-stratum stocks (source 'strata'), or the code and name of each inventory "
+                         'stratum'))
     root_shoot_ratio: StrictFloat = Field(0.37, ge=0, le=1, description="BGB/AGB [-], IPCC 2006 vol. 4 table 4.4, "
                                     "tropical rainforest")
     carbon_fraction: StrictFloat = Field(0.47, gt=0, le=1, description="IPCC 2006 vol. 4 table 4.3")
@@ -106,7 +124,8 @@ class Stocks(_Model):
     post_deforestation_tco2e_per_ha: StrictFloat | None = Field(
         None, ge=0, description="one post-deforestation stock for all deforestation [t CO2e/ha] (the project's own "
         "figure); an alternative to post_deforestation")
-    monte_carlo: StrictInt = Field(1000, ge=10, le=100_000)
+    monte_carlo: StrictInt = Field(1000, ge=10, le=100_000,
+            description="Monte Carlo draws of the inventory's stocks")
 
     @model_validator(mode="after")
     def _one_source(self):
@@ -144,9 +163,18 @@ class ForestChangeInput(_Model):
     Hansen ``lossyear`` raster (with ``treecover`` and optionally ``datamask``) or the TMF raster.
     """
 
-    path: Path
-    format: Literal["fcc123", "masks", "hansen", "tmf"] = "fcc123"
-    dates: list[StrictInt] | None = None
+    path: Path = Field(..., description=('the forest-change raster: the fcc123 raster, the first mask, the Hansen '
+                                         'lossyear or the TMF annual-change raster (projected CRS in metres)'))
+    format: Literal["fcc123", "masks", "hansen", "tmf"] = Field(
+        "fcc123", description=('convention of the raster: fcc123 (riskmapjnr / forestatrisk: 0 non-forest, 1 lost in'
+                               ' the first period, 2 lost in the second, 3 forest), masks (a forest mask per date), '
+                               'hansen (Global Forest Change lossyear with treecover2000), tmf (JRC Tropical Moist '
+                               'Forest annual change, a band per year)'))
+    dates: list[StrictInt] | None = Field(None, description=('years of the maps [yr], increasing: fcc123 three (none'
+                                                             ' = 2000, 2010, 2020, assumed), masks one per mask '
+                                                             '(required), hansen 2000, 2001, ... (none = up to the '
+                                                             'last loss year), tmf one per band (none = 1990 + band '
+                                                             'index)'))
     more_paths: list[Path] = Field(default_factory=list, description="masks: the rasters after the first (or none: "
                                    "one raster with a band per date)")
     treecover: Path | None = Field(None, description="hansen: treecover2000 [%]")
@@ -179,10 +207,16 @@ class ForestChangeInput(_Model):
 
 
 class Periods(_Model):
-    historical_reference: tuple[StrictInt, StrictInt]
-    calibration: tuple[StrictInt, StrictInt] | None = None
-    confirmation: tuple[StrictInt, StrictInt] | None = None
-    monitoring: list[tuple[StrictInt, StrictInt]] = Field(default_factory=list)
+    historical_reference: tuple[StrictInt, StrictInt] = Field(
+        ..., description="historical reference period (HRP), [start, end] map dates [yr]: the baseline rate's period")
+    calibration: tuple[StrictInt, StrictInt] | None = Field(
+        None, description='VT0007 calibration period, [start, end] map dates [yr]; none = the HRP')
+    confirmation: tuple[StrictInt, StrictInt] | None = Field(
+        None, description=("VT0007 confirmation period, [start, end] map dates [yr]; none = the risk map's "
+                           'prediction is not assessed'))
+    monitoring: list[tuple[StrictInt, StrictInt]] = Field(default_factory=list,
+            description=('monitoring periods, [[first, last], ...] vintages [yr]: ex-post credits; none = an ex-ante'
+                         ' run'))
     validity: ValiditySettings = Field(ValiditySettings(), description="baseline validity periods (VM0048: 6 years, "
                                        "each fitted on the 10 years before)")
 
@@ -220,7 +254,8 @@ class Baseline(_Model):
         "(allocated_risk_map)")
     rate_method: Literal["historical_average", "linear_trend", "expected"] = Field(
         "historical_average", description="jurisdictional expected deforestation (VT0007 section 3)")
-    expected_ha_per_year: StrictFloat | None = Field(None, ge=0, description="rate_method = 'expected': [ha/yr]")
+    expected_ha_per_year: StrictFloat | None = Field(None, ge=0, description="expected deforestation in the "
+                                                     "jurisdiction [ha/yr] (rate_method 'expected')")
     risk_model: str = Field("benchmark", description="'benchmark' (the VT0007 benchmark risk map) or "
                             "'alternative:NAME' (the model defined in [baseline.alternatives.NAME]); an alternative "
                             "is used only when it beats the benchmark under VT0007's test, else the benchmark is "
@@ -233,18 +268,20 @@ class Baseline(_Model):
     vt0007_profile: Literal["reddplus", "udef-arp"] = Field(
         "reddplus", description="rules of the VT0007 benchmark: 'reddplus' (exact) or 'udef-arp' (Verra's reference "
         "tool's NRT binning, class closure, assessment grid, R2 and iterative adjustment ratio)")
-    max_iterations: StrictInt = Field(5, ge=1, le=1000, description="udef-arp profile: iterations of the adjustment ratio")
+    max_iterations: StrictInt = Field(5, ge=1, le=1000, description=('udef-arp profile: iterations of the adjustment'
+                                                                     ' ratio'))
     cell_area_ha: StrictFloat = Field(100_000.0, gt=0, description="assessment cell area of the model assessment [ha] "
                                 "(VT0007 default 100,000 ha; a small jurisdiction needs smaller cells)")
     allocated_risk_map: Path | None = Field(
-        None, description="source = 'allocated': raster of allocated deforestation [ha pixel-1 yr-1] for the validity "
-        "period on the forest-change grid (reddplus.baseline.allocated)")
+        None, description="the delivered allocation (source 'allocated'): raster of allocated deforestation "
+        "[ha pixel-1 yr-1] for the validity period on the forest-change grid (reddplus.baseline.allocated)")
     allocated_activity_data: Path | None = Field(
-        None, description="source = 'allocated', optional: CSV year,area,ha (area project | leakage_belt) compared "
-        "with the map's sums")
+        None, description="the delivered activity data (source 'allocated', optional): CSV year,area,ha (area "
+        "project | leakage_belt) compared with the map's sums")
     allocated_units: str | None = Field(None, description="units of a map whose band carries none: must be "
                                         "'ha/pixel/yr'; never assumed")
-    allocated_tolerance_percent: StrictFloat = Field(1.0, ge=0, le=100, description="largest difference [%] between the "
+    allocated_tolerance_percent: StrictFloat = Field(
+        1.0, ge=0, le=100, description="largest difference [%] between the "
                                                "map's sums and the CSV before a warning")
     history_ratio_flag: StrictFloat = Field(
         3.0, gt=0, description="flag a baseline that gives the project more than this many times its own "
@@ -307,7 +344,7 @@ class ActivityDataInput(_Model):
         None, description="CSV of interpreted sample points (stratum, map, reference [, period, x, y]); the HRP and "
         "monitoring activity data then come from its stratified estimates (Olofsson et al. 2014; Stehman 2014), "
         "with their sampling error in the uncertainty deduction (reddplus.accuracy.reference)")
-    confidence: StrictFloat = Field(0.90, gt=0.5, lt=1, description="level of the reported confidence intervals")
+    confidence: StrictFloat = Field(0.90, gt=0.5, lt=1, description="two-sided level of the reported confidence intervals [-]")
     finite_population_correction: StrictBool = Field(False, description="apply 1 - n_h/N_h (Stehman 2014 eq. 25)")
 
 
@@ -347,10 +384,14 @@ class Deductions(_Model):
 
 
 class Counterfactual(_Model):
-    enabled: StrictBool = True
-    repeats: StrictInt = Field(100, ge=1, le=10_000)
-    sample_density_per_ha: StrictFloat = Field(0.25, gt=0)
-    buffer_km: StrictFloat = Field(5.0, ge=0)
+    enabled: StrictBool = Field(True, description=('run the ex-post pixel-matching counterfactual (it needs '
+                                                   'monitoring periods)'))
+    repeats: StrictInt = Field(100, ge=1, le=10_000,
+            description='repeated matched samples (the spread of the over-crediting ratio)')
+    sample_density_per_ha: StrictFloat = Field(0.25, gt=0,
+            description='sampled project pixels per hectare [1/ha]')
+    buffer_km: StrictFloat = Field(5.0, ge=0,
+            description='ring around the project from which no control pixel is drawn [km]')
 
 
 class LossEventInput(_Model):
@@ -381,15 +422,24 @@ class CcbVerificationRecord(_Model):
 class ProjectConfig(_Model):
     """The whole project: see the module docstring for an example."""
 
-    project: ProjectInfo
-    areas: Areas
-    stocks: Stocks
-    forest_change: ForestChangeInput
-    periods: Periods
-    baseline: Baseline = Baseline()
-    activity_data: ActivityDataInput = ActivityDataInput()
-    deductions: Deductions
-    counterfactual: Counterfactual = Counterfactual()
+    project: ProjectInfo = Field(..., description='the project and its crediting period')
+    areas: Areas = Field(..., description=('the project, the jurisdiction and the other zones (vector files in any '
+                                           'CRS, reprojected onto the forest-change grid)'))
+    stocks: Stocks = Field(..., description='carbon stocks: from a tree inventory or per-stratum stocks')
+    forest_change: ForestChangeInput = Field(..., description=('the forest-change input of the activity data and the'
+                                                               ' risk map'))
+    periods: Periods = Field(..., description=('the historical reference, calibration, confirmation and monitoring '
+                                               'periods'))
+    baseline: Baseline = Field(Baseline(), description=('the baseline: who makes it (source: a delivered allocation '
+                                                        "or this run's VT0007 benchmark), the rate, the risk model "
+                                                        'and its alternatives'))
+    activity_data: ActivityDataInput = Field(
+        ActivityDataInput(), description=('activity data from a reference sample (stratified estimates with their '
+                                          'sampling error, Olofsson et al. 2014) instead of map pixel counts'))
+    deductions: Deductions = Field(..., description=('the deductions: NPRT v4.2 answers (buffer), uncertainty rule '
+                                                     'and settings, leakage (required: every component explicit)'))
+    counterfactual: Counterfactual = Field(Counterfactual(), description=('the ex-post check of the baseline against'
+                                                                          ' matched control pixels'))
     ccb: Path | None = Field(None, description="the CCB v3.1 folder (ccb.toml, community / HCV / indicator tables and "
                              "GeoPackages; see reddplus.ccb.model); when set, the run adds the CCB section. Written "
                              "as a section, [ccb] path = \"ccb\", or as a top-level key, ccb = \"ccb\"")

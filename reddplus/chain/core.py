@@ -94,6 +94,9 @@ class CreditingChain:
             (root / sub).mkdir(exist_ok=True)
         note("reading the forest change")
         inputs = prepare_inputs(cfg)
+        from reddplus.landcover.export import write_forest_change
+
+        write_forest_change(inputs.forest_change, root / "rasters" / "forest_change.tif", scheduler=sch)
         nprt = steps.non_permanence(cfg, inputs.periods)
         note("carbon stocks (tree inventory, Monte Carlo)")
         stocks = steps.carbon_stocks(cfg, inputs)
@@ -167,15 +170,16 @@ def _relocated_manifest(manifest: dict, root: Path, out_dir: Path) -> dict:
 def write_outputs(results: CreditingResults, root: Path, *, final: Path, seconds: float, note: Progress) -> None:
     """Tables (CSV), ``manifest.json``, the report (HTML, PDF), ``results.json`` and ``summary.json`` in
     ``root``, the run folder that will be published as ``final``."""
-    from reddplus.jsonio import write_json
+    from reddplus.jsonio import csv_number, write_json
     from reddplus.report.crediting import write_report
 
     c = results.credits
     if results.activity.by_admin is not None:
-        results.activity.by_admin.table().to_csv(root / "tables" / "activity_by_admin.csv", index=False)
-    c.ex_ante.to_frame().to_csv(root / "tables" / "credits_ex_ante.csv", index=False)
+        results.activity.by_admin.table().to_csv(root / "tables" / "activity_by_admin.csv", index=False,
+                                                 float_format=csv_number)
+    c.ex_ante.to_frame().to_csv(root / "tables" / "credits_ex_ante.csv", index=False, float_format=csv_number)
     if c.ex_post is not None:
-        c.ex_post.to_frame().to_csv(root / "tables" / "credits_ex_post.csv", index=False)
+        c.ex_post.to_frame().to_csv(root / "tables" / "credits_ex_post.csv", index=False, float_format=csv_number)
     write_json(root / "manifest.json", results.manifest, sort_keys=True)
     note("report (figures, HTML, PDF)")
     write_report(results, root)

@@ -52,6 +52,7 @@ def activity(ctx, forest_change, fmt, dates, canopy_threshold, mmu_ha, zones, zo
             res = activity_data(fc, zones=zones, zone_field=zone_field, scheduler=dask_scheduler,
                                 progress=lambda k=1: advance(k))
     if out_path:
+        from reddplus.jsonio import csv_number
         from reddplus.raster import atomic_path
 
         with atomic_path(out_path, overwrite=overwrite) as tmp:
@@ -59,13 +60,16 @@ def activity(ctx, forest_change, fmt, dates, canopy_threshold, mmu_ha, zones, zo
             if Path(out_path).suffix.lower() == ".parquet":
                 table.to_parquet(tmp, index=False)
             else:
-                table.to_csv(tmp, index=False)
+                table.to_csv(tmp, index=False, float_format=csv_number)
     if as_json:
         echo_json(res.to_dict())
     else:
-        for r in res.rows():
-            click.echo(f"{r['zone']}\t{r['period']}\t{r['area_ha']:.2f} ha\t{r['annual_ha']:.2f} ha/yr\t"
-                       f"compound rate {r['rate_compound']:.4%}/yr")
+        for z in res.zones:      # forest area per date, then deforestation per period, per zone
+            for d, ha in res.forest_area_ha(z).items():
+                click.echo(f"{z}\t{d}\tforest {ha:.2f} ha")
+            for r in (r for r in res.rows() if r["zone"] == z):
+                click.echo(f"{r['zone']}\t{r['period']}\t{r['area_ha']:.2f} ha\t{r['annual_ha']:.2f} ha/yr\t"
+                           f"compound rate {r['rate_compound']:.4%}/yr")
 
 
 def _aligned(paths: list[str], tmp: Path) -> list[str]:

@@ -8,13 +8,10 @@ from reddplus.cli.options import dask_opt, echo_json, json_opt, overwrite_opt
 
 
 def _steps(quiet: bool):
-    """Progress on stderr: one timed line per step of the chain."""
-    if quiet:
-        return None
-    from rich.console import Console
+    """Progress on stderr: the running step with its elapsed time on a terminal, one line per step otherwise."""
+    from reddplus.cli.options import progress
 
-    console = Console(stderr=True, log_path=False)
-    return lambda step: console.log(f"[bold]{step}[/bold]")
+    return progress("reddplus", quiet=quiet)
 
 
 def _print_summary(result, as_json: bool) -> None:
@@ -48,8 +45,9 @@ def run(ctx, project_toml, out_dir, no_pdf, overwrite, dask_scheduler, as_json):
     cfg = load_project(project_toml)
     check_output(out_dir, overwrite, {"project TOML": project_toml, **cfg.input_files()})
     quiet = ctx.obj.get("quiet", False)
-    result = run_project(cfg, out_dir, overwrite=overwrite, progress=_steps(quiet), scheduler=dask_scheduler,
-                         report_pdf=not no_pdf)
+    with _steps(quiet) as steps:
+        result = run_project(cfg, out_dir, overwrite=overwrite, progress=steps.step, scheduler=dask_scheduler,
+                             report_pdf=not no_pdf)
     _print_summary(result, as_json)
 
 
@@ -65,5 +63,6 @@ def demo(ctx, out_dir, seed, overwrite, as_json):
     from reddplus.chain import run_demo
 
     quiet = ctx.obj.get("quiet", False)
-    result = run_demo(out_dir, seed=seed, overwrite=overwrite, progress=_steps(quiet))
+    with _steps(quiet) as steps:
+        result = run_demo(out_dir, seed=seed, overwrite=overwrite, progress=steps.step)
     _print_summary(result, as_json)

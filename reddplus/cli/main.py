@@ -25,6 +25,9 @@ COMMANDS: dict[str, str] = {
     "ccb": "reddplus.cli.ccb:ccb",
     "run": "reddplus.cli.chain:run",
     "demo": "reddplus.cli.chain:demo",
+    "init": "reddplus.cli.init:init",
+    "config-reference": "reddplus.cli.init:config_reference",
+    "view": "reddplus.cli.view:view",
 }
 
 

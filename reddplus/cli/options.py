@@ -5,7 +5,7 @@ Conventions (after rasterio's ``rio``):
 * ``-v/-q`` set logging verbosity on stderr;
 * ``--json`` prints one machine-readable JSON document on stdout;
 * outputs are never overwritten without ``--overwrite``;
-* progress bars go to stderr.
+* progress goes to stderr: rich bars on a terminal, plain lines otherwise (:class:`Progress`).
 """
 
 from __future__ import annotations
@@ -135,20 +135,120 @@ def configure_logging(verbosity: int) -> None:
     pyw.propagate = False
 
 
-@contextmanager
-def progress(description: str, total: int | None = None, quiet: bool = False) -> Iterator[Any]:
-    """A rich progress bar on stderr; yields a ``advance(n=1)`` callable."""
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+class Progress:
+    """Progress of one long command on stderr: ``advance(n)`` counts done items (blocks, draws...),
+    ``step(text)`` names the stage now running; calling the object is ``advance``.
 
-    console = Console(stderr=True)
-    if quiet or not console.is_terminal and total is None:
-        yield lambda n=1: None
-        return
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True) as bar:
-        task = bar.add_task(description, total=total)
-        yield lambda n=1: bar.advance(task, n)
+    On a terminal it is a rich display (a bar with a count and the remaining time when the total is
+    known, else a spinner with the elapsed time; each finished step stays as a line with its
+    duration). Otherwise (a file, a pipe, CI) it writes plain lines: each step, and the count every
+    10 % of the total, so a log shows where a run is without control characters. ``quiet`` shows
+    nothing.
+    """
+
+    def __init__(self, description: str, total: int | None = None, *, quiet: bool = False, stream=None,
+                 terminal: bool | None = None):
+        import time
+
+        self.description = description
+        self.total = total
+        self.quiet = quiet
+        self.stream = stream if stream is not None else sys.stderr
+        self.terminal = bool(terminal if terminal is not None else getattr(self.stream, "isatty", lambda: False)())
+        self.done = 0
+        self._t0 = time.perf_counter()
+        self._step: tuple[str, float] | None = None
+        self._shown = 0
+        self._bar = None
+        self._task = None
+
+    # --------------------------------------------------------------------------------------------
+    def __enter__(self) -> "Progress":
+        if self.quiet:
+            return self
+        if self.terminal:
+            from rich.console import Console
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress as RichProgress, SpinnerColumn,
+                                       TextColumn, TimeElapsedColumn, TimeRemainingColumn)
+
+            console = Console(file=self.stream, force_terminal=True)
+            columns = [SpinnerColumn(), TextColumn("[bold]{task.description}")]
+            if self.total is not None:
+                columns += [BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
+            columns.append(TimeElapsedColumn())
+            self._bar = RichProgress(*columns, console=console, transient=True)
+            self._bar.start()
+            self._task = self._bar.add_task(self.description, total=self.total)
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close(ok=exc_type is None)
+
+    def __call__(self, n: int = 1) -> None:
+        self.advance(n)
+
+    def advance(self, n: int = 1) -> None:
+        """``n`` more items done."""
+        self.done += n
+        if self.quiet:
+            return
+        if self._bar is not None:
+            self._bar.advance(self._task, n)
+        elif self.total:
+            tenth = min(10, self.done * 10 // self.total)
+            if tenth > self._shown:
+                self._shown = tenth
+                self._line(f"{self.description}: {self.done}/{self.total} ({100 * self.done // self.total} %)")
+
+    def step(self, text: str) -> None:
+        """A new stage ``text`` starts (the previous one is finished)."""
+        import time
+
+        if self.quiet:
+            return
+        self._finish_step()
+        self._step = (text, time.perf_counter())
+        if self._bar is not None:
+            self._bar.update(self._task, description=f"{self.description}: {text}")
+        else:
+            self._line(f"{self.description}: {text}")
+
+    def close(self, ok: bool = True) -> None:
+        """Stop the display (idempotent); a terminal keeps the last step's line when ``ok``."""
+        import time
+
+        if self.quiet:
+            return
+        if ok:
+            self._finish_step()
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+            if ok and self._step is None and self.total is not None:
+                self._line(f"{self.description}: {self.done}/{self.total} in {time.perf_counter() - self._t0:.1f} s")
+        self._step = None
+
+    # --------------------------------------------------------------------------------------------
+    def _finish_step(self) -> None:
+        import time
+
+        if self._step is not None and self._bar is not None:
+            text, t = self._step
+            self._bar.console.print(f"[green]✓[/green] {text} [dim]({time.perf_counter() - t:.1f} s)[/dim]",
+                                    highlight=False)
+        self._step = None
+
+    def _line(self, text: str) -> None:
+        if self._bar is not None:
+            self._bar.console.print(text, highlight=False)
+        else:
+            print(text, file=self.stream, flush=True)
+
+
+def progress(description: str, total: int | None = None, quiet: bool = False, **kwargs) -> Progress:
+    """A :class:`Progress` on stderr, used as a context manager: ``with progress("activity data", n) as
+    advance: ... advance(1)``; ``advance.step("...")`` names a stage."""
+    return Progress(description, total, quiet=quiet, **kwargs)
 
 
 def run_tool(fn, *args, **kwargs):

@@ -137,7 +137,11 @@ def benchmark(forest_change, fmt, dates, canopy_threshold, periods, admin, admin
             click.echo(f"{row['model']}: MedAE {row['medae_ha']:.2f} ha, MAE {row['mae_ha']:.2f} ha, "
                        f"R2 {row['r2']:.3f} over {row['n_cells']} cells")
         if "allocation" in out:
-            click.echo(f"project: {out['allocation']['project_ha_per_year']:.2f} ha/yr")
+            a = out["allocation"]
+            belt = a.get("leakage_belt_ha_per_year")
+            click.echo(f"allocated of {a['expected_ha_per_year']:g} ha/yr: project {a['project_ha_per_year']:.2f} ha/yr"
+                       + ("" if belt is None else f", leakage belt {belt:.2f} ha/yr")
+                       + f" (adjustment ratio {a['adjustment_ratio']:.4g})")
         click.echo(f"wrote {out['class_raster']} and {out['density_raster']}")
 
 

@@ -79,9 +79,12 @@ class PlannedRoad(_Spec):
     from ``opening_year_field``.
     """
 
-    path: Path
-    opening_year: StrictInt | None = None
-    opening_year_field: str = "opening_year"
+    path: Path = Field(..., description='planned road lines, a vector file in any CRS')
+    opening_year: StrictInt | None = Field(
+        None, description=("year the road opens [yr], for every line of the layer; none = each line's "
+                           'opening_year_field'))
+    opening_year_field: str = Field(
+        "opening_year", description="attribute giving each line's opening year [yr] when opening_year is not set")
     driver: str = Field("distance_to_road", description="the distance driver the planned features join")
 
 
@@ -110,7 +113,8 @@ class AlternativeModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str | None = Field(None, description="the NAME of [baseline.alternatives.NAME] (filled from the key)")
-    model: Literal["logistic", "random_forest"]
+    model: Literal["logistic", "random_forest"] = Field(
+        ..., description='the model type: logistic (statsmodels Logit) or random_forest (scikit-learn)')
     drivers: dict[str, DriverSpec] = Field(..., min_length=1,
                                            description="driver name -> forest_edge | distance | raster | slope")
     planned_roads: list[PlannedRoad] = Field(default_factory=list,

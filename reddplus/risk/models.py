@@ -49,6 +49,7 @@ import numpy as np
 
 from reddplus.errors import ConfigError, ModelError
 from reddplus.raster import BlockWriter, Grid, Zones, burn_zones, iter_blocks, map_blocks, open_raster, read_block
+from reddplus.raster.io import band_metadata
 from reddplus.risk import vt0007 as v
 from reddplus.risk.config import (CONFIG_TABLE, AlternativeModel, AlternativesTable,  # noqa: F401
                                   parse_risk_model, resolve_risk_model)
@@ -639,7 +640,8 @@ def predict_map(forest_change, model: FittedModel, stack: DriverStack, date_inde
     spec = _MapSpec(fc, int(date_index), regions, stack, model.predict, model.features)
     ppath = out_dir / f"potential_{stage}.tif"
     pmax = 0.0
-    with BlockWriter(ppath, grid, dtype="float32", nodata=None, overwrite=overwrite, stage_compress=None) as w:
+    with BlockWriter(ppath, grid, dtype="float32", nodata=None, overwrite=overwrite, stage_compress=None,
+                     **band_metadata("potential")) as w:
         for block, (arr, m) in map_blocks(functools.partial(_potential_task, spec=spec), blocks, scheduler=scheduler):
             w.write(block, arr)
             pmax = max(pmax, m)
@@ -651,7 +653,8 @@ def predict_map(forest_change, model: FittedModel, stack: DriverStack, date_inde
     nd = np.zeros(nc * nr, np.int64) if period is not None else None
     parts = []
     cpath = out_dir / f"classes_{stage}.tif"
-    with BlockWriter(cpath, grid, dtype="uint8", nodata=0, overwrite=overwrite, stage_compress=None) as w:
+    with BlockWriter(cpath, grid, dtype="uint8", nodata=0, overwrite=overwrite, stage_compress=None,
+                     **band_metadata("model_classes")) as w:
         for block, (cls, f, d, c) in map_blocks(functools.partial(_class_task, spec=spec2), blocks,
                                                 scheduler=scheduler):
             w.write(block, cls)
@@ -702,7 +705,8 @@ def write_density_raster(predicted: PredictedMap, density_ha_per_pixel_per_year:
     regions = regions or Regions(grid)
     spec = _DensitySpec(str(predicted.class_path), regions, np.asarray(density_ha_per_pixel_per_year, np.float64))
     blocks = iter_blocks(grid.shape, memory_limit_bytes=64 * 2**20, bytes_per_pixel=24, block_size=block_size)
-    with BlockWriter(out_path, grid, dtype="float32", nodata=None, overwrite=overwrite, stage_compress=None) as w:
+    with BlockWriter(out_path, grid, dtype="float32", nodata=None, overwrite=overwrite, stage_compress=None,
+                     **band_metadata("model_density")) as w:
         for block, arr in map_blocks(functools.partial(_density_task, spec=spec), blocks, scheduler=scheduler):
             w.write(block, arr)
     return Path(out_path)
