@@ -49,15 +49,15 @@ def test_streamed_alternatives_match_the_former_figures(tmp_path):
     jur = dict(admin=cfg.areas.jurisdiction, admin_field=cfg.areas.admin_field)
     bench = vt0007_benchmark(fc, out_dir=tmp_path / "bench", periods=per, **jur)
     assert [a.medae_ha for a in bench.assessment] == pytest.approx(TODAY_BENCHMARK, rel=1e-9)
-    b = cfg.baseline
     seed = cfg.project.seed
-    road = {"kind": "distance", "path": str(b.roads)}
-    planned = [{"path": str(b.planned_roads[0].path), "opening_year": b.planned_roads[0].opening_year}]
+    folder = land.project_toml.parent          # the sample's driver layers
+    road = {"kind": "distance", "path": str(folder / "roads.gpkg")}
+    planned = [{"path": str(folder / "planned_roads.gpkg"), "opening_year": int(land.truth["planned_road_opening_year"])}]
     assessed = AlternativeModel(
         name="assessed", model="logistic", seed=seed, max_distance_m=10_000, modelling_regions="jurisdiction",
         drivers={"distance_to_edge": {"kind": "forest_edge"}, "distance_to_road": road,
-                 "distance_to_river": {"kind": "distance", "path": str(b.rivers)},
-                 "distance_to_settlement": {"kind": "distance", "path": str(b.settlements)}},
+                 "distance_to_river": {"kind": "distance", "path": str(folder / "rivers.gpkg")},
+                 "distance_to_settlement": {"kind": "distance", "path": str(folder / "settlements.gpkg")}},
         planned_roads=planned)
     a = assess_alternative(fc, assessed, bench, per, out_dir=tmp_path / "assessed", seed=seed, **jur)
     got = {"cal_medae": a.alternative_cal.medae_ha, "cnf_medae": a.alternative_cnf.medae_ha,
