@@ -580,8 +580,13 @@ def project_from_dict(raw: dict, *, base_dir: Path, source: str | None = None) -
             raise ConfigError(f"{p} is a folder, not a file", key=key, path=source)
         if p.stat().st_size == 0:
             raise ConfigError(f"{p} is empty (0 bytes)", key=key, path=source)
+    vectors = set()     # the alternatives' distance drivers and planned roads are vector layers too
+    for name, alt in resolved.baseline.alternatives.items():
+        vectors |= {f"baseline.alternatives.{name}.drivers.{d}.path" for d, spec in alt.drivers.items()
+                    if getattr(spec, "kind", None) == "distance"}
+        vectors |= {f"baseline.alternatives.{name}.planned_roads[{i}].path" for i in range(len(alt.planned_roads))}
     for key, p in resolved.input_files().items():
-        if key.split("[")[0] in VECTOR_KEYS:
+        if key.split("[")[0] in VECTOR_KEYS or key in vectors:
             fields = _check_vector(p, key, source)
             if key == "areas.jurisdiction" and resolved.areas.admin_field is not None \
                     and resolved.areas.admin_field not in fields:

@@ -38,7 +38,7 @@ def _set(section, key, value):
     (_set("project", "crediting_years", "10"), ("project.crediting_years", "valid integer")),
     (_set("counterfactual", "enabled", "yes"), ("counterfactual.enabled", "'yes'")),
     (_set("counterfactual", "enabled", 1), ("counterfactual.enabled", "boolean")),
-    (_set("deductions", "market_leakage_percent", "5"), ("deductions.market_leakage_percent", "'5'")),
+    (_set("activity_data", "confidence", "0.9"), ("activity_data.confidence", "'0.9'")),
     (_set("forest_change", "dates", ["2000", "2001"]), ("forest_change.dates.0",)),
     (_set("periods", "monitoring", [[2021, 2035]]), ("periods.monitoring", "2035", "crediting period 2021-2030")),
     (_set("areas", "project", "."), ("areas.project", "is a folder")),
@@ -71,7 +71,7 @@ def test_not_a_geopackage(case, small_sample, tmp_path):
     toml = _project(small_sample, tmp_path)
     (toml.parent / "roads.gpkg").write_text("not a database")
     case(["run", toml, "--out", tmp_path / "out", "--no-pdf"], code=2,
-         names=("baseline.roads", "roads.gpkg", "cannot read"))
+         names=("baseline.alternatives.roads.drivers.distance_to_road.path", "roads.gpkg", "cannot read"))
 
 
 def test_empty_jurisdiction_layer_names_the_jurisdiction(case, small_sample, tmp_path):

@@ -30,6 +30,14 @@ format = "fcc123"
 [periods]
 historical_reference = [2001, 2010]
 monitoring = [[2011, 2015]]
+
+[deductions.leakage.beyond_belt]
+method = "not_applicable"
+reason = "test"
+
+[deductions.leakage.market]
+method = "not_applicable"
+reason = "test"
 """
 
 
