@@ -64,10 +64,12 @@ def ccb(cfg: ProjectConfig, inputs: RunInputs, baseline: BaselineResult,
                           zone_ha_per_year={"project_area": baseline.project_ha_per_year})
     cf_in = CounterfactualInputs.from_result(counterfactual.result) if counterfactual is not None else None
     res = ccb_step(cfg, baseline=base, counterfactual=cf_in, forest_change=inputs.forest_change, scheduler=scheduler)
-    if res.baseline and res.baseline.get("density_path"):     # paths in results are relative to the run folder
-        d = Path(res.baseline["density_path"])
-        if d.is_relative_to(root):
-            res = replace(res, baseline=res.baseline | {"density_path": str(d.relative_to(root))})
+    # paths inside the run folder are relative to it (the built-in sample's CCB folder lies there too)
+    if res.baseline and res.baseline.get("density_path") and Path(res.baseline["density_path"]).is_relative_to(root):
+        res = replace(res, baseline=res.baseline | {
+            "density_path": str(Path(res.baseline["density_path"]).relative_to(root))})
+    if Path(res.validation.folder).is_relative_to(root):
+        res = replace(res, validation=replace(res.validation, folder=Path(res.validation.folder).relative_to(root)))
     section = render_ccb_section(res, root)
     return CcbStepResult(res, Path(section.html).relative_to(root) if Path(section.html).is_absolute()
                          else Path(section.html), section.fragment)
