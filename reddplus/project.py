@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -557,57 +558,103 @@ def load_project(path: str | Path) -> ProjectConfig:
 
 
 def project_from_dict(raw: dict, *, base_dir: Path, source: str | None = None) -> ProjectConfig:
-    """Validate a parsed TOML dict (see :func:`load_project`): types, keys, files and vector layers."""
+    """Validate a parsed TOML dict (see :func:`load_project`): types, keys, files and vector layers.
+
+    Raises the first problem of :func:`validate_project` (unknown keys first), naming how many more
+    there are; ``reddplus check`` lists them all.
+    """
+    cfg, problems = validate_project(raw, base_dir=base_dir, source=source)
+    if problems:
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more problems: reddplus check lists them)" if len(problems) > 1 else ""
+        raise ConfigError(f"{first.message}{more}", key=first.key, path=source) from first.cause
+    return cfg
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One problem of a project config: the dotted key, what is wrong, and the error behind it."""
+
+    key: str | None
+    message: str
+    cause: BaseException | None = None
+
+    def error(self, source: str | None = None) -> ConfigError:
+        return ConfigError(self.message, key=self.key, path=source)
+
+
+def _schema_problems(err: ValidationError) -> list[ConfigProblem]:
+    """pydantic's errors in words, unknown keys first (a typo'd key also makes its intended key missing)."""
+    out = []
+    for e in sorted(err.errors(), key=lambda e: e["type"] != "extra_forbidden"):
+        key = ".".join(str(p) for p in e["loc"]) or None
+        msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
+        if e["type"] in ("int_type", "bool_type", "float_type") and isinstance(e.get("input"), str):
+            msg += f", got the string {e['input']!r} (remove the quotes)"
+        out.append(ConfigProblem(key, msg, err))
+    return out
+
+
+def validate_project(raw: dict, *, base_dir: Path, source: str | None = None
+                     ) -> tuple[ProjectConfig | None, list[ConfigProblem]]:
+    """Every problem of a parsed project TOML found without computing: the schema (all of pydantic's
+    errors), then each input file (exists, not empty, a file or a folder as its key needs) and each vector
+    layer (readable, with features and a CRS; ``areas.admin_field`` among its fields).
+
+    Returns the config with paths resolved against ``base_dir`` (None when the schema fails) and the
+    problems (empty when it loads).
+    """
     try:
         cfg = ProjectConfig.model_validate({**raw, "base_dir": base_dir})
     except ValidationError as err:
-        first = err.errors()[0]
-        key = ".".join(str(p) for p in first["loc"])
-        extra = f" (and {err.error_count() - 1} more problems)" if err.error_count() > 1 else ""
-        msg = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
-        if first["type"] in ("int_type", "bool_type", "float_type") and isinstance(first.get("input"), str):
-            msg += f", got the string {first['input']!r} (remove the quotes)"
-        raise ConfigError(f"{msg}{extra}", key=key, path=source) from err
+        return None, _schema_problems(err)
     resolved = _with_resolved_paths(cfg, base_dir)
+    problems: list[ConfigProblem] = []
+    present = {}
     for key, p in resolved.input_files().items():
         if not p.exists():
-            raise ConfigError(f"file not found: {p}", key=key, path=source)
-        if key in FOLDER_KEYS:
+            problems.append(ConfigProblem(key, f"file not found: {p}"))
+        elif key in FOLDER_KEYS:
             if not p.is_dir():
-                raise ConfigError(f"{p} is not a folder", key=key, path=source)
-            continue
-        if p.is_dir():
-            raise ConfigError(f"{p} is a folder, not a file", key=key, path=source)
-        if p.stat().st_size == 0:
-            raise ConfigError(f"{p} is empty (0 bytes)", key=key, path=source)
+                problems.append(ConfigProblem(key, f"{p} is not a folder"))
+        elif p.is_dir():
+            problems.append(ConfigProblem(key, f"{p} is a folder, not a file"))
+        elif p.stat().st_size == 0:
+            problems.append(ConfigProblem(key, f"{p} is empty (0 bytes)"))
+        else:
+            present[key] = p
     vectors = set()     # the alternatives' distance drivers and planned roads are vector layers too
     for name, alt in resolved.baseline.alternatives.items():
         vectors |= {f"baseline.alternatives.{name}.drivers.{d}.path" for d, spec in alt.drivers.items()
                     if getattr(spec, "kind", None) == "distance"}
         vectors |= {f"baseline.alternatives.{name}.planned_roads[{i}].path" for i in range(len(alt.planned_roads))}
-    for key, p in resolved.input_files().items():
+    for key, p in present.items():
         if key.split("[")[0] in VECTOR_KEYS or key in vectors:
-            fields = _check_vector(p, key, source)
+            fields, problem = _vector_problem(p)
+            if problem:
+                problems.append(ConfigProblem(key, problem))
+                continue
             if key == "areas.jurisdiction" and resolved.areas.admin_field is not None \
                     and resolved.areas.admin_field not in fields:
-                raise ConfigError(f"field {resolved.areas.admin_field!r} not in {p}; its fields are {fields}",
-                                  key="areas.admin_field", path=source)
-    return resolved
+                problems.append(ConfigProblem("areas.admin_field", f"field {resolved.areas.admin_field!r} not in {p}; "
+                                              f"its fields are {fields}"))
+    return resolved, problems
 
 
-def _check_vector(path: Path, key: str, source: str | None) -> list[str]:
-    """A vector input must be readable, with at least one feature and a CRS; returns its field names."""
+def _vector_problem(path: Path) -> tuple[list[str], str | None]:
+    """A vector input must be readable, with at least one feature and a CRS: its field names and the problem
+    (None when it has none)."""
     import pyogrio
 
     try:
         info = pyogrio.read_info(path)
     except Exception as err:  # pyogrio.errors.DataSourceError / DataLayerError
-        raise ConfigError(f"cannot read {path} as a vector layer: {err}", key=key, path=source) from err
+        return [], f"cannot read {path} as a vector layer: {err}"
     if not info.get("features"):
-        raise ConfigError(f"{path} has no features (an empty layer)", key=key, path=source)
+        return [], f"{path} has no features (an empty layer)"
     if info.get("crs") is None:
-        raise ConfigError(f"{path} has no CRS", key=key, path=source)
-    return [str(f) for f in info.get("fields", [])]
+        return [], f"{path} has no CRS"
+    return [str(f) for f in info.get("fields", [])], None
 
 
 def _with_resolved_paths(model: BaseModel, base: Path) -> Any:

@@ -39,10 +39,13 @@ def run(ctx, project_toml, out_dir, no_pdf, overwrite, dask_scheduler, as_json):
     --overwrite it is replaced whole.
     """
     from reddplus.chain import run_project
+    from reddplus.check import check_project
+    from reddplus.cli.check import report_problems
     from reddplus.cli.options import check_output
-    from reddplus.project import load_project
 
-    cfg = load_project(project_toml)
+    checked = check_project(project_toml)       # every problem at once, before any computing
+    report_problems(checked)
+    cfg = checked.config
     check_output(out_dir, overwrite, {"project TOML": project_toml, **cfg.input_files()})
     quiet = ctx.obj.get("quiet", False)
     with _steps(quiet) as steps:

@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "counterfactual": "reddplus.cli.counterfactual:counterfactual",
     "registry": "reddplus.cli.registry:registry",
     "ccb": "reddplus.cli.ccb:ccb",
+    "check": "reddplus.cli.check:check",
     "run": "reddplus.cli.chain:run",
     "demo": "reddplus.cli.chain:demo",
     "init": "reddplus.cli.init:init",
