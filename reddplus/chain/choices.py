@@ -81,6 +81,11 @@ def baseline_choices(results) -> list[Choice]:
                           + (f"; {projected[0]}-{projected[-1]} carry its last year forward (ex-ante projection "
                              "until the next validity period's allocation)" if projected else ""),
                           flag=bool(projected)))
+    legacy = [k for k in ("roads", "rivers", "settlements", "planned_roads") if getattr(cb, k)]
+    if legacy:
+        out.append(Choice("baseline." + ", baseline.".join(legacy), "set, not used", True,
+                          "the benchmark does not read these layers; an alternative model names its drivers and "
+                          "planned roads in [baseline.alternatives.NAME]", flag=True))
     provisional = [p for p in b.validity.periods if p.provisional]
     out.append(Choice("periods.validity", ", ".join(f"{p.start}-{p.end}" for p in b.validity.periods),
                       _is_set(cfg.periods, "validity"),
