@@ -315,6 +315,11 @@ class Baseline(_Model):
             raise ValueError(str(err)) from None
         if self.source == "allocated" and self.allocated_risk_map is None:
             raise ValueError("source = 'allocated' needs allocated_risk_map (the delivered allocation)")
+        if self.allocated_units is not None:
+            from reddplus.baseline.allocated import UNITS, normalise_units
+
+            if normalise_units(self.allocated_units) is None:
+                raise ValueError(f"allocated_units must be {UNITS!r}; got {self.allocated_units!r}")
         if self.source == "vt0007" and (self.allocated_risk_map or self.allocated_activity_data):
             raise ValueError("allocated_risk_map / allocated_activity_data are read with source = 'allocated' only")
         if self.source == "allocated" and alt is not None:

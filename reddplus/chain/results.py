@@ -461,15 +461,23 @@ class CreditingResults:
         a_lo, a_hi = self.stocks.agb_stock_tco2_ci90
         rows = [
             {"key": "project_area_ha", "label": "Project area [ha]", "value": f"{self.project_area_ha:,.0f}"},
-            {"key": "agb_stock_tco2", "label": "AGB stock [t CO2] (90% CI)",
+            {"key": "agb_stock_tco2", "label": "AGB stock [t CO2e] (90% CI)",
              "value": f"{self.agb_stock_tco2 / 1e6:,.1f} M ({a_lo / 1e6:,.1f}–{a_hi / 1e6:,.1f} M)"},
             {"key": "avoided", "label": "Ex-ante avoided emissions [t CO2e/yr] (mean, min–max over the crediting "
                                         "period)",
              "value": f"{mean_avoided:,.0f} ({min(avoided):,.0f}–{max(avoided):,.0f})" if avoided else "—"},
-            {"key": "vcus", "label": "Net VCUs by vintage (ex-post)",
-             "value": ", ".join(f"{y}: {v:,}" for y, v in self.net_vcus_by_vintage.items()) or "—"},
-            {"key": "buffer", "label": "Buffer [% / credits]",
-             "value": f"{self.credits.nprt.buffer_percent:g}% / {sum(self.buffer_by_vintage.values()):,}"},
+        ]
+        c = self.credits
+        if c.ex_post is not None:       # a monitoring run: what is issued
+            vcus, buffer, which = self.net_vcus_by_vintage, self.buffer_by_vintage, "ex-post"
+        else:                           # an ex-ante run: what the projection would give
+            vcus = c.ex_ante_vcus_by_vintage
+            buffer, which = {r.year: int(r.buffer) for r in c.ex_ante.rows}, "ex-ante projection"
+        rows += [
+            {"key": "vcus", "label": f"Net VCUs by vintage ({which}) [t CO2e]",
+             "value": ", ".join(f"{y}: {v:,}" for y, v in vcus.items()) or "—"},
+            {"key": "buffer", "label": f"Buffer [% / credits] ({which})",
+             "value": f"{c.nprt.buffer_percent:g}% / {sum(buffer.values()):,}"},
         ]
         ref = reference_comparison(self.project_area_ha, self.agb_stock_tco2, mean_avoided) if self.generated else {}
         out = []
@@ -490,6 +498,12 @@ class CreditingResults:
         for r in self.headline():
             ref = f"   (reference {r['reference']}; {r['difference']})" if r["reference"] != "—" else ""
             lines.append(f"  {r['label']}: {r['value']}{ref}")
+        flagged = [ch for ch in self.choices if ch.flag]
+        if flagged:
+            lines.append("  Assumptions and flags (the report's choices table explains each):")
+            lines += [f"    ⚑ {ch.key} = {ch.value}" for ch in flagged]
+        if self.warnings:
+            lines.append(f"  Warnings: {len(self.warnings)} (summary.json and the report list them)")
         return lines
 
     def to_dict(self) -> dict:
