@@ -85,6 +85,36 @@ def test_report_is_looked_at(demo, tmp_path):
     assert min(inked) > 5
 
 
+def test_report_reads_well(demo, tmp_path):
+    """Issue 18, report polish: the PDF's words are whole (table headers are not broken mid-word), no
+    table has an empty column, and the sections a validation body looks for are there."""
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) not installed")
+    import re
+
+    subprocess.run(["pdftotext", str(demo.report_pdf), str(tmp_path / "r.txt")], check=True)
+    text = (tmp_path / "r.txt").read_text()
+    words = set(re.findall(r"[A-Za-z][A-Za-z-]+", text))
+    html = demo.report_html.read_text()
+    headers = set(re.findall(r"<th[^>]*>([^<]+)</th>", html))
+    long_words = {w for h in headers for w in re.findall(r"[A-Za-z][A-Za-z-]{6,}", h)}
+    assert long_words, "the report has no table headers"
+    broken = sorted(w for w in long_words if w not in words)
+    assert not broken, f"header words broken or missing in the PDF: {broken[:10]}"
+    for needed in ("VM0048", "VT0007", "Choices and assumptions", "leakage", "Non-Permanence Risk Tool v4.2", "CCB", "validity period",
+                   "Run manifest"):
+        assert needed.lower() in " ".join(text.split()).lower(), needed
+    for m in re.finditer(r"<table.*?</table>", html, flags=re.S):
+        rows = re.findall(r"<tr>(.*?)</tr>", m.group(0), flags=re.S)
+        body = [re.findall(r"<td[^>]*>(.*?)</td>", r, flags=re.S) for r in rows]
+        body = [r for r in body if r]
+        if not body:
+            continue
+        for j in range(max(len(r) for r in body)):
+            assert any(j < len(r) and re.sub(r"<[^>]+>|\s", "", r[j]) for r in body), \
+                f"an empty column {j} in a table: {m.group(0)[:200]}"
+
+
 def test_manifest_reproduces(demo, tmp_path):
     """Same config + same manifest -> same numbers (rerun the sample's project.toml)."""
     from reddplus.chain import run_project
