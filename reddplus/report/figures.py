@@ -35,10 +35,13 @@ def _extent_km(bounds: Sequence[float]) -> list[float]:
 
 
 def _outlines(ax, outlines: dict[str, tuple[object, str]] | None) -> None:
-    """Draw GeoSeries outlines given as {label: (geoseries_in_raster_crs, colour)}."""
+    """Draw GeoSeries outlines given as {label: (geoseries_in_raster_crs, colour)}, clipped to the map's extent
+    (a zoomed map keeps its zoom: an outline larger than it does not widen the axes)."""
     if not outlines:
         return
     from shapely.affinity import scale
+
+    xlim, ylim = ax.get_xlim(), ax.get_ylim()
 
     for label, (geoms, colour) in outlines.items():
         first = True
@@ -50,6 +53,8 @@ def _outlines(ax, outlines: dict[str, tuple[object, str]] | None) -> None:
                     x, y = line.xy
                     ax.plot(x, y, color=colour, lw=1.2, label=label if first else None)
                     first = False
+    ax.set_xlim(xlim)
+    ax.set_ylim(ylim)
     ax.legend(loc="lower left", fontsize=7, framealpha=0.8)
 
 
