@@ -6,7 +6,6 @@ results object means the same before and after the run folder is published.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -519,18 +518,3 @@ class CreditingResults:
         return out
 
 
-def json_default(o):
-    """JSON encoding of numpy scalars and arrays, paths, dates, tuples and result objects."""
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, (Path, dt.date)):
-        return str(o)
-    if hasattr(o, "to_dict"):
-        return o.to_dict()
-    if isinstance(o, tuple):
-        return list(o)
-    return str(o)

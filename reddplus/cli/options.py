@@ -251,14 +251,6 @@ def progress(description: str, total: int | None = None, quiet: bool = False, **
     return Progress(description, total, quiet=quiet, **kwargs)
 
 
-def run_tool(fn, *args, **kwargs):
-    """Call a library tool, translating reddplus errors into click errors (exit code per class)."""
-    try:
-        return fn(*args, **kwargs)
-    except ReddplusError as err:
-        raise CliError(err) from err
-
-
 class CliError(click.ClickException):
     def __init__(self, err: ReddplusError):
         super().__init__(str(err))

@@ -280,5 +280,6 @@ def scenario(forest_change, fmt, dates, roads, planned_roads, opening_year_field
     if as_json:
         echo_json(out)
     else:
-        for y, ha in zip(out["years"], res.allocation.zone_ha_per_year["project"]):
-            click.echo(f"{y}: project {ha:.2f} ha")
+        alloc = out["with_planned_roads"] or out["without_planned_roads"]
+        for y, ha in zip(alloc["years"], alloc["zones"]["project"]):
+            click.echo(f"{y}: project {ha:.2f} ha" + (" (with the planned roads)" if out["uses_planned_roads"] else ""))

@@ -226,7 +226,6 @@ def _baseline_section(results, root: Path, grid, outlines, figs, tables) -> None
                           f.model, p.reason] for f in b.fits for p in f.periods],
                         "VM0048 v1.0: the baseline is reassessed every validity period on the HRP before it; a "
                         "period whose HRP the data do not cover is a provisional ex-ante projection."))
-    fdir = root / "figures"
     for i, fit in enumerate(b.fits):
         tag = "" if i == 0 else f" ({fit.periods[0].start}-{fit.periods[-1].end})"
         if fit.rate is not None:

@@ -165,17 +165,6 @@ def breakdown_chart(path, labels, values, *, title: str, xlabel: str, threshold:
     return _save(fig, path)
 
 
-def table_figure(path, columns: list[str], rows: list[list], *, title: str) -> Path:
-    """A small table rendered as a figure (for the model-assessment table in slides and the PDF)."""
-    fig, ax = plt.subplots(figsize=(min(12, 1.6 * len(columns)), 0.4 * len(rows) + 1))
-    ax.axis("off")
-    tbl = ax.table(cellText=[[_fmt(v) for v in r] for r in rows], colLabels=columns, loc="center")
-    tbl.auto_set_font_size(False)
-    tbl.set_fontsize(8)
-    ax.set_title(title)
-    return _save(fig, path)
-
-
 def _fmt(v) -> str:
     if isinstance(v, float):
         return f"{v:,.3g}" if abs(v) < 1000 else f"{v:,.0f}"

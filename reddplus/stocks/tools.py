@@ -21,7 +21,7 @@ from reddplus.stocks.height import (HEIGHT_METHODS, HeightModel, HeightModelComp
                                     compare_height_models, feldpausch2012_model, fit_height_model)
 from reddplus.stocks.inventory import Inventory, PlotAreas, read_inventory, read_plot_areas
 from reddplus.stocks.montecarlo import MonteCarloResult, agb_monte_carlo
-from reddplus.stocks.wood_density import (LEVELS, WoodDensityTable, default_wood_density_table, match_wood_density,
+from reddplus.stocks.wood_density import (WoodDensityTable, default_wood_density_table, match_wood_density,
                                           read_wood_density_table)
 
 log = logging.getLogger(__name__)

@@ -222,7 +222,6 @@ def test_missing_nprt_answers_name_the_key(cfg, inputs):
 def test_emission_factor_of_one_stratum(cfg, inputs, tmp_path):
     """A single stratum takes the whole weight: EF = AGB + BGB - post."""
     from reddplus.project import StratumStock
-    from reddplus.raster import write_cog
 
     st = cfg.stocks.model_copy(update={"source": "strata", "inventory": None, "post_deforestation": None,
                                        "post_deforestation_tco2e_per_ha": 50.0,

@@ -155,6 +155,12 @@ def test_scenario_command(tmp_path):
     ha = dict(zip(out["years"], out["with_planned_roads"]["zones"]["project"]))
     assert ha[2025] == ha[2021] and ha[2030] == ha[2026] and ha[2026] > 2 * ha[2025]
     assert (tmp_path / "maps" / "classes_vp_roads_2026.tif").exists()
+    text = CliRunner().invoke(cli, ["risk", "scenario", str(fp), "--format", "fcc123", "--roads",
+                                    str(tmp_path / "roads.gpkg"), "--planned-roads", str(tmp_path / "planned.gpkg"),
+                                    "--project", str(tmp_path / "p.gpkg"), "--expected-deforestation-ha-per-year",
+                                    "50", "--years", "2021-2030"])
+    assert text.exit_code == 0, text.output
+    assert f"2026: project {ha[2026]:.2f} ha (with the planned roads)" in text.output
 
 
 def test_benchmark_profile_udef_arp(inputs):

@@ -6,7 +6,6 @@ estimators, their standard errors); Stehman 2014 (strata that are not the map cl
 
 from __future__ import annotations
 
-import numpy as np
 
 from reddplus.chain.inputs import RunInputs
 from reddplus.chain.results import ActivityStepResult, ReferenceActivityResult
@@ -65,13 +64,6 @@ def reference_activity(cfg: ProjectConfig, inputs: RunInputs, *,
     return ReferenceActivityResult(ref)
 
 
-def hrp_jurisdiction_from_sample(reference: ReferenceActivityResult, periods) -> tuple[float, float]:
-    """The jurisdiction's HRP deforestation [ha/yr] and its standard error [ha/yr] from the sample."""
-    h0, h1 = periods.historical_reference
-    d = reference.sample.period(h0, h1).domains["jurisdiction"]
-    return float(d.estimate_ha_per_year), float(d.se_ha_per_year)
-
-
 def monitored_from_sample(reference: ReferenceActivityResult | None, period: tuple[int, int], domain: str):
     """The sample's estimate of a domain's deforestation over a monitoring period (first, last vintage), or None
     when the sample does not cover it. Monitoring vintages ``a..b`` are the map period ``(a - 1, b]``."""
@@ -84,6 +76,3 @@ def monitored_from_sample(reference: ReferenceActivityResult | None, period: tup
     return None
 
 
-def annual_sum(series: dict[int, float], years) -> float:
-    """Sum of an annual series over ``years`` [ha]."""
-    return float(np.sum([series.get(y, 0.0) for y in years]))
