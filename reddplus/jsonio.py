@@ -1,7 +1,13 @@
-"""One JSON encoding for everything reddplus writes or prints (results, summaries, CLI output).
+"""One JSON encoding for everything reddplus writes or prints (results, summaries, CLI output), and the
+one way numbers are written into CSV tables.
 
 Numpy scalars and arrays become Python numbers and lists, NaN and infinities become ``null`` (JSON
 has no NaN), paths and dates become strings, and result objects are encoded by their ``to_dict()``.
+
+CSV tables give floats to :data:`CSV_SIGNIFICANT_DIGITS` significant digits (and at least every digit
+of their integer part), without an exponent: ``3972.7799999999997`` is written ``3972.78``. Only the
+text is rounded; computations and JSON keep full precision (``frame.to_csv(path,
+float_format=csv_number)``).
 """
 
 from __future__ import annotations
@@ -36,6 +42,22 @@ def jsonable(obj: Any) -> Any:
     if hasattr(obj, "to_dict") and callable(obj.to_dict):
         return jsonable(obj.to_dict())
     return obj
+
+
+#: significant digits of a float in a CSV table: far above binary float noise (~1e-16 relative), far below
+#: any measured precision
+CSV_SIGNIFICANT_DIGITS = 10
+
+
+def csv_number(x: float) -> str:
+    """A float as a CSV table writes it (see the module docstring): ``0.1 + 0.2`` -> ``0.3``."""
+    import numpy as np
+
+    x = float(x)
+    if x == 0 or not math.isfinite(x):
+        return "0" if x == 0 else str(x)
+    digits = max(CSV_SIGNIFICANT_DIGITS, int(math.floor(math.log10(abs(x)))) + 1)
+    return np.format_float_positional(x, precision=digits, unique=True, fractional=False, trim="-")
 
 
 def dumps(obj: Any, **kwargs) -> str:

@@ -32,7 +32,15 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    model_validator,
+)
 
 from reddplus.accounting.pools import POOLS, load_ipcc_defaults
 from reddplus.accounting.uncertainty import UNCERTAINTY_RULES
@@ -48,14 +56,14 @@ class _Model(BaseModel):
 class UncertaintySettings(_Model):
     """``[deductions.uncertainty]``: the Monte Carlo and the threshold of the deduction rule."""
 
-    confidence: float = Field(0.90, gt=0.5, lt=1, description="two-sided confidence level of the interval whose "
+    confidence: StrictFloat = Field(0.90, gt=0.5, lt=1, description="two-sided confidence level of the interval whose "
                               "half-width is compared with the threshold [-] (VCS: 0.90)")
-    allowable_halfwidth_percent: float = Field(
+    allowable_halfwidth_percent: StrictFloat = Field(
         10.0, ge=0, le=100, description="half-width [% of the mean] up to which no deduction is made; 10 is the "
         "assumed VCS threshold (a 90 % interval no wider than 20 % of the estimate), stated as an assumption because "
         "the VM0048 / VMD0055 v1.1 text could not be read. Ignored by rules that fix their own (vm0007_x_unc: 15).")
-    draws: int = Field(10_000, ge=1000, le=1_000_000, description="Monte Carlo draws per monitoring period")
-    allocation_relative_se: float | None = Field(
+    draws: StrictInt = Field(10_000, ge=1000, le=1_000_000, description="Monte Carlo draws per monitoring period")
+    allocation_relative_se: StrictFloat | None = Field(
         None, ge=0, description="relative standard error of the project's share of the jurisdictional activity data "
         "[-], if the allocation provider gives one; omitted = not defined (reported, not read as zero)")
 
@@ -67,7 +75,7 @@ class BeyondBeltLeakage(_Model):
         ..., description="share_of_reductions: a stated share of the gross reductions is displaced beyond the belt; "
         "not_applicable: no geographically unconstrained agents (reason required). No default: VMD0055 v1.1's "
         "procedure could not be read")
-    share: float | None = Field(None, ge=0, le=1, description="share of the gross reductions [-] (share_of_reductions)")
+    share: StrictFloat | None = Field(None, ge=0, le=1, description="share of the gross reductions [-] (share_of_reductions)")
     reason: str | None = Field(None, min_length=1, description="why the value or the non-applicability holds; "
                                "printed in the report")
 
@@ -87,11 +95,11 @@ class MarketLeakage(_Model):
         ..., description="factor: leakage factor x carbon of the timber the baseline would have extracted; "
         "percent_of_reductions: a percentage of the gross reductions; not_applicable: no timber would have entered "
         "the market (reason required). No default: VMD0055 v1.1's factor table could not be read")
-    factor: float | None = Field(None, ge=0, le=1, description="market-leakage factor [-] (method factor)")
-    timber_tco2e_per_ha: float | None = Field(
+    factor: StrictFloat | None = Field(None, ge=0, le=1, description="market-leakage factor [-] (method factor)")
+    timber_tco2e_per_ha: StrictFloat | None = Field(
         None, ge=0, description="carbon of the commercial timber extracted per hectare of baseline deforestation "
         "[t CO2e/ha] (method factor); times the avoided deforestation it gives the baseline harvest")
-    percent: float | None = Field(None, ge=0, le=100, description="percentage of the gross reductions [%] "
+    percent: StrictFloat | None = Field(None, ge=0, le=100, description="percentage of the gross reductions [%] "
                                   "(method percent_of_reductions)")
     reason: str | None = Field(None, min_length=1, description="why the value or the non-applicability holds; "
                                "printed in the report")
@@ -110,7 +118,7 @@ class MarketLeakage(_Model):
 class LeakageSettings(_Model):
     """``[deductions.leakage]``: all three VMD0055 leakage components, each explicit."""
 
-    belt_floor_at_zero: bool = Field(True, description="belt deforestation below its allocated baseline earns "
+    belt_floor_at_zero: StrictBool = Field(True, description="belt deforestation below its allocated baseline earns "
                                      "nothing (floored at zero per year); stated as an assumption in the results")
     beyond_belt: BeyondBeltLeakage = Field(..., description="leakage beyond the leakage belt (required: method and "
                                            "value, or not_applicable with a reason)")
@@ -132,7 +140,7 @@ class DeductionsAccounting(_Model):
 class PoolChoice(_Model):
     """One carbon pool's inclusion and its reason."""
 
-    include: bool = Field(..., description="whether the pool enters the emission factor")
+    include: StrictBool = Field(..., description="whether the pool enters the emission factor")
     reason: str | None = Field(None, min_length=1, description="why; required when departing from the default "
                                "of reddplus.accounting.pools.POOL_RULES")
 
@@ -162,9 +170,9 @@ class PostDeforestationClass(_Model):
     """``[[stocks.post_deforestation]]``: one land-use class that replaces forest."""
 
     name: str = Field(..., min_length=1, description="land-use class (e.g. 'annual cropland', 'pasture')")
-    share: float = Field(..., gt=0, le=1, description="fraction of the deforested area that becomes this class [-]; "
+    share: StrictFloat = Field(..., gt=0, le=1, description="fraction of the deforested area that becomes this class [-]; "
                          "the shares sum to 1")
-    tco2e_per_ha: float | None = Field(None, ge=0, description="long-term biomass stock of the class [t CO2e/ha], "
+    tco2e_per_ha: StrictFloat | None = Field(None, ge=0, description="long-term biomass stock of the class [t CO2e/ha], "
                                        "given directly (then source is required)")
     ipcc_default: str | None = Field(None, description="key of an IPCC default in reddplus/accounting/"
                                      "ipcc_defaults.toml [post_deforestation] (e.g. annual_cropland: IPCC 2006 "
@@ -201,9 +209,9 @@ class StocksAccounting(_Model):
 class ValiditySettings(_Model):
     """``[periods.validity]``: baseline validity periods (reddplus.baseline.validity)."""
 
-    period_years: int | list[int] = Field(6, description="length of each validity period [yr] (VM0048: 6), or the "
+    period_years: StrictInt | list[StrictInt] = Field(6, description="length of each validity period [yr] (VM0048: 6), or the "
                                           "lengths of the successive periods (the last repeats)")
-    hrp_years: int = Field(10, ge=1, le=30, description="length of the historical reference period before each "
+    hrp_years: StrictInt = Field(10, ge=1, le=30, description="length of the historical reference period before each "
                            "validity period [yr] (VM0048: 10)")
 
     @model_validator(mode="after")

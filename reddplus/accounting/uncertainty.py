@@ -129,11 +129,6 @@ def combined_uncertainty(activity_ha, activity_sd_ha, ef_mean: float, ef_sd: flo
                              uncertainty_deduction(half, allowable_halfwidth_percent), confidence, draws, seed)
 
 
-def normal_halfwidth_percent(mean: float, sd: float, confidence: float = 0.90) -> float:
-    """Half-width of a normal interval in % of the mean (for cross-checks): :math:`100 z\\sigma/\\mu`."""
-    return float(100.0 * stats.norm.ppf(0.5 + confidence / 2) * sd / mean)
-
-
 # ============================================================================ rules
 @dataclass(frozen=True)
 class UncertaintyRule:

@@ -80,7 +80,6 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from reddplus.errors import (ConfigError, GridMismatchError, InputDataError, OutputExistsError, ToleranceWarning,
                              ZoneError)
@@ -89,9 +88,9 @@ from reddplus.raster import Grid, burn_zones, check_same_grid, iter_blocks, map_
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AREAS", "UNITS", "UNIT_SPELLINGS", "AllocatedActivityData", "AllocatedBaseline", "AllocatedConfig",
+__all__ = ["AREAS", "UNITS", "UNIT_SPELLINGS", "AllocatedActivityData", "AllocatedBaseline",
            "AllocatedDisagreementWarning", "ActivityComparison", "allocated_baseline", "allocated_density",
-           "check_allocated_values", "compare_activity_data", "read_allocated_activity_data",
+           "allocated_years", "check_allocated_values", "compare_activity_data", "read_allocated_activity_data",
            "write_allocated_activity_data", "write_allocated_map", "write_allocated_outputs"]
 
 #: canonical unit of the allocated map
@@ -111,35 +110,6 @@ class AllocatedDisagreementWarning(ToleranceWarning):
 
 
 # ------------------------------------------------------------------------------------------ config
-class AllocatedConfig(BaseModel):
-    """The ``[baseline]`` keys of a project that uses a delivered allocation (``source = "allocated"``).
-
-    The lead's ``Baseline`` model can inherit these fields (or copy them); every field is documented
-    and none has a default that changes a number silently.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    allocated_risk_map: Path | None = Field(
-        None, description="raster of allocated deforestation [ha pixel-1 yr-1] for the validity period, on the "
-                          "forest-change grid (VT0007 allocation; see reddplus.baseline.allocated)")
-    allocated_activity_data: Path | None = Field(
-        None, description="optional CSV year,area,ha of the allocated deforestation [ha/yr] of the project and "
-                          "leakage_belt, compared with the map's sums")
-    allocated_units: str | None = Field(
-        None, description="units of a map whose band carries no unit type (e.g. UDef-ARP's apd_VP.tif): must be "
-                          "'ha/pixel/yr'; never assumed")
-    allocated_tolerance_percent: float = Field(
-        1.0, ge=0, le=100, description="largest relative difference [%] between the map's sums and the CSV "
-                                       "before a warning (forestatrisk warns at 1 % allocation error)")
-
-    @model_validator(mode="after")
-    def _units(self):
-        if self.allocated_units is not None and normalise_units(self.allocated_units) is None:
-            raise ValueError(f"allocated_units must be {UNITS!r}; got {self.allocated_units!r}")
-        return self
-
-
 def normalise_units(text: str | None) -> str | None:
     """:data:`UNITS` when ``text`` is one of :data:`UNIT_SPELLINGS` (spaces and case ignored), else None."""
     if not text:
@@ -562,6 +532,17 @@ def _band_years(ds, path: str, years: Sequence[int] | None) -> tuple[tuple[int, 
     if not chosen:
         raise InputDataError("no year to read the allocated map for", path=path, column="YEARS")
     return chosen, [1] * len(chosen)
+
+
+def allocated_years(risk_map: str | os.PathLike) -> tuple[int, ...] | None:
+    """The years an allocated risk map declares (band ``YEAR`` tags or the ``YEARS`` tag); ``None`` when a
+    single-band map declares none (it then applies to whatever years the caller gives)."""
+    path = str(risk_map)
+    with open_raster(path) as ds:
+        if ds.count > 1:
+            return _band_years(ds, path, None)[0]
+        tag = ds.tags().get("YEARS")
+        return _parse_years(tag, path=path, what="YEARS") if tag else None
 
 
 def _units_of(ds, path: str, declared: str | None) -> tuple[str, str]:

@@ -12,14 +12,15 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import numpy as np
 
 from reddplus.errors import InputDataError, ToleranceWarning, ZoneError
-from reddplus.raster import Grid, burn_zones, iter_blocks, map_blocks, open_raster, read_block, read_grid, read_zones
-from reddplus.risk.vt0007 import Adjustment, adjustment_ratio
+from reddplus.raster import (Grid, burn_zones, check_same_grid, iter_blocks, map_blocks, open_raster, read_block,
+                             read_grid, read_zones)
+from reddplus.risk.vt0007 import Adjustment, adjustment_ratio, adjustment_ratio_udef_arp, check_profile
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ class AllocationResult:
     adjustments: tuple[Adjustment, ...]
     allocation_error: float         # signed worst relative error (allocated - expected) / expected over the years
     capped_share: float             # worst share of forest pixels at the cap over the years
+    zone_stratum_ha_per_year: dict = field(default_factory=dict)   # zone -> stratum code -> tuple of ha per year
 
     def to_dict(self) -> dict:
         return {
@@ -43,7 +45,35 @@ class AllocationResult:
             "adjustment_ratio": [a.ratio for a in self.adjustments],
             "allocation_error": self.allocation_error,
             "capped_share": self.capped_share,
+            "zone_strata": {z: {str(h): list(v) for h, v in d.items()} for z, d in self.zone_stratum_ha_per_year.items()},
         }
+
+
+def merge_allocations(parts: Sequence[AllocationResult], years: Sequence[int]) -> AllocationResult:
+    """One allocation over ``years`` from allocations of disjoint subsets of them (e.g. one per validity
+    period, or one per road map), each year taken from the part that allocated it."""
+    by_year = {}
+    for r in parts:
+        for i, y in enumerate(r.years):
+            by_year[y] = (r, i)
+    years = tuple(years)
+    missing = [y for y in years if y not in by_year]
+    if missing:
+        raise InputDataError(f"no allocation for the years {missing}", column="year")
+    zones = parts[0].zone_ha_per_year.keys()
+    adjs = tuple(by_year[y][0].adjustments[by_year[y][1]] for y in years)
+    err = max((a.allocation_error for a in adjs), key=abs)
+
+    def pick(get):
+        return tuple(get(by_year[y][0])[by_year[y][1]] for y in years)
+
+    strata = {z: {h: pick(lambda r, z=z, h=h: r.zone_stratum_ha_per_year[z][h])
+                  for h in parts[0].zone_stratum_ha_per_year[z]}
+              for z in parts[0].zone_stratum_ha_per_year
+              if all(z in r.zone_stratum_ha_per_year for r in parts)}
+    return AllocationResult(years, pick(lambda r: r.expected_ha_per_year),
+                            {z: pick(lambda r, z=z: r.zone_ha_per_year[z]) for z in zones}, adjs, err,
+                            max(a.capped_share for a in adjs), strata)
 
 
 def _check(adjs, tolerance, capped_tolerance):
@@ -105,13 +135,17 @@ def allocate(*args, **kwargs) -> AllocationResult:
 def _allocate(density_path: str | os.PathLike, expected_ha_per_year: float | Sequence[float], *,
              zones: Mapping[str, str | os.PathLike] | None = None, jurisdiction: str | os.PathLike | None = None,
              years: Sequence[int] | None = None, tolerance: float = 0.01, capped_tolerance: float = 0.05,
-             scheduler: str | None = None, block_size: int | None = None) -> AllocationResult:
+             scheduler: str | None = None, block_size: int | None = None, strata: str | os.PathLike | None = None,
+             profile: str = "reddplus", max_iterations: int = 5) -> AllocationResult:
     """Streamed allocation of a density raster [ha/pixel/yr] to zone polygons (e.g. project, leakage belt).
 
     Two passes through the raster engine: the distinct densities and their pixel counts (for the
-    adjustment ratio, VT0007 step 6), then the per-zone sums. Each zone must lie inside the
-    jurisdiction polygon when one is given (else inside the raster).
+    adjustment ratio, VT0007 step 6, by the ``profile``'s rule: the exact fixed point, or UDef-ARP's
+    iteration up to ``max_iterations``), then the per-zone sums, and per stratum code of the
+    ``strata`` raster (same grid) when one is given. Each zone must lie inside the jurisdiction
+    polygon when one is given (else inside the raster).
     """
+    check_profile(profile)
     grid: Grid = read_grid(density_path)
     expected = [float(expected_ha_per_year)] if np.isscalar(expected_ha_per_year) else \
         [float(e) for e in expected_ha_per_year]
@@ -144,24 +178,42 @@ def _allocate(density_path: str | os.PathLike, expected_ha_per_year: float | Seq
     u, inv = np.unique(vals, return_inverse=True)
     counts = np.bincount(inv, weights=cnt, minlength=u.size)
     area = grid.pixel_area_ha
-    adjs = tuple(adjustment_ratio(u, counts, e, area) for e in expected)
-    ratios = np.array([a.ratio for a in adjs])
+    if profile == "udef-arp":
+        adjs = tuple(adjustment_ratio_udef_arp(u, counts, e, area, max_iterations) for e in expected)
+    else:
+        adjs = tuple(adjustment_ratio(u, counts, e, area) for e in expected)
+    if strata is not None:
+        check_same_grid({f"density ({density_path})": grid, f"strata ({strata})": read_grid(strata)})
 
     def sums(block):
         with open_raster(density_path) as ds:
             d = np.nan_to_num(read_block(ds, block, with_halo=False).astype(np.float64))
-        out = {}
+        s = None
+        if strata is not None:
+            with open_raster(strata) as ds:
+                s = read_block(ds, block, with_halo=False)
+        out, by_stratum = {}, {}
         for name, z in zl.items():
-            dz = d[burn_zones(z, grid, block) > 0]
-            out[name] = np.minimum(ratios[:, None] * dz[None, :], area).sum(axis=1)
-        return out
+            inside = burn_zones(z, grid, block) > 0
+            adjusted = np.stack([a.adjust(d[inside], area) for a in adjs]) if adjs else np.zeros((0, 0))
+            out[name] = adjusted.sum(axis=1)
+            if s is not None:
+                codes = s[inside]
+                by_stratum[name] = {int(h): adjusted[:, codes == h].sum(axis=1) for h in np.unique(codes)}
+        return out, by_stratum
 
     # summed in block order, not in the threads' completion order: the same bits on every run
     tot = {name: np.zeros(len(expected)) for name in zl}
-    for _, out in map_blocks(sums, blocks, scheduler=scheduler, ordered=True):
+    tot_s: dict[str, dict[int, np.ndarray]] = {name: {} for name in zl}
+    for _, (out, by_stratum) in map_blocks(sums, blocks, scheduler=scheduler, ordered=True):
         for name, a in out.items():
             tot[name] += a
+        for name, per in by_stratum.items():
+            for h, a in per.items():
+                tot_s[name][h] = tot_s[name].get(h, 0.0) + a
     err, capped = _check(adjs, tolerance, capped_tolerance)
     yrs = tuple(years) if years is not None else tuple(range(len(expected)))
+    strata_out = {name: {h: tuple(float(x) for x in a) for h, a in sorted(per.items())}
+                  for name, per in tot_s.items()} if strata is not None else {}
     return AllocationResult(yrs, tuple(expected), {k: tuple(float(x) for x in a) for k, a in tot.items()}, adjs,
-                            err, capped)
+                            err, capped, strata_out)

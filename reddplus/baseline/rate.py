@@ -2,8 +2,8 @@
 
 References
 ----------
-1. Verra (2023) VMD0055 v1.0, Estimation of emission reductions from avoiding unplanned
-   deforestation, section 5.1 (jurisdictional activity data and its projection).
+1. Verra (2024) VMD0055 v1.1, Estimation of emission reductions from avoiding unplanned
+   deforestation, section 5.2 (jurisdictional activity data and its projection).
 2. Verra (2023) VT0007 v1.0, section 3 (expected deforestation of the jurisdiction over the
    validity period: the historical average over the HRP, or a trend, or a value given by a
    jurisdictional programme).

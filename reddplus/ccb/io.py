@@ -17,12 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from reddplus.ccb.model import (COMPUTED, CcbSettings, ChangeNode, CommunityGroup, Engagement, Grievance, HcvArea,
+from reddplus.ccb.model import (CcbSettings, ChangeNode, CommunityGroup, Engagement, Grievance, HcvArea,
                                 HcvStatus, Indicator, IndicatorValue, Stakeholder, TenureRight, parse_period)
 from reddplus.errors import InputDataError
 
 if TYPE_CHECKING:
-    import geopandas as gpd
 
     from reddplus.project import ProjectConfig
 

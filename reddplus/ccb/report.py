@@ -152,8 +152,8 @@ def _indicator_rows(r: CcbResults, code: str) -> list[list]:
                                for g, x in v.with_project_by_group.items())
             rows.append([ir.indicator.indicator_id, ir.indicator.name, ir.indicator.unit,
                          f"{v.period[0]}-{v.period[1]}", wo, cf,
-                         _fmt(v.with_project) if v.with_project is not None else "not measured", groups,
-                         "; ".join(ir.flags + (("OVERDUE",) if ir.overdue else ()))])
+                         _fmt(v.with_project) if v.with_project is not None else "not measured", groups or "—",
+                         "; ".join(ir.flags + (("OVERDUE",) if ir.overdue else ())) or "—"])
     return rows
 
 
@@ -267,9 +267,10 @@ def _content(r: CcbResults, figdir: Path, rel: str) -> dict:
                           "figures": cfigs, "missing": list(item.missing), "evidence": list(item.evidence)})
         sections.append({"name": sec, "criteria": crits})
     figs += [p for p in (zone_map, frag) if p]
-    plan = [[ir.indicator.indicator_id, ir.indicator.criterion, ir.indicator.name, ir.indicator.unit,
-             ir.indicator.method, ir.indicator.frequency, ir.indicator.responsible, ir.indicator.source,
-             "; ".join(ir.indicator.disaggregation), "OVERDUE" if ir.overdue else "on time"] for ir in r.indicators]
+    plan = [[ir.indicator.indicator_id, ir.indicator.criterion, f"{ir.indicator.name} [{ir.indicator.unit}]",
+             ir.indicator.method, ir.indicator.frequency, f"{ir.indicator.responsible}; {ir.indicator.source}",
+             "; ".join(ir.indicator.disaggregation) or "—", "OVERDUE" if ir.overdue else "on time"]
+            for ir in r.indicators]
     return {"r": r, "sections": sections, "plan": plan, "flags": r.flags(), "figures": figs,
             "banner": GENERATED_BANNER if r.generated else None}
 

@@ -12,15 +12,14 @@ import csv
 import logging
 import os
 import time
-import warnings
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
 from reddplus.chain import steps
 from reddplus.chain.choices import run_choices
-from reddplus.chain.inputs import RunInputs, prepare_inputs
-from reddplus.chain.results import ActivityStepResult, CreditingResults, StocksResult
+from reddplus.chain.inputs import prepare_inputs
+from reddplus.chain.results import ActivityStepResult, CreditingResults
 from reddplus.errors import InputDataError
 from reddplus.project import ProjectConfig, StratumStock as StratumStockSpec
 
@@ -90,55 +89,41 @@ class CreditingChain:
     # ------------------------------------------------------------------ composition
     def compute(self, root: Path, *, activity: ActivityStepResult | None = None) -> CreditingResults:
         """Run every step into ``root`` (an empty folder) and return the results; paths are relative to it."""
-        cfg = self.config
-        note = self.note
+        cfg, note, sch = self.config, self.note, self.scheduler
         for sub in ("figures", "rasters", "tables"):
-            (root / sub).mkdir()
+            (root / sub).mkdir(exist_ok=True)
         note("reading the forest change")
         inputs = prepare_inputs(cfg)
+        from reddplus.landcover.export import write_forest_change
+
+        write_forest_change(inputs.forest_change, root / "rasters" / "forest_change.tif", scheduler=sch)
         nprt = steps.non_permanence(cfg, inputs.periods)
         note("carbon stocks (tree inventory, Monte Carlo)")
         stocks = steps.carbon_stocks(cfg, inputs)
         note("activity data (deforestation per zone and year)")
-        activity = activity or steps.activity(cfg, inputs, stocks.codes, scheduler=self.scheduler)
-        baseline_parts = self._baseline(inputs, activity, root)
-        rate, risk, assessment, scenario, baseline = baseline_parts
-        efs = steps.emission_factors(cfg, inputs, stocks, root / risk.density_path)
-        note("credits: uncertainty, non-permanence buffer, net VCUs")
-        credits = steps.credits(cfg, inputs.periods, activity, rate, baseline, efs, nprt)
+        activity = activity or steps.activity(cfg, inputs, stocks.codes, scheduler=sch)
+        reference = None
+        if cfg.activity_data.reference_sample is not None:
+            note("activity data: reference sample (stratified estimates)")
+            reference = steps.reference_activity(cfg, inputs, scheduler=sch)
+        baseline = steps.baseline(cfg, inputs, activity, reference, root, scheduler=sch, note=note)
+        efs = steps.emission_factors(cfg, stocks, baseline)
         cf = None
         if cfg.counterfactual.enabled and inputs.periods.monitoring:
             note("counterfactual: pixel matching")
-            cf = steps.counterfactual(cfg, inputs, baseline, efs, scheduler=self.scheduler)
+            cf = steps.counterfactual(cfg, inputs, baseline, efs, scheduler=sch)
+        note("credits: leakage, uncertainty, non-permanence buffer, net VCUs")
+        credits = steps.credits(cfg, inputs.periods, activity, reference, baseline, efs, nprt, cf)
+        ccb = None
+        if cfg.ccb is not None:
+            note("CCB v3.1: indicators and section")
+            ccb = steps.ccb(cfg, inputs, baseline, cf, root, scheduler=sch)
         manifest = self._manifest()
-        issuance = None
-        if credits.ex_post is not None and any(r.issuance > 0 for r in credits.ex_post.rows):
-            note("registry: issuing the ex-post vintages (serial blocks)")
-            issuance = steps.issuance(cfg, credits, manifest["manifest_sha256"], root)
-        choices = run_choices(cfg, inputs.dates, baseline_source=baseline.source, baseline_reason=baseline.reason,
-                              assessment_ran=assessment.ran, assessment_reason=assessment.reason,
-                              counterfactual_ran=cf is not None, nprt=nprt)
-        return CreditingResults(cfg, root, inputs.project_area_ha, inputs.dates, stocks, activity, rate, risk,
-                                assessment, scenario, baseline, efs, credits, cf, issuance, manifest, choices,
-                                generated=self.generated)
-
-    def _baseline(self, inputs: RunInputs, activity: ActivityStepResult, root: Path) -> tuple:
-        """Rate, benchmark risk map, model assessment, planned-road scenario and the baseline choice."""
-        cfg, note = self.config, self.note
-        note("baseline: jurisdictional rate")
-        rate = steps.jurisdictional_rate(cfg, inputs.periods, activity)
-        note("baseline: VT0007 risk map")
-        risk = steps.risk_map(cfg, inputs, root, scheduler=self.scheduler)
-        assessment = steps.model_assessment(cfg, inputs)
-        if assessment.ran:
-            note("baseline: benchmark vs alternative models (VT0007 section 5.3)")
-        note("baseline: allocation to the project and leakage belt")
-        benchmark = steps.allocation(cfg, inputs.periods, root / risk.density_path, rate, scheduler=self.scheduler)
-        scenario = None
-        if cfg.baseline.planned_roads:
-            note("baseline: planned-road scenario")
-            scenario = steps.scenario(cfg, inputs, rate, root)
-        return rate, risk, assessment, scenario, steps.choose_baseline(benchmark, scenario, assessment)
+        note("registry: issuing the ex-post vintages (serial blocks)")
+        issuance = steps.issuance(cfg, credits, manifest["manifest_sha256"], root)
+        results = CreditingResults(cfg, root, inputs.project_area_ha, inputs.dates, stocks, activity, reference,
+                                   baseline, efs, cf, credits, ccb, issuance, manifest, generated=self.generated)
+        return replace(results, choices=run_choices(results))
 
     def _manifest(self) -> dict:
         from reddplus.manifest import build_manifest
@@ -151,20 +136,26 @@ class CreditingChain:
     def _publish(self, out_dir, *, overwrite: bool, report_pdf: bool, activity=None, stage: Path | None = None,
                  t0: float | None = None) -> CreditingResults:
         """Compute into a staging folder, write the outputs and the report, publish by renaming."""
+        from reddplus.errors import collect_warnings
+        from reddplus.outputs import check_output_location
         from reddplus.raster import atomic_dir
 
         t0 = time.perf_counter() if t0 is None else t0
         out_dir = Path(out_dir).absolute()
+        if stage is None:
+            check_output_location(out_dir, self.config.input_files())
         with atomic_dir(out_dir, overwrite=overwrite, stage=stage) as root:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
+            with collect_warnings() as caught:
                 results = self.compute(root, activity=activity)
                 results = replace(results, with_pdf=report_pdf,
-                                  manifest=_relocated_manifest(results.manifest, root, out_dir))
+                                  manifest=_relocated_manifest(results.manifest, root, out_dir),
+                                  warnings=tuple(caught.messages()))
                 write_outputs(results, root, final=out_dir, seconds=time.perf_counter() - t0, note=self.note)
-        _log_warnings(caught)
+        for m in caught.messages():
+            log.warning("%s", m.replace(str(root), str(out_dir)))
         return replace(results, config=results.config.relocated(root, out_dir), out_dir=out_dir,
-                       seconds=time.perf_counter() - t0)
+                       seconds=time.perf_counter() - t0,
+                       warnings=tuple(w.replace(str(root), str(out_dir)) for w in results.warnings))
 
 
 def _relocated_manifest(manifest: dict, root: Path, out_dir: Path) -> dict:
@@ -179,34 +170,28 @@ def _relocated_manifest(manifest: dict, root: Path, out_dir: Path) -> dict:
 def write_outputs(results: CreditingResults, root: Path, *, final: Path, seconds: float, note: Progress) -> None:
     """Tables (CSV), ``manifest.json``, the report (HTML, PDF), ``results.json`` and ``summary.json`` in
     ``root``, the run folder that will be published as ``final``."""
-    from reddplus.jsonio import write_json
+    from reddplus.jsonio import csv_number, write_json
     from reddplus.report.crediting import write_report
 
     c = results.credits
     if results.activity.by_admin is not None:
-        results.activity.by_admin.table().to_csv(root / "tables" / "activity_by_admin.csv", index=False)
-    c.ex_ante.to_frame().to_csv(root / "tables" / "credits_ex_ante.csv", index=False)
+        results.activity.by_admin.table().to_csv(root / "tables" / "activity_by_admin.csv", index=False,
+                                                 float_format=csv_number)
+    c.ex_ante.to_frame().to_csv(root / "tables" / "credits_ex_ante.csv", index=False, float_format=csv_number)
     if c.ex_post is not None:
-        c.ex_post.to_frame().to_csv(root / "tables" / "credits_ex_post.csv", index=False)
+        c.ex_post.to_frame().to_csv(root / "tables" / "credits_ex_post.csv", index=False, float_format=csv_number)
     write_json(root / "manifest.json", results.manifest, sort_keys=True)
     note("report (figures, HTML, PDF)")
     write_report(results, root)
     write_json(root / "results.json", results.to_dict())
-    write_json(root / "summary.json", replace(results, out_dir=final, seconds=seconds).summary())
+    summary = replace(results, out_dir=final, seconds=seconds,
+                      warnings=tuple(w.replace(str(root), str(final)) for w in results.warnings)).summary()
+    write_json(root / "summary.json", summary)
     if results.with_pdf:
         note("report: PDF")
         from reddplus.report.render import render_pdf
 
         render_pdf(root / "report.html")
-
-
-def _log_warnings(caught) -> None:
-    """The run's own diagnostics are warnings (logged as such); third-party noise goes to debug."""
-    from reddplus.errors import ReddplusWarning
-
-    for w in caught:
-        level = logging.WARNING if issubclass(w.category, ReddplusWarning) else logging.DEBUG
-        log.log(level, "%s: %s", w.category.__name__, w.message)
 
 
 # --------------------------------------------------------------------------------------------- tables in
@@ -290,9 +275,8 @@ def run_demo(out_dir: str | os.PathLike = "reddplus-demo", *, seed: int | None =
     The landscape (:func:`reddplus.sample.generate_sample_landscape`) is written into ``OUT/sample``
     with its ``project.toml``, so ``reddplus run OUT/sample/project.toml`` reruns it.
     """
-    import tempfile
-
     from reddplus.errors import OutputExistsError
+    from reddplus.outputs import stage_dir
     from reddplus.project import load_project
     from reddplus.sample import generate_sample_landscape
 
@@ -302,7 +286,7 @@ def run_demo(out_dir: str | os.PathLike = "reddplus-demo", *, seed: int | None =
         raise OutputExistsError(f"{out_dir} exists; pass --overwrite to replace it")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     note = progress or (lambda step: None)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+    stage = stage_dir(out_dir)
     try:
         note("generating the sample landscape")
         sample = generate_sample_landscape(stage / "sample", scale=scale,

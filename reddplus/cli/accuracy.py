@@ -116,8 +116,13 @@ def sample(ctx, map_path, target_se, expected_ua, default_ua, min_per_stratum, n
     """
     from reddplus.accuracy.tools import sample_map
 
+    from reddplus.cli.options import check_output
+
     if not expected_ua and default_ua is None:
         raise click.UsageError("give --expected-ua CLASS=UA for every map class (or --default-ua)")
+    for out in (out_gpkg, out_csv, out_strata):
+        if out:
+            check_output(out, True, [map_path])   # existence is checked (with --overwrite) by the tool
     quiet = bool((ctx.find_root().obj or {}).get("quiet"))
     with progress("sampling (2 passes over blocks)", quiet=quiet) as advance:
         design, written = sample_map(map_path, out_gpkg, expected_ua=_class_ua(expected_ua), target_se=target_se,

@@ -11,8 +11,8 @@ import importlib
 import click
 
 from reddplus import __version__
-from reddplus.cli.options import CliError, configure_logging
-from reddplus.errors import ReddplusError
+from reddplus.cli.options import CliError, InterruptedCli, configure_logging, signals_handled
+from reddplus.errors import ReddplusError, RunInterrupted
 
 #: command name -> "module:attribute"
 COMMANDS: dict[str, str] = {
@@ -23,8 +23,12 @@ COMMANDS: dict[str, str] = {
     "counterfactual": "reddplus.cli.counterfactual:counterfactual",
     "registry": "reddplus.cli.registry:registry",
     "ccb": "reddplus.cli.ccb:ccb",
+    "check": "reddplus.cli.check:check",
     "run": "reddplus.cli.chain:run",
     "demo": "reddplus.cli.chain:demo",
+    "init": "reddplus.cli.init:init",
+    "config-reference": "reddplus.cli.init:config_reference",
+    "view": "reddplus.cli.view:view",
 }
 
 
@@ -40,10 +44,13 @@ class LazyGroup(click.Group):
         return getattr(importlib.import_module(module), attr)
 
     def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except ReddplusError as err:  # boundary: library error -> exit code
-            raise CliError(err) from err
+        with signals_handled():       # SIGTERM like Ctrl-C; no publish after either
+            try:
+                return super().invoke(ctx)
+            except ReddplusError as err:  # boundary: library error -> exit code
+                raise CliError(err) from err
+            except RunInterrupted as err:  # -> 130 / 143, never click's "Aborted!" with 1
+                raise InterruptedCli(err) from err
 
 
 @click.group(cls=LazyGroup)

@@ -55,6 +55,8 @@ def height_models(trees, columns, diameter_unit, unweighted, as_json):
 @click.option("--diameter-unit", type=click.Choice(["cm", "mm"]), default="cm", show_default=True)
 @click.option("--min-diameter", type=float, default=None, help="Exclude trees below this diameter [cm].")
 @click.option("--plot-area", type=float, default=None, metavar="HA", help="Area of every plot [ha].")
+@click.option("--single-plot", is_flag=True,
+              help="TREES is one plot (no plot column); without it a missing plot column is an error.")
 @click.option("--plots", "--plot-areas", "plots_path", type=click.Path(dir_okay=False), default=None,
               help="Plot table with columns plot, area_ha [, stratum].")
 @click.option("--plot-column", "plot_columns", multiple=True, metavar="ROLE=NAME",
@@ -84,9 +86,9 @@ def height_models(trees, columns, diameter_unit, unweighted, as_json):
 @seed_opt
 @overwrite_opt
 @json_opt
-def agb(trees, sample, columns, diameter_unit, min_diameter, plot_area, plots_path, plot_columns, stratum_areas,
-        height_model, height_data, height_columns, unweighted, allometry, e, region, wood_density_table, root_shoot,
-        carbon_fraction, monte_carlo, height_sd, trees_out, seed, overwrite, as_json):
+def agb(trees, sample, columns, diameter_unit, min_diameter, plot_area, single_plot, plots_path, plot_columns,
+        stratum_areas, height_model, height_data, height_columns, unweighted, allometry, e, region, wood_density_table,
+        root_shoot, carbon_fraction, monte_carlo, height_sd, trees_out, seed, overwrite, as_json):
     """Above-ground biomass per plot and in total, with optional Monte Carlo uncertainty."""
     from reddplus.cli.options import check_output
     from reddplus.stocks import sample_inventory_path, sample_plots_path
@@ -100,12 +102,12 @@ def agb(trees, sample, columns, diameter_unit, min_diameter, plot_area, plots_pa
     elif not trees:
         raise click.UsageError("missing TREES (or --sample)")
     if trees_out:
-        check_output(trees_out, overwrite)
+        check_output(trees_out, overwrite, [trees, plots_path, height_data, wood_density_table])
     quiet = bool((click.get_current_context().find_root().obj or {}).get("quiet"))
     with progress("Monte Carlo (trees)", None, quiet=quiet or not monte_carlo) as advance:
         result = _agb(trees, columns, diameter_unit, plot_area, plots_path, plot_columns, height_model, height_data,
                       height_columns, unweighted, region, wood_density_table, allometry, e, monte_carlo, seed,
-                      root_shoot, carbon_fraction, min_diameter, stratum_areas, height_sd, advance)
+                      root_shoot, carbon_fraction, min_diameter, stratum_areas, height_sd, advance, single_plot)
     if trees_out:
         write_trees(result, trees_out, overwrite=overwrite)
     _print_agb(result, as_json)
@@ -113,7 +115,7 @@ def agb(trees, sample, columns, diameter_unit, min_diameter, plot_area, plots_pa
 
 def _agb(trees, columns, diameter_unit, plot_area, plots_path, plot_columns, height_model, height_data,
          height_columns, unweighted, region, wood_density_table, allometry, e, monte_carlo, seed, root_shoot,
-         carbon_fraction, min_diameter, stratum_areas, height_sd, advance):
+         carbon_fraction, min_diameter, stratum_areas, height_sd, advance, single_plot=False):
     from reddplus.stocks.aggregate import DEFAULT_ROOT_SHOOT, ROOT_SHOOT_RATIOS
     from reddplus.stocks.tools import agb_from_files
 
@@ -125,7 +127,7 @@ def _agb(trees, columns, diameter_unit, plot_area, plots_path, plot_columns, hei
         wood_density_path=wood_density_table, allometry=allometry, e=e, monte_carlo=monte_carlo, seed=seed,
         root_shoot_ratio=ROOT_SHOOT_RATIOS[DEFAULT_ROOT_SHOOT] if root_shoot is None else root_shoot,
         carbon_fraction=carbon_fraction, min_diameter=min_diameter, stratum_area_ha=_areas(stratum_areas),
-        height_sd=height_sd, progress=advance)
+        height_sd=height_sd, progress=advance, single_plot=single_plot)
 
 
 def _print_agb(result, as_json: bool) -> None:
@@ -181,7 +183,7 @@ def map_cmd(trees, columns, corners, corner_columns, raster_path, raster_crs, ce
     from reddplus.cli.options import check_output
     from reddplus.stocks.mapping import agbd_map_from_files
 
-    check_output(out, overwrite)
+    check_output(out, overwrite, [trees, corners, raster_path, wood_density_table, height_data])
     result = agbd_map_from_files(trees, columns=column_mapping(columns), corners_path=corners,
                                  corner_columns=column_mapping(corner_columns, "--corner-column"),
                                  raster_path=raster_path, raster_crs=raster_crs, cell_size_m=cell_size,

@@ -2,8 +2,9 @@
 
 * :func:`neighbourhood_proportion_at`: proportion of a class (forest, recent deforestation)
   in a square neighbourhood around given pixels, from an integral image (O(window) + O(points));
-* :func:`distance_to_features`: Euclidean distance [m] to the nearest feature pixel (forest
-  edge, roads, rivers), bounded by the block halo.
+* :func:`distance_to_features` (from :mod:`reddplus.risk.drivers`, the one implementation of the
+  driver distances): Euclidean distance [m] to the nearest feature pixel (forest edge, roads,
+  rivers), capped at the block halo.
 
 Both are evaluated on a block's read window (core + declared halo); values are exact for
 core pixels as long as the halo is at least the neighbourhood radius / the distance cap.
@@ -12,7 +13,10 @@ core pixels as long as the halo is at least the neighbourhood radius / the dista
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
+
+from reddplus.risk.drivers import distance_to_features
+
+__all__ = ["distance_to_features", "integral_image", "neighbourhood_proportion_at", "proportion_from_integrals"]
 
 
 def integral_image(a: np.ndarray) -> np.ndarray:
@@ -81,35 +85,3 @@ def proportion_from_integrals(layer_integral: np.ndarray, valid_integral: np.nda
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.where(den > 0, num / np.maximum(den, 1), np.nan)
     return out.astype(np.float32)
-
-
-def distance_to_features(features: np.ndarray, pixel_size_m: tuple[float, float], max_distance_m: float) -> np.ndarray:
-    """Euclidean distance [m] from every pixel to the nearest feature pixel, capped at ``max_distance_m``.
-
-    Parameters
-    ----------
-    features : 2-D bool array
-        True on feature pixels (non-forest for the distance to the forest edge; road or river pixels).
-    pixel_size_m : (float, float) [m]
-        Pixel size (x, y).
-    max_distance_m : float [m]
-        Cap: distances beyond the block halo are not exact, so every distance is bounded by it.
-
-    Returns
-    -------
-    float32 array [m]; 0 on feature pixels.
-
-    Notes
-    -----
-    .. math:: d_i = \\min\\left(\\min_{j:\\,\\text{feature}_j} \\lVert x_i - x_j \\rVert_2,\\; d_{max}\\right)
-
-    References
-    ----------
-    1. Maurer C.R., Qi R., Raghavan V. 2003, A linear time algorithm for computing exact Euclidean distance
-       transforms, IEEE TPAMI 25(2):265-270 (scipy.ndimage.distance_transform_edt).
-    2. Vieilledent G. 2021, forestatrisk / riskmapjnr: distance to the forest edge as deforestation driver.
-    """
-    if not features.any():
-        return np.full(features.shape, max_distance_m, dtype=np.float32)
-    d = ndimage.distance_transform_edt(~features, sampling=(pixel_size_m[1], pixel_size_m[0]))
-    return np.minimum(d, max_distance_m).astype(np.float32)

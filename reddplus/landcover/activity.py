@@ -6,7 +6,7 @@ References
    Forest Ecology and Management 177:593-596, doi:10.1016/S0378-1127(02)00335-3 (compound rate).
 2. FAO (1995) Forest resources assessment 1990, global synthesis (linear annual rate).
 3. IPCC (2006) vol. 4, ch. 3, section 3.3.1 (activity data as areas of land-use change).
-4. Verra VMD0055 v1.0, activity data of the unplanned-deforestation baseline.
+4. Verra (2024) VMD0055 v1.1, section 5.2 (activity data of the unplanned-deforestation baseline).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from reddplus.landcover.forest_change import NODATA, ForestChange
+from reddplus.landcover.forest_change import NODATA, ForestChange, check_forest_present
 from reddplus.raster import burn_zones, iter_blocks, map_blocks, read_zones
 
 log = logging.getLogger(__name__)
@@ -201,6 +201,7 @@ def activity_data(forest_change: ForestChange, *, zones: str | os.PathLike | Non
     total = np.zeros((n_zones + 1, 256), dtype=np.int64)
     for _, c in map_blocks(task, blocks, scheduler=scheduler, progress=progress):
         total += c
+    check_forest_present(total.sum(axis=0), fc.dates, ",".join(fc.paths))
     nodata = int(total[:, NODATA].sum())
     if z is None:
         labels, counts = ("all",), total[:1]

@@ -83,22 +83,80 @@ def deforested_between(codes: np.ndarray, k0: int, k1: int) -> np.ndarray:
     return (codes > k0) & (codes <= k1)
 
 
+def check_class_values(values: np.ndarray, valid: np.ndarray | None, lo: int, hi: int, what: str) -> None:
+    """Every value with data must be an integer class ``lo..hi``.
+
+    Refuses values outside the classes (negative ones included: they would wrap around when cast
+    to the uint8 codes), non-integer values (1.5) and NaN of float rasters that the file's nodata
+    does not flag. Integer rasters cost two vectorised passes (min, max); the element-wise test
+    runs only when one of them is outside the classes (nodata values usually are).
+
+    Parameters
+    ----------
+    values : array
+        Raw values of one band (or a stack of bands) of a block.
+    valid : bool array, optional
+        True where the pixel has data (broadcast over the bands of a stack); None: every pixel.
+    lo, hi : int
+        The allowed classes, inclusive.
+    what : str
+        The layer's name in the message (``fcc123``, ``lossyear``, ``mask``...).
+
+    Raises
+    ------
+    InputDataError
+        Naming the value and the pixel (``err.pixel`` = (row, col) in ``values``; ``err.band``
+        the band index of a stack), with ``column = what``.
+    """
+    v = np.asarray(values)
+    if v.size == 0:
+        return
+    floating = np.issubdtype(v.dtype, np.floating)
+    if not floating:
+        if lo <= v.min() and v.max() <= hi:
+            return
+        bad = (v < lo) | (v > hi)
+    else:
+        with np.errstate(invalid="ignore"):
+            bad = ~((v >= lo) & (v <= hi) & (v == np.floor(v)))     # NaN compares False: bad
+    if valid is not None:
+        bad &= np.broadcast_to(valid, v.shape)
+    if not bad.any():
+        return
+    where = np.argwhere(bad)[0]
+    value = v[tuple(where)]
+    pix = tuple(int(i) for i in where[-2:])
+    band = int(where[0]) if v.ndim == 3 else None
+    at = f"at pixel (row {pix[0]}, col {pix[1]})" + (f" of band {band + 1}" if band is not None else "")
+    n = int(bad.sum())
+    if floating and np.isnan(value):
+        msg = (f"{what}: NaN {at} is not flagged as nodata ({n} such pixels in this block); set the file's nodata "
+               "to NaN or fill the gaps")
+    elif floating and value != np.floor(value):
+        msg = (f"{what}: non-integer value {float(value):g} {at} ({n} bad pixels in this block); forest-change "
+               f"classes are integers {lo}..{hi}")
+    else:
+        shown = f"{float(value):g}" if floating else f"{int(value)}"
+        msg = f"{what} value {shown} {at} is outside the classes {lo}..{hi} ({n} bad pixels in this block)"
+    err = InputDataError(msg, column=what)
+    err.pixel, err.band, err.value = pix, band, value
+    raise err
+
+
 def codes_from_fcc123(values: np.ndarray, nodata: np.ndarray | None, n_dates: int = 3) -> np.ndarray:
     """fcc123 values (0..n_dates) -> canonical codes (identity; ``nodata`` pixels -> 255).
 
     Raises
     ------
     InputDataError
-        A value outside 0..n_dates.
+        A value outside 0..n_dates, or not an integer (see :func:`check_class_values`).
     """
-    codes = np.asarray(values).astype(np.uint8, copy=True)
-    bad = np.asarray(values) > n_dates
+    values = np.asarray(values)
+    check_class_values(values, None if nodata is None else ~nodata, 0, n_dates, "fcc123")
+    codes = values.astype(np.uint8, copy=True) if nodata is None else \
+        np.where(nodata, 0, values).astype(np.uint8)
     if nodata is not None:
-        bad &= ~nodata
         codes[nodata] = NODATA
-    if bad.any():
-        raise InputDataError(f"fcc123 values must be 0..{n_dates}; found {int(np.asarray(values)[bad].max())}",
-                             column="fcc123")
     return codes
 
 
@@ -108,14 +166,13 @@ def codes_from_masks(stack: np.ndarray, nodata: np.ndarray | None) -> np.ndarray
     Raises
     ------
     InputDataError
-        A mask value other than 0 or 1 inside the data.
+        A mask value other than 0 or 1 inside the data (``0/1``), or a non-integer value.
     """
     stack = np.asarray(stack)
-    bad = (stack != 0) & (stack != 1)
-    if nodata is not None:
-        bad &= ~nodata[None]
-    if bad.any():
-        raise InputDataError(f"forest masks must be 0/1; found {int(stack[bad][0])}", column="mask")
+    try:
+        check_class_values(stack, None if nodata is None else ~nodata, 0, 1, "mask")
+    except InputDataError as err:
+        raise _relabel(err, "forest masks must be 0/1; found", "mask") from None
     alive = np.cumprod(stack == 1, axis=0, dtype=np.uint8)
     codes = alive.sum(axis=0, dtype=np.uint8)
     if nodata is not None:
@@ -136,18 +193,22 @@ def codes_from_hansen(treecover: np.ndarray, lossyear: np.ndarray, n_dates: int,
     Raises
     ------
     InputDataError
-        Tree cover outside 0..100 or a loss year beyond the last date.
+        Tree cover outside 0..100, a loss year beyond the last date (or negative), a datamask
+        outside 0..2, or a non-integer value (see :func:`check_class_values`).
     """
     tc = np.asarray(treecover)
     ly = np.asarray(lossyear)
     valid = np.ones(tc.shape, bool) if nodata is None else ~nodata
     if datamask is not None:
+        check_class_values(datamask, valid, 0, 2, "datamask")
         valid &= datamask != 0
-    if (tc[valid] > 100).any():
-        raise InputDataError("treecover2000 must be 0..100 %", column="treecover2000")
-    if (ly[valid] >= n_dates).any():
-        raise InputDataError(f"lossyear {int(ly[valid].max())} is beyond the last date {1999 + n_dates}",
-                             column="lossyear")
+    check_class_values(tc, valid, 0, 100, "treecover2000")
+    try:
+        check_class_values(ly, valid, 0, n_dates - 1, "lossyear")
+    except InputDataError as err:
+        if err.value > n_dates - 1:
+            raise _relabel(err, f"loss beyond the last date {1999 + n_dates}:", "lossyear") from None
+        raise
     forest = tc >= canopy_threshold
     if datamask is not None:
         forest &= datamask == 1
@@ -162,11 +223,10 @@ def codes_from_tmf(stack: np.ndarray, nodata: np.ndarray | None = None) -> np.nd
     Raises
     ------
     InputDataError
-        A class outside 0..6.
+        A class outside 0..6, or a non-integer value.
     """
     stack = np.asarray(stack)
-    if (stack > 6).any():
-        raise InputDataError(f"TMF annual change classes are 0..6; found {int(stack.max())}", column="tmf")
+    check_class_values(stack, None if nodata is None else ~nodata, 0, 6, "TMF annual change class")
     forest = np.isin(stack, TMF_FOREST_CLASSES)
     codes = np.cumprod(forest, axis=0, dtype=np.uint8).sum(axis=0, dtype=np.uint8)
     missing = (stack == 0).all(axis=0)
@@ -174,6 +234,35 @@ def codes_from_tmf(stack: np.ndarray, nodata: np.ndarray | None = None) -> np.nd
         missing |= nodata
     codes[missing] = NODATA
     return codes
+
+
+def _relabel(err: InputDataError, lead: str, what: str) -> InputDataError:
+    """The same problem with a format-specific lead (kept for the messages users know)."""
+    body = str(err).split(" (column")[0]
+    new = InputDataError(f"{lead} {body}", column=what)
+    new.pixel, new.band, new.value = err.pixel, err.band, err.value
+    return new
+
+
+def check_forest_present(counts: np.ndarray, dates: Sequence[int], path: str) -> None:
+    """Refuse a forest-change input without data or without any forest (an all-zero raster).
+
+    Parameters
+    ----------
+    counts : array (256,) [pixels]
+        Pixel counts per canonical code over the whole raster (summed over zones).
+    dates : sequence of int [year]
+    path : str
+        The input, named in the message.
+    """
+    counts = np.asarray(counts)
+    n = len(dates)
+    if counts[:NODATA].sum() == 0:
+        raise InputDataError("every pixel is nodata: no forest-change data at all (wrong file or nodata value?)",
+                             path=path)
+    if counts[1:n + 1].sum() == 0:
+        raise InputDataError(f"no pixel is forest at {dates[0]}: every value with data decodes to non-forest (an "
+                             "all-zero raster?); wrong file, format or canopy threshold?", path=path)
 
 
 def apply_mmu(codes: np.ndarray, n_dates: int, min_pixels: int) -> np.ndarray:
@@ -230,31 +319,37 @@ class ForestChange:
 
     def _decode(self, window) -> np.ndarray:
         n = len(self.dates)
+        p = self.paths
         if self.fmt == "fcc123":
-            data, nod = self._read(self.paths[0], window)
+            data, nod = self._read(p[0], window)
             if self.options.get("nodata_is_nonforest"):
                 nod = None  # riskmapjnr writes nodata = 0: 0 is "non-forest or outside", kept as code 0
-            return _with_path(codes_from_fcc123, self.paths[0], data[0], nod, n)
+            return _with_path(codes_from_fcc123, window, {"fcc123": p[0]}, data[0], nod, n)
         if self.fmt == "masks":
-            if len(self.paths) == 1:  # one raster, one band per date
-                stack, nodata = self._read(self.paths[0], window)
+            if len(p) == 1:  # one raster, one band per date
+                stack, nodata = self._read(p[0], window)
+                files = {"mask": p[0]}
             else:
-                layers, nods = zip(*(self._read(p, window) for p in self.paths))
+                layers, nods = zip(*(self._read(f, window) for f in p))
                 stack, nodata = np.stack([a[0] for a in layers]), np.logical_or.reduce(nods)
-            return _with_path(codes_from_masks, ",".join(self.paths), stack, nodata)
+                files = {"mask": list(p)}
+            return _with_path(codes_from_masks, window, files, stack, nodata)
         if self.fmt == "hansen":
-            tc, tc_nod = self._read(self.paths[0], window)
-            ly, ly_nod = self._read(self.paths[1], window)
-            dm = self._read(self.paths[2], window)[0][0] if len(self.paths) > 2 else None
-            return _with_path(codes_from_hansen, ",".join(self.paths), tc[0], ly[0], n,
+            tc, tc_nod = self._read(p[0], window)
+            ly, ly_nod = self._read(p[1], window)
+            dm = self._read(p[2], window)[0][0] if len(p) > 2 else None
+            files = {"treecover2000": p[0], "lossyear": p[1]} | ({"datamask": p[2]} if len(p) > 2 else {})
+            return _with_path(codes_from_hansen, window, files, tc[0], ly[0], n,
                               canopy_threshold=self.options.get("canopy_threshold", 30.0), datamask=dm,
                               nodata=tc_nod | ly_nod)
-        if len(self.paths) == 1:  # one raster, a band per year
-            data, nod = self._read(self.paths[0], window)
-        else:                      # one raster per year
-            layers, nods = zip(*(self._read(p, window) for p in self.paths))
+        if len(p) == 1:  # one raster, a band per year
+            data, nod = self._read(p[0], window)
+            files = {"TMF annual change class": p[0]}
+        else:            # one raster per year
+            layers, nods = zip(*(self._read(f, window) for f in p))
             data, nod = np.stack([a[0] for a in layers]), np.logical_or.reduce(nods)
-        return _with_path(codes_from_tmf, ",".join(self.paths), data, nod)
+            files = {"TMF annual change class": list(p)}
+        return _with_path(codes_from_tmf, window, files, data, nod)
 
     def _hansen_mmu(self, block: Block, with_halo: bool) -> np.ndarray:
         from rasterio.windows import Window
@@ -271,15 +366,28 @@ class ForestChange:
                     int(win.col_off) - c0:int(win.col_off) - c0 + int(win.width)]
 
 
-def _with_path(fn, path: str, *args, **kwargs):
-    """Call a pure decoder; a value error is re-raised naming the file."""
+def _with_path(fn, window, files: dict[str, str | list[str]], *args, **kwargs):
+    """Call a pure decoder; a value error is re-raised naming the file and the raster pixel.
+
+    ``files`` maps the decoder's layer names (the error's ``column``) to the file, or to one
+    file per band of a stack (masks, TMF: one raster per date).
+    """
     try:
         return fn(*args, **kwargs)
     except InputDataError as err:
         if err.path is not None:
             raise
         msg = str(err).split(" (column")[0]
-        raise InputDataError(msg, column=err.column, path=path) from None
+        target = files.get(err.column, next(iter(files.values())))
+        band = getattr(err, "band", None)
+        if isinstance(target, list):
+            target = target[band] if band is not None else ",".join(target)
+            msg = msg.replace(f" of band {band + 1}", "") if band is not None else msg
+        pix = getattr(err, "pixel", None)
+        if pix is not None:  # block-relative -> raster row/column
+            r, c = pix[0] + int(window.row_off), pix[1] + int(window.col_off)
+            msg = msg.replace(f"(row {pix[0]}, col {pix[1]})", f"(row {r}, col {c})")
+        raise InputDataError(msg, column=err.column, path=target) from None
 
 
 def _streamed_max(path: str) -> int:
@@ -387,4 +495,31 @@ def open_forest_change(path_or_paths, fmt: str, *, dates: Sequence[int] | None =
         raise InputDataError(f"dates must be strictly ascending, got {dates}", column="dates")
     if len(dates) >= NODATA:
         raise InputDataError("at most 254 dates", column="dates")
+    for path, (lo, hi, what, allowed) in _classes_of(fmt, paths, len(dates)).items():
+        _check_nodata(path, lo, hi, what, allowed)
     return ForestChange(dates, grid, fmt, paths, options)
+
+
+def _classes_of(fmt: str, paths: tuple[str, ...], n_dates: int) -> dict[str, tuple[int, int, str, tuple[int, ...]]]:
+    """Each file's classes ``lo..hi``, its layer name, and the class values its convention lets be nodata."""
+    if fmt == "fcc123":
+        return {paths[0]: (0, n_dates, "fcc123", (0,))}       # riskmapjnr: nodata = 0 = non-forest or outside
+    if fmt == "masks":
+        return {p: (0, 1, "mask", ()) for p in paths}
+    if fmt == "hansen":
+        out = {paths[0]: (0, 100, "treecover2000", ()), paths[1]: (0, n_dates - 1, "lossyear", ())}
+        if len(paths) > 2:
+            out[paths[2]] = (0, 2, "datamask", (0,))                # GFC datamask: 0 = no data
+        return out
+    return {p: (0, 6, "TMF annual change class", (0,)) for p in paths}  # TMF: 0 = no data
+
+
+def _check_nodata(path: str, lo: int, hi: int, what: str, allowed: tuple[int, ...]) -> None:
+    """A nodata value that is also a class would turn every pixel of that class into no data: refused."""
+    with open_raster(path) as ds:
+        values = {v for v in ds.nodatavals if v is not None}
+    for v in values:
+        if np.isfinite(v) and float(v).is_integer() and lo <= v <= hi and int(v) not in allowed:
+            raise InputDataError(f"the nodata value {v:g} is also the {what} class {int(v)} (classes {lo}..{hi}): "
+                                 f"every pixel of that class would become no data; unset or change the nodata "
+                                 f"value (e.g. gdal_edit.py -a_nodata 255)", path=path)

@@ -12,7 +12,6 @@ import logging
 import os
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import rasterio

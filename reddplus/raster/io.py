@@ -11,15 +11,14 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import rasterio
 import rasterio.shutil
 from affine import Affine
 
+from reddplus import outputs as _outputs
 from reddplus.errors import InputDataError, OutputExistsError
 from reddplus.raster.grid import Grid
 from reddplus.raster.windows import TILE, Block
@@ -36,49 +35,50 @@ _TILED_GTIFF = {"driver": "GTiff", "tiled": True, "blockxsize": TILE, "blockysiz
                 "bigtiff": "if_safer"}
 
 
+#: what each kind of raster reddplus writes holds: kind -> (band description, unit); pass
+#: ``**band_metadata(kind)`` to :class:`BlockWriter` or :func:`write_cog` so that GIS software, titiler and
+#: ``reddplus view`` say what a pixel value means
+BAND_METADATA: dict[str, tuple[str, str]] = {
+    "forest_change": ("forest change: number of leading forest dates (canonical code; 255 no data)", "code"),
+    "risk_classes": ("VT0007 vulnerability class: 1 beyond the NRT (farthest from the forest edge) to 30 nearest "
+                     "the edge; 0 not forest or outside the jurisdiction", "class"),
+    "model_classes": ("risk class of the alternative model's deforestation potential: 1 lowest to 30 highest; 0 "
+                      "not forest", "class"),
+    "density": ("deforestation density fitted on the historical reference period, before the adjustment to the "
+                "jurisdiction's baseline rate [ha/pixel/yr]; no data where not forest", "ha/pixel/yr"),
+    "model_density": ("deforestation density of the alternative model [ha/pixel/yr]", "ha/pixel/yr"),
+    "density_adjusted": ("deforestation density adjusted to the jurisdiction's baseline rate [ha/pixel/yr]",
+                         "ha/pixel/yr"),
+    "local_rate": ("riskmapjnr local deforestation rate, coded rint(9999 theta + 1) with theta [1/yr]; 65535 no "
+                   "data", "code"),
+    "potential": ("deforestation potential of the alternative model (relative risk) [-]", "-"),
+    "agbd": ("above-ground biomass density [Mg/ha]", "Mg/ha"),
+}
+
+
+def band_metadata(kind: str, count: int = 1) -> dict:
+    """``{"band_descriptions": [...], "band_units": [...]}`` of a :data:`BAND_METADATA` kind, for ``count`` bands.
+
+    Raises
+    ------
+    KeyError
+        An unknown kind (naming the known ones).
+    """
+    if kind not in BAND_METADATA:
+        raise KeyError(f"unknown raster kind {kind!r}; known: {', '.join(BAND_METADATA)}")
+    desc, unit = BAND_METADATA[kind]
+    return {"band_descriptions": [desc] * count, "band_units": [unit] * count}
+
+
 def _check_overwrite(path: Path, overwrite: bool) -> None:
     if path.exists() and not overwrite:
         raise OutputExistsError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
 
 
-@contextmanager
-def atomic_dir(path: str | os.PathLike, *, overwrite: bool = False, stage: Path | None = None) -> Iterator[Path]:
-    """Yield a staging folder beside ``path`` (or ``stage``); it replaces ``path`` only on success.
-
-    On any exception the staging folder is removed and ``path`` is left as it was.
-    """
-    import shutil
-
-    path = Path(path)
-    _check_overwrite(path, overwrite)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = stage or Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
-    try:
-        yield tmp
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-@contextmanager
-def atomic_path(path: str | os.PathLike, *, overwrite: bool = False, suffix: str | None = None) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success."""
-    path = Path(path)
-    _check_overwrite(path, overwrite)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix or ".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp)
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        for p in (tmp, Path(str(tmp) + ".aux.xml")):
-            if p.exists():
-                p.unlink()
+# atomic publishing (locks, no-replace and exchange renames, stale leftovers, signals) lives in
+# reddplus.outputs; raster.io keeps its two helpers under their historical names
+atomic_dir = _outputs.atomic_dir
+atomic_path = _outputs.atomic_path
 
 
 def copy_as_cog(src, dst: str | os.PathLike, *, overwrite: bool = False, **options) -> Path:
@@ -102,14 +102,16 @@ def copy_as_cog(src, dst: str | os.PathLike, *, overwrite: bool = False, **optio
 
 
 def write_cog(path: str | os.PathLike, array: np.ndarray, *, crs, transform: Affine, nodata=None,
-              overwrite: bool = False, band_descriptions: list[str] | None = None) -> Path:
-    """Write an in-memory array (2-D, or 3-D bands-first) as a COG, atomically."""
+              overwrite: bool = False, band_descriptions: list[str] | None = None,
+              band_units: list[str] | None = None) -> Path:
+    """Write an in-memory array (2-D, or 3-D bands-first) as a COG, atomically (band names and units
+    as :class:`BlockWriter` takes them)."""
     arr = np.asarray(array)
     if arr.ndim == 2:
         arr = arr[np.newaxis]
     grid = Grid(crs, transform, arr.shape[1], arr.shape[2])
     with BlockWriter(path, grid, dtype=arr.dtype, nodata=nodata, count=arr.shape[0], overwrite=overwrite,
-                     band_descriptions=band_descriptions) as w:
+                     band_descriptions=band_descriptions, band_units=band_units) as w:
         w.write_window(arr, rasterio.windows.Window(0, 0, grid.width, grid.height))
     return Path(path)
 
@@ -195,6 +197,11 @@ class BlockWriter:
             self._ds.write(data.astype(self.profile["dtype"], copy=False), 1, window=window)
         else:
             self._ds.write(data.astype(self.profile["dtype"], copy=False), window=window)
+
+    def write_colormap(self, band: int, colormap: dict[int, tuple[int, int, int, int]]) -> None:
+        """A colour table (value -> RGBA) for ``band`` of a byte raster; the COG keeps it, so viewers
+        (GDAL, QGIS, tilers) draw the classes without a legend file."""
+        self._ds.write_colormap(band, colormap)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:

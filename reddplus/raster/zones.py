@@ -51,14 +51,7 @@ def read_zones(path: str | os.PathLike, grid: Grid, *, field: str | None = None,
         Attribute naming each zone; features with the same value form one zone.
         Without it each feature is its own zone (or all features one zone with ``dissolve``).
     """
-    import geopandas as gpd
-
-    try:
-        gdf = gpd.read_file(path, layer=layer)
-    except Exception as err:  # pyogrio raises DataSourceError / DataLayerError
-        raise ZoneError(f"cannot read zone layer: {err}", path=str(path)) from err
-    if gdf.empty:
-        raise ZoneError("zone layer has no features", path=str(path))
+    gdf = _read_layer(path, layer)
     if gdf.crs is None:
         raise CRSError("zone layer has no CRS", path=str(path))
     if field is not None and field not in gdf.columns:
@@ -77,8 +70,44 @@ def read_zones(path: str | os.PathLike, grid: Grid, *, field: str | None = None,
     if not gdf.intersects(box(*grid.bounds)).any():
         raise ZoneError(f"zone layer does not overlap the raster (raster bounds {grid.bounds}, layer bounds "
                         f"{tuple(gdf.total_bounds)}) — wrong CRS or wrong file?", path=str(path))
+    for label, geom in zip(labels, gdf.geometry):
+        if not covers_a_pixel_centre(geom, grid):
+            raise ZoneError(f"zone {label!r} covers no pixel centre of the raster (0 ha): it lies outside the raster "
+                            f"or is smaller than a pixel ({grid.res[0]:g} m); remove it or use a finer raster",
+                            path=str(path))
     ids = np.arange(1, len(gdf) + 1, dtype=np.int64)
     return Zones(gdf.reset_index(drop=True), ids, labels, field)
+
+
+def covers_a_pixel_centre(geom, grid: Grid, *, block_size: int = 1024) -> bool:
+    """Whether a polygon contains the centre of at least one pixel of the grid (the burn rule).
+
+    Rasterised (``all_touched`` off, as :func:`burn_zones`) block by block over the polygon's
+    bounding window, starting with the block of a point inside the polygon, so a large zone is
+    settled by its first block and memory stays bounded by ``block_size``².
+    """
+    from rasterio.windows import Window, from_bounds
+
+    if geom is None or geom.is_empty:
+        return False
+    w = from_bounds(*geom.bounds, transform=grid.transform)
+    r0, c0 = max(0, int(np.floor(w.row_off))), max(0, int(np.floor(w.col_off)))
+    r1 = min(grid.height, int(np.ceil(w.row_off + w.height)))
+    c1 = min(grid.width, int(np.ceil(w.col_off + w.width)))
+    if r1 <= r0 or c1 <= c0:
+        return False
+    pt = geom.representative_point()
+    inv = ~grid.transform
+    pc, pr = inv * (pt.x, pt.y)
+    starts = [(r, c) for r in range(r0, r1, block_size) for c in range(c0, c1, block_size)]
+    starts.sort(key=lambda rc: (rc[0] + block_size / 2 - pr) ** 2 + (rc[1] + block_size / 2 - pc) ** 2)
+    for r, c in starts:
+        win = Window(c, r, min(block_size, c1 - c), min(block_size, r1 - r))
+        burned = rasterize([(geom, 1)], out_shape=(int(win.height), int(win.width)),
+                           transform=grid.window_transform(win), fill=0, all_touched=False, dtype="uint8")
+        if burned.any():
+            return True
+    return False
 
 
 def burn_zones(zones: Zones, grid: Grid, block: Block | None = None, *, with_halo: bool = False,
@@ -98,11 +127,22 @@ def burn_zones(zones: Zones, grid: Grid, block: Block | None = None, *, with_hal
 
 # ------------------------------------------------------------------------------------------ one-layer helpers
 def _read_in_crs(path: str | os.PathLike, crs) -> "gpd.GeoDataFrame":
-    import geopandas as gpd
-
-    gdf = gpd.read_file(path)
+    """A polygon layer in ``crs``; an unreadable or empty layer is a ZoneError naming its file."""
+    gdf = _read_layer(path)
     if gdf.crs is not None and crs is not None and gdf.crs != crs:
         gdf = gdf.to_crs(crs)
+    return gdf
+
+
+def _read_layer(path: str | os.PathLike, layer: str | None = None) -> "gpd.GeoDataFrame":
+    import geopandas as gpd
+
+    try:
+        gdf = gpd.read_file(path, layer=layer)
+    except Exception as err:  # pyogrio raises DataSourceError / DataLayerError
+        raise ZoneError(f"cannot read zone layer: {err}", path=str(path)) from err
+    if gdf.empty or not (gdf.geometry.notna() & ~gdf.geometry.is_empty).any():
+        raise ZoneError("zone layer has no features", path=str(path))
     return gdf
 
 

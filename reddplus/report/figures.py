@@ -35,10 +35,13 @@ def _extent_km(bounds: Sequence[float]) -> list[float]:
 
 
 def _outlines(ax, outlines: dict[str, tuple[object, str]] | None) -> None:
-    """Draw GeoSeries outlines given as {label: (geoseries_in_raster_crs, colour)}."""
+    """Draw GeoSeries outlines given as {label: (geoseries_in_raster_crs, colour)}, clipped to the map's extent
+    (a zoomed map keeps its zoom: an outline larger than it does not widen the axes)."""
     if not outlines:
         return
     from shapely.affinity import scale
+
+    xlim, ylim = ax.get_xlim(), ax.get_ylim()
 
     for label, (geoms, colour) in outlines.items():
         first = True
@@ -50,6 +53,8 @@ def _outlines(ax, outlines: dict[str, tuple[object, str]] | None) -> None:
                     x, y = line.xy
                     ax.plot(x, y, color=colour, lw=1.2, label=label if first else None)
                     first = False
+    ax.set_xlim(xlim)
+    ax.set_ylim(ylim)
     ax.legend(loc="lower left", fontsize=7, framealpha=0.8)
 
 
@@ -105,15 +110,22 @@ def side_by_side_maps(path, arrays: list[np.ndarray], titles: list[str], bounds,
     return _save(fig, path)
 
 
-def emissions_chart(path, years, baseline, baseline_lo, baseline_hi, project, *, leakage=None,
+def emissions_chart(path, years, baseline, baseline_lo, baseline_hi, project, *, projected=None, leakage=None,
                     counterfactual=None, counterfactual_lo=None, counterfactual_hi=None) -> Path:
-    """Baseline vs project emissions per year [t CO2e/yr] with the baseline's interval."""
+    """Baseline vs project emissions per year [t CO2e/yr] with the baseline's interval.
+
+    ``project`` is the monitored (ex-post) series, ``projected`` the ex-ante projection; a series
+    with no value (all NaN) is left out of the chart and of its legend.
+    """
     years = np.asarray(years)
     fig, ax = plt.subplots(figsize=(8, 4.2))
     ax.fill_between(years, baseline_lo, baseline_hi, color="tab:red", alpha=0.2, label="baseline 90% CI")
     ax.plot(years, baseline, "o-", color="tab:red", label="baseline (VT0007 allocation)")
-    ax.plot(years, project, "s-", color="tab:green", label="project")
-    if leakage is not None:
+    if np.isfinite(np.asarray(project, float)).any():
+        ax.plot(years, project, "s-", color="tab:green", label="project (monitored)")
+    if projected is not None:
+        ax.plot(years, projected, ":", color="tab:green", label="project (ex-ante projection)")
+    if leakage is not None and np.isfinite(np.asarray(leakage, float)).any():
         ax.plot(years, leakage, "^-", color="tab:orange", label="leakage")
     if counterfactual is not None:
         ax.plot(years, counterfactual, "d--", color="tab:purple", label="matched counterfactual")
@@ -150,17 +162,6 @@ def breakdown_chart(path, labels, values, *, title: str, xlabel: str, threshold:
     ax.set_title(title)
     ax.invert_yaxis()
     ax.grid(axis="x", alpha=0.3)
-    return _save(fig, path)
-
-
-def table_figure(path, columns: list[str], rows: list[list], *, title: str) -> Path:
-    """A small table rendered as a figure (for the model-assessment table in slides and the PDF)."""
-    fig, ax = plt.subplots(figsize=(min(12, 1.6 * len(columns)), 0.4 * len(rows) + 1))
-    ax.axis("off")
-    tbl = ax.table(cellText=[[_fmt(v) for v in r] for r in rows], colLabels=columns, loc="center")
-    tbl.auto_set_font_size(False)
-    tbl.set_fontsize(8)
-    ax.set_title(title)
     return _save(fig, path)
 
 

@@ -49,6 +49,8 @@ class ReportContent:
     manifest: dict[str, Any] = field(default_factory=dict)
     sections: tuple[str, ...] = ("Summary", "Areas and maps", "Carbon stocks", "Activity data", "Baseline",
                                  "Credits", "Non-permanence risk", "Counterfactual")
+    #: sections rendered elsewhere, embedded as HTML (title, fragment) before the last section
+    extra_sections: tuple[tuple[str, str], ...] = ()
 
 
 def _fmt(value: Any) -> str:
@@ -76,7 +78,8 @@ def render_html(content: ReportContent, out_dir: str | os.PathLike, *, name: str
     out_dir = Path(out_dir)
     figures = [Figure(f.section, f.title, Path(os.path.relpath(f.path, out_dir)), f.caption) for f in content.figures]
     html = _env().get_template("report.html").render(
-        c=content, figures=figures, manifest_json=json.dumps(content.manifest, indent=2, sort_keys=True, default=str))
+        c=content, figures=figures,
+        manifest_json=json.dumps(content.manifest, indent=2, sort_keys=True, default=str) if content.manifest else "")
     path = out_dir / name
     with atomic_path(path, overwrite=True) as tmp:
         tmp.write_text(html, encoding="utf-8")

@@ -2,7 +2,9 @@
 
 * :mod:`~reddplus.risk.vt0007`: pure functions per VT0007 step (distance, NRT, classes, density, AR, assessment);
 * :mod:`~reddplus.risk.localrate`: riskmapjnr's moving-window local deforestation rate;
-* :mod:`~reddplus.risk.models`: logistic regression / random forest alternative models, 30-class cut;
+* :mod:`~reddplus.risk.drivers`: driver rasters (distances to features, slope, roads by opening year) by strips;
+* :mod:`~reddplus.risk.models`: alternative models as the config defines them, sample, fit, prediction by blocks;
+* :mod:`~reddplus.risk.compare`: benchmark vs a named alternative (VT0007 test), the alternative's validity period;
 * :mod:`~reddplus.risk.tools`: path-level streamed tools (:func:`vt0007_benchmark`).
 """
 

@@ -44,7 +44,7 @@ import numpy as np
 from reddplus.errors import ConfigError, ConvergenceWarning, MissingClassWarning, ReddplusWarning
 from reddplus.raster import BlockWriter, Grid, burn_zones, iter_blocks, iter_strips, map_blocks, open_raster, \
     read_block, read_zones
-from reddplus.raster.io import FAST_COG_OPTIONS
+from reddplus.raster.io import FAST_COG_OPTIONS, band_metadata
 from reddplus.risk import vt0007 as v
 
 log = logging.getLogger(__name__)
@@ -590,7 +590,7 @@ def class_pass(setup: BenchmarkSetup, edges: EdgeSummary, nrt_m: float, grid: v.
 def _class_writer(path: Path, grid: Grid, overwrite: bool) -> BlockWriter:
     """Class and code rasters: staged uncompressed (compressed once, as the COG), nearest-neighbour overviews."""
     return BlockWriter(path, grid, dtype="uint8", nodata=0, overwrite=overwrite, stage_compress=None,
-                       overview_resampling="nearest", cog_options=FAST_COG_OPTIONS)
+                       overview_resampling="nearest", cog_options=FAST_COG_OPTIONS, **band_metadata("risk_classes"))
 
 
 @dataclass(frozen=True)
@@ -634,7 +634,8 @@ def density_pass(setup: BenchmarkSetup, class_path: Path, vp_density: np.ndarray
             adj = lut_adj[c_vp, z]
             for name, zn in azones.items():
                 sums[name] = float(adj[burn_zones(zn, setup.grid, block) > 0].astype(np.float64).sum())
-        return dens, adj, sums
+        # not forest at the VP start, or outside the jurisdiction: no density (nodata NaN; readers fill it with 0)
+        return np.where(c_vp == 0, np.float32(np.nan), dens), adj, sums
 
     density_path = out_dir / "density_vp.tif"
     adjusted_path = out_dir / "adjusted_density_vp.tif" if vp_adjusted is not None else None
@@ -643,9 +644,10 @@ def density_pass(setup: BenchmarkSetup, class_path: Path, vp_density: np.ndarray
         # densities are constant per region: nearest-neighbour overviews keep them (and cost a fraction of cubic)
         opts = dict(overwrite=overwrite, stage_compress=None, overview_resampling="nearest",
                     cog_options=FAST_COG_OPTIONS)
-        w = stack.enter_context(BlockWriter(density_path, setup.grid, dtype="float32", **opts))
-        wa = stack.enter_context(BlockWriter(adjusted_path, setup.grid, dtype="float32", **opts)) \
-            if adjusted_path else None
+        w = stack.enter_context(BlockWriter(density_path, setup.grid, dtype="float32", nodata=float("nan"), **opts,
+                                            **band_metadata("density")))
+        wa = stack.enter_context(BlockWriter(adjusted_path, setup.grid, dtype="float32", **opts,
+                                             **band_metadata("density_adjusted"))) if adjusted_path else None
         for block, (dens, adj, sums) in map_blocks(task, setup.blocks, scheduler=setup.scheduler, ordered=True):
             w.write(block, dens)
             if wa is not None:
@@ -851,7 +853,8 @@ def local_rate_raster(forest_change, out_path: str | os.PathLike, *, period: tup
         return local_rate_codes(codes, k0, k1, win_size, years, (rs.start, rs.stop, cs.start, cs.stop))
 
     with BlockWriter(out_path, fc.grid, dtype="uint16", nodata=LDEFRATE_NODATA, overwrite=overwrite,
-                     stage_compress=None, overview_resampling="nearest", cog_options=FAST_COG_OPTIONS) as w:
+                     stage_compress=None, overview_resampling="nearest", cog_options=FAST_COG_OPTIONS,
+                     **band_metadata("local_rate")) as w:
         for block, arr in map_blocks(task, blocks, scheduler=scheduler):
             w.write(block, arr)
     return Path(out_path)

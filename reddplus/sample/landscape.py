@@ -186,10 +186,18 @@ def smooth_field(rng: np.random.Generator, shape: tuple[int, int], sigma_px: flo
 
 
 def distance_km(features: np.ndarray, pixel_m: float, cap_km: float | None = None) -> np.ndarray:
-    """Euclidean distance to the nearest True pixel [km] (scipy EDT); all-False -> the cap."""
+    """Euclidean distance to the nearest True pixel [km]; all-False -> the cap.
+
+    The exact squared distance in pixels (Felzenszwalb & Huttenlocher, compiled:
+    :func:`reddplus.risk.vt0007.squared_distance_to_edge`), then the same float steps as SciPy's
+    ``distance_transform_edt`` (float64 square root, float32 cast, scaled), so the same bits.
+    """
+    from reddplus.risk.vt0007 import squared_distance_to_edge
+
     if not features.any():
         return np.full(features.shape, cap_km if cap_km is not None else np.inf, np.float32)
-    d = ndimage.distance_transform_edt(~features).astype(np.float32) * (pixel_m / 1000.0)
+    d2 = squared_distance_to_edge(~np.asarray(features, dtype=bool))
+    d = np.sqrt(d2.astype(np.float64)).astype(np.float32) * (pixel_m / 1000.0)
     return np.minimum(d, cap_km) if cap_km is not None else d
 
 
@@ -507,22 +515,51 @@ def _write(stage: Path, grid, layers: dict, rasters: dict, trees: pd.DataFrame, 
                    "strata": [{"code": k, "name": v["name"],
                                "agb_tco2e_per_ha": round(v["agb_mg_per_ha"] * CARBON_FRACTION * CO2_PER_C, 1)}
                               for k, v in STRATA.items()],
-                   "monte_carlo": 200},
+                   "monte_carlo": 200,
+                   # land uses replacing the forest (GENERATED shares): pasture and annual crops
+                   "post_deforestation": [{"name": "pasture", "share": 0.7,
+                                           "ipcc_default": "grassland_tropical_moist_wet"},
+                                          {"name": "annual cropland", "share": 0.3, "ipcc_default": "annual_cropland"}]},
         "forest_change": {"path": "lossyear.tif", "format": "hansen", "treecover": "treecover2000.tif",
                           "dates": list(range(FIRST_YEAR, LAST_YEAR + 1))},
         "periods": {"historical_reference": [2010, 2020], "calibration": [2010, 2015], "confirmation": [2015, 2020],
                     "monitoring": [[project_start_year, LAST_YEAR]]},
-        "baseline": {"rate_method": "historical_average", "risk_model": "vt0007", "roads": "roads.gpkg",
-                     "rivers": "rivers.gpkg", "settlements": "settlements.gpkg",
-                     "planned_roads": [{"path": "planned_roads.gpkg",
-                                        "opening_year": int(truth["planned_road_opening_year"])}]},
+        # the baseline: the VT0007 benchmark, unless the road-driven alternative beats it under VT0007's test;
+        # the planned branch road opens after the confirmation period, so it stays out of the baseline
+        "baseline": {"source": "vt0007", "rate_method": "historical_average", "risk_model": "alternative:roads",
+                     "vt0007_profile": "reddplus",
+                     "alternatives": {"roads": {
+                         "model": "logistic", "sample_size": 20_000,
+                         "drivers": {"distance_to_edge": {"kind": "forest_edge"},
+                                     "distance_to_road": {"kind": "distance", "path": "roads.gpkg",
+                                                          "opening_year_field": "opening_year"},
+                                     "distance_to_river": {"kind": "distance", "path": "rivers.gpkg"},
+                                     "distance_to_settlement": {"kind": "distance", "path": "settlements.gpkg"}},
+                         "planned_roads": [{"path": "planned_roads.gpkg",
+                                            "opening_year": int(truth["planned_road_opening_year"])}],
+                         "use_planned_roads_in_baseline": False}}},
+        "activity_data": {"reference_sample": "reference_sample.csv"},
         # NPRT v4.2 answers for a Madre de Dios conservation concession (reddplus.accounting.EXAMPLE_ANSWERS)
-        "deductions": {"market_leakage_percent": 0.0, "nprt_version": "4.2",
-                       "registration_requested": datetime.date(2024, 3, 1), "nprt": EXAMPLE_ANSWERS},
+        "deductions": {"uncertainty_rule": "vcs_halfwidth_excess",
+                       "leakage": {"belt_floor_at_zero": True,
+                                   "beyond_belt": {"method": "not_applicable", "reason": (
+                                       "GENERATED sample: the baseline agents are settlers along the highway, "
+                                       "whose displaced clearing the leakage belt monitors")},
+                                   "market": {"method": "not_applicable", "reason": (
+                                       "GENERATED sample: the baseline clears forest for pasture and crops; no "
+                                       "commercial timber would enter the market")}},
+                       "nprt_version": "4.2", "registration_requested": datetime.date(2024, 3, 1),
+                       "nprt": EXAMPLE_ANSWERS},
         "counterfactual": {"enabled": True, "repeats": 20, "sample_density_per_ha": 0.05, "buffer_km": 5.0},
         "ccb": {"path": write_ccb_dataset(stage / "ccb", layers, project_start_year=project_start_year,
                                           crediting_years=10, monitoring=[[project_start_year, LAST_YEAR]],
-                                          seed=int(truth["seed"])).name},
+                                          seed=int(truth["seed"])).name,
+                # a GENERATED verification record: the run's registry labels CCB the vintages it covers
+                "verification": {"period_start": datetime.date(project_start_year, 1, 1),
+                                 "period_end": datetime.date(LAST_YEAR, 12, 31),
+                                 "body": "GENERATED verification body (sample, not a real audit)",
+                                 "date": datetime.date(LAST_YEAR + 1, 6, 30), "outcome": "GOLD",
+                                 "gold_levels": ["GL3"]}},
     }
     (stage / "project.toml").write_text("# GENERATED sample project (reddplus.sample): not real project data\n"
                                         + tomli_w.dumps(cfg))

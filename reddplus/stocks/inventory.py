@@ -31,6 +31,10 @@ MAX_DIAMETER_CM = 500.0
 MAX_MEDIAN_DIAMETER_CM = 80.0
 #: breast height [m]: a tree with a DBH cannot be shorter
 BREAST_HEIGHT_M = 1.3
+#: tallest plausible tree [m]: the tallest measured trees are a coast redwood of 115.9 m (Hyperion,
+#: California) and, in the tropics, a yellow meranti of 100.8 m (Menara, Sabah; Shenkin et al. 2019,
+#: Front. For. Glob. Change 2:32, doi:10.3389/ffgc.2019.00032); a taller height is a unit or typing error
+MAX_HEIGHT_M = 120.0
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,12 @@ def validate_trees(trees: pd.DataFrame, columns: dict[str, str], path: str | Non
             i = int(np.flatnonzero(low)[0])
             raise InputDataError(f"height {h[i]:g} m below breast height {BREAST_HEIGHT_M} m ({int(low.sum())} "
                                  f"trees)", row=i + 1, column=columns.get("height", "height"), path=path)
+        tall = np.isfinite(h) & (h > MAX_HEIGHT_M)
+        if tall.any():
+            i = int(np.flatnonzero(tall)[0])
+            raise InputDataError(f"implausible height {h[i]:g} m (> {MAX_HEIGHT_M:g} m, taller than any tree "
+                                 f"measured) in {int(tall.sum())} trees; are heights in dm or cm, or mistyped?",
+                                 row=i + 1, column=columns.get("height", "height"), path=path)
     if "tree" in columns:
         dup = trees.duplicated(["plot", "tree"], keep="first").to_numpy()
         if dup.any():
@@ -134,13 +144,18 @@ def validate_trees(trees: pd.DataFrame, columns: dict[str, str], path: str | Non
 
 
 def inventory_from_frame(df: pd.DataFrame, columns: dict[str, str] | None = None, diameter_unit: str = "cm",
-                         path: str | None = None, min_diameter: float | None = None) -> Inventory:
+                         path: str | None = None, min_diameter: float | None = None,
+                         single_plot: bool = False) -> Inventory:
     """Map, convert and validate an in-memory table (see :func:`read_inventory`)."""
     if diameter_unit not in DIAMETER_UNITS:
         raise InputDataError(f"diameter unit must be one of {', '.join(DIAMETER_UNITS)}, got {diameter_unit!r}")
     if df.empty:
         raise InputDataError("no data rows", path=path)
     cols = _resolve_columns(df, columns, ("diameter",), path)
+    if "plot" not in cols and not single_plot:
+        raise InputDataError(f"no plot column: every tree would be pooled into one plot; map it with --column "
+                             f"plot=NAME (columns are {', '.join(map(str, df.columns))}), or declare the file one "
+                             f"plot (--single-plot)", path=path)
     out = pd.DataFrame(index=pd.RangeIndex(len(df)))
     out["plot"] = df[cols["plot"]].astype(str).to_numpy() if "plot" in cols else "all"
     out["tree"] = df[cols["tree"]].astype(str).to_numpy() if "tree" in cols else np.arange(1, len(df) + 1).astype(str)
@@ -166,7 +181,7 @@ def inventory_from_frame(df: pd.DataFrame, columns: dict[str, str] | None = None
 
 
 def read_inventory(path: str | Path, columns: dict[str, str] | None = None, diameter_unit: str = "cm",
-                   min_diameter: float | None = None) -> Inventory:
+                   min_diameter: float | None = None, single_plot: bool = False) -> Inventory:
     """Read a tree list from CSV, CSV.gz or Parquet and map its columns to canonical roles.
 
     Parameters
@@ -176,6 +191,9 @@ def read_inventory(path: str | Path, columns: dict[str, str] | None = None, diam
         species, x, y); unmapped roles default to a column named like the role
     diameter_unit : {"cm", "mm"}
     min_diameter : float [cm], optional (trees below are excluded, and the count reported)
+    single_plot : bool
+        The file is one plot: without a plot column, its trees form the plot ``"all"``. Otherwise
+        a missing plot column is an error (trees of several plots would be pooled silently).
 
     Returns
     -------
@@ -185,11 +203,12 @@ def read_inventory(path: str | Path, columns: dict[str, str] | None = None, diam
     Raises
     ------
     InputDataError
-        Empty file; missing, zero or negative diameters; diameters implausible in cm (probably
-        mm); heights below 1.3 m; duplicate (plot, tree) ids — naming the row and column.
+        Empty file; no plot column (unless ``single_plot``); missing, zero or negative diameters;
+        diameters implausible in cm (probably mm); heights below 1.3 m or above 120 m; duplicate
+        (plot, tree) ids — naming the row and column.
     """
     path = Path(path)
-    return inventory_from_frame(_read_table(path), columns, diameter_unit, str(path), min_diameter)
+    return inventory_from_frame(_read_table(path), columns, diameter_unit, str(path), min_diameter, single_plot)
 
 
 @dataclass(frozen=True)

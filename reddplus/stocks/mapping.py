@@ -330,7 +330,7 @@ def agbd_map_from_files(trees_path, *, columns=None, corners_path, corner_column
     from affine import Affine
     from pyproj import CRS
 
-    from reddplus.raster.io import write_cog
+    from reddplus.raster.io import band_metadata, write_cog
     from reddplus.stocks.tools import agb_from_files
 
     corners = read_plot_corners(corners_path, corner_columns)
@@ -339,6 +339,9 @@ def agbd_map_from_files(trees_path, *, columns=None, corners_path, corner_column
         arr = ds.read(1, masked=True).filled(np.nan).astype(float)
         transform = ds.transform
         crs = ds.crs
+    if not (np.isfinite(arr) & (arr > 0)).any():
+        raise InputDataError("the covariate raster has no positive value (all zero or nodata): AGBD = a H^b "
+                             "cannot be fitted; wrong file or band?", path=str(raster_path))
     if crs is None:
         if raster_crs is None:
             raise CRSError("the covariate raster stores no CRS; give it (e.g. raster_crs='EPSG:32622')",
@@ -391,7 +394,7 @@ def agbd_map_from_files(trees_path, *, columns=None, corners_path, corner_column
                            transform.f)
     total = model_assisted_total(pred, (factor * res) ** 2 / 1e4, agbd, model.predict(h))
     write_cog(out_path, pred, crs=crs, transform=out_transform, nodata=float("nan"), overwrite=overwrite,
-              band_descriptions=["agbd_mg_per_ha"])
+              **band_metadata("agbd"))
     plots = tuple({"plot": k, "area_ha": float(a_ha), "agb_mg": float(unit_agb[k]), "agbd_mg_per_ha": float(a),
                    "canopy_height_m": float(c), "predicted_agbd_mg_per_ha": float(model.predict(c))}
                   for k, a_ha, a, c in zip(keys, area_ha, agbd, h))

@@ -21,7 +21,7 @@ from reddplus.stocks.height import (HEIGHT_METHODS, HeightModel, HeightModelComp
                                     compare_height_models, feldpausch2012_model, fit_height_model)
 from reddplus.stocks.inventory import Inventory, PlotAreas, read_inventory, read_plot_areas
 from reddplus.stocks.montecarlo import MonteCarloResult, agb_monte_carlo
-from reddplus.stocks.wood_density import (LEVELS, WoodDensityTable, default_wood_density_table, match_wood_density,
+from reddplus.stocks.wood_density import (WoodDensityTable, default_wood_density_table, match_wood_density,
                                           read_wood_density_table)
 
 log = logging.getLogger(__name__)
@@ -225,11 +225,15 @@ def agb_from_files(trees_path: str | Path, *, columns: dict[str, str] | None = N
                    seed: int | None = None, root_shoot_ratio: float = ROOT_SHOOT_RATIOS[DEFAULT_ROOT_SHOOT],
                    carbon_fraction: float = CARBON_FRACTION, min_diameter: float | None = None,
                    stratum_area_ha: dict[str, float] | None = None, height_sd: float = 0.0,
-                   progress=None) -> AgbResult:
-    """:func:`estimate_agb` from files: the tool behind ``reddplus stocks agb``."""
-    inv = read_inventory(trees_path, columns, diameter_unit, min_diameter=min_diameter)
-    if height_data_path is not None:
-        hd = read_inventory(height_data_path, height_columns, diameter_unit)
+                   progress=None, single_plot: bool = False) -> AgbResult:
+    """:func:`estimate_agb` from files: the tool behind ``reddplus stocks agb``.
+
+    ``single_plot`` declares a tree file without a plot column one plot (otherwise an error: see
+    :func:`~reddplus.stocks.inventory.read_inventory`).
+    """
+    inv = read_inventory(trees_path, columns, diameter_unit, min_diameter=min_diameter, single_plot=single_plot)
+    if height_data_path is not None:   # trees to fit the height model on: plots do not matter
+        hd = read_inventory(height_data_path, height_columns, diameter_unit, single_plot=True)
         hd_d, hd_h = hd.trees["diameter"].to_numpy(), hd.trees["height"].to_numpy()
     else:
         hd_d, hd_h = inv.trees["diameter"].to_numpy(), inv.trees["height"].to_numpy()
@@ -252,7 +256,7 @@ def height_models_from_file(path: str | Path, *, columns: dict[str, str] | None 
                             weighted: bool = True, methods=tuple(HEIGHT_METHODS)) -> HeightModelComparison:
     """Fit and compare local height–diameter models on a tree file (the tool behind
     ``reddplus stocks height-models``)."""
-    inv = read_inventory(path, columns, diameter_unit)
+    inv = read_inventory(path, columns, diameter_unit, single_plot=True)   # an H-D fit pools trees by design
     h = inv.trees["height"].to_numpy()
     if not np.isfinite(h).any():
         raise InputDataError("no measured height: map the height column with --column height=NAME",

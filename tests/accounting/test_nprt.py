@@ -280,14 +280,17 @@ def test_unknown_version():
 
 
 def test_deductions_config_keys():
+    leakage = {"leakage": {"beyond_belt": {"method": "not_applicable", "reason": "test"},
+                           "market": {"method": "not_applicable", "reason": "test"}}}
     d = Deductions.model_validate({"nprt_version": "4.0", "nprt_override": True,
-                                   "registration_requested": D(2023, 1, 2)})
+                                   "registration_requested": D(2023, 1, 2)} | leakage)
     assert (d.nprt_version, d.nprt_override, d.registration_requested) == ("4.0", True, D(2023, 1, 2))
-    assert Deductions().nprt_version == "4.2" and Deductions().registration_requested is None
+    default = Deductions.model_validate(leakage)
+    assert default.nprt_version == "4.2" and default.registration_requested is None
     from_toml = tomllib.loads("registration_requested = 2025-03-01\nnprt_version = '4.2'")
-    assert Deductions.model_validate(from_toml).registration_requested == D(2025, 3, 1)
+    assert Deductions.model_validate(from_toml | leakage).registration_requested == D(2025, 3, 1)
     with pytest.raises(ValueError):
-        Deductions.model_validate({"nprt_version": "4.1"})
+        Deductions.model_validate({"nprt_version": "4.1"} | leakage)
     for name in ("nprt", "nprt_version", "nprt_override", "registration_requested"):
         assert Deductions.model_fields[name].description
 

@@ -221,14 +221,13 @@ def test_empty_stratum_missing_stratum_and_lonely_point(land, tmp_path):
     rows = _plain_rows()[:-2]                                              # one non-forest point left
     with pytest.raises(InputDataError, match=r"single point.*row 7, column 'stratum'"):
         reference_sample_activity(_sample(tmp_path, rows, "one.csv"), land["fc"], **kw)
-    # zoned strata need their zone layer; a zone layer that covers no pixel centre leaves its strata empty
+    # zoned strata need their zone layer; a zone layer that covers no pixel centre is refused when it is read
     rows = [r.replace("2010-2020,", "2010-2020,project/") for r in _plain_rows()]
     with pytest.raises(ZoneError, match="project strata .* no project layer"):
         reference_sample_activity(_sample(tmp_path, rows, "zoned.csv"), land["fc"], **kw)
     far = box(X0 + 4400, Y0 - 3290, X0 + 4410, Y0 - 3280)                 # inside, but covers no pixel centre
     gpd.GeoDataFrame(geometry=[far], crs=CRS).to_file(tmp_path / "tiny.gpkg")
-    with pytest.raises(InputDataError, match=r"'project/deforestation' has no pixel on the map in 2010-2020.*"
-                                             r"missing from the map areas.*row 1, column 'stratum'"):
+    with pytest.raises(ZoneError, match=r"covers no pixel centre of the raster.*tiny.gpkg"):
         reference_sample_activity(_sample(tmp_path, rows, "zoned.csv"), land["fc"], project=tmp_path / "tiny.gpkg",
                                   **kw)
     rows = [r.replace("2010-2020", "2010-2015") for r in _plain_rows()]

@@ -12,7 +12,7 @@ import rasterio
 from rasterio.transform import from_origin
 from shapely.geometry import box
 
-from reddplus.baseline.allocated import (UNITS, AllocatedConfig, AllocatedDisagreementWarning, allocated_baseline,
+from reddplus.baseline.allocated import (UNITS, AllocatedDisagreementWarning, allocated_baseline,
                                          allocated_density, check_allocated_values, compare_activity_data,
                                          read_allocated_activity_data, write_allocated_activity_data,
                                          write_allocated_map, write_allocated_outputs)
@@ -229,9 +229,11 @@ def test_units_must_be_ha_per_pixel_per_year(land):
     wrong = _tagged_map(land, land["density"], name="m2.tif", units="m2/pixel/yr")
     with pytest.raises(InputDataError, match="unit type is 'm2/pixel/yr'"):
         allocated_baseline(wrong, project=land["project"])
+    from reddplus.project import Baseline
+
     with pytest.raises(Exception, match="allocated_units"):
-        AllocatedConfig(allocated_units="ha")
-    cfg = AllocatedConfig(allocated_risk_map="alloc.tif", allocated_units="ha/px/yr")
+        Baseline(source="allocated", allocated_risk_map="alloc.tif", allocated_units="ha")
+    cfg = Baseline(source="allocated", allocated_risk_map="alloc.tif", allocated_units="ha/px/yr")
     assert cfg.allocated_tolerance_percent == 1.0
 
 

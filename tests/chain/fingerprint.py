@@ -58,11 +58,17 @@ class _Cells(HTMLParser):
 _NUM = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?")
 
 
+#: tables that describe the run, not its results: the manifest table holds the creation time and the
+#: library versions of the machine (the manifest's content hash is compared instead)
+_NOT_RESULT_TABLES = {"Inputs, versions and seed"}
+
+
 def report_numbers(html: str) -> dict[str, list[str]]:
-    """Every number printed in the report's tables, per table heading, in order (separators kept)."""
+    """Every number printed in the report's result tables, per table heading, in order (separators kept)."""
     p = _Cells()
     p.feed(html)
-    return {title: [m for cell in cells for m in _NUM.findall(cell)] for title, cells in p.tables.items()}
+    return {title: [m for cell in cells for m in _NUM.findall(cell)] for title, cells in p.tables.items()
+            if title not in _NOT_RESULT_TABLES}
 
 
 def manifest_content_sha256(manifest: dict) -> str:

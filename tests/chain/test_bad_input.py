@@ -116,9 +116,10 @@ def test_uncertainty_rule_is_configurable(sample, tmp_path):
         cfg["deductions"]["uncertainty"] = {"allowable_halfwidth_percent": 0.0, "draws": 2000}
         cfg["counterfactual"]["enabled"] = False
     res = _run(_variant(sample, tmp_path, edit), tmp_path / "out")
-    unc = res.credits.uncertainty
-    assert unc.halfwidth_percent > 0
-    assert res.credits.uncertainty_deduction_percent == pytest.approx(unc.halfwidth_percent)
+    periods = (res.credits.uncertainty,) + tuple(res.credits.uncertainty_by_period)
+    assert len(periods) > 1 and all(u.halfwidth_percent > 0 for u in periods)
+    for u in periods:       # the ex-ante projection and every monitoring period
+        assert u.deduction_percent == pytest.approx(u.halfwidth_percent)
 
 
 def test_same_numbers_on_a_dask_cluster(sample, tmp_path):

@@ -46,16 +46,24 @@ def test_credits_rules(demo):
         assert r.vcus + r.buffer <= max(0.0, r.net_tco2e) + 1e-6
 
 
-def test_baseline_follows_the_highway(demo):
-    """The planned road changes the project's baseline from its opening year on (issue: the seed's point)."""
-    sc = demo.scenario
-    years = sc.years
-    opening = min(sc.opening_years)
-    proj = dict(zip(years, sc.allocation.zone_ha_per_year["project"]))
-    before = [proj[y] for y in years if y < opening]
-    after = [proj[y] for y in years if y >= opening]
-    assert before and after
-    assert np.mean(after) > np.mean(before)
+def test_one_assessment_and_the_baseline_it_chose(demo):
+    """The demo names the road-driven alternative; it is assessed once against the benchmark on the same cells,
+    and the baseline (its source, model and reason) is what summary.json and the report say; the planned
+    branch road, which opens after the confirmation period, stays out of the baseline."""
+    s = demo.summary()
+    fit = demo.baseline.fits[0]
+    assert s["baseline_source"] == "vt0007" and s["baseline_model"] == fit.alternative.assessment.selected
+    assert s["vt0007_profile"] == "reddplus"
+    html = demo.report_html.read_text()
+    assert html.count("Model assessment") == 1 and "Validity periods" in html
+    if fit.alternative.baseline is not None:
+        assert fit.alternative.baseline.excluded_opening_years == (2023,)
+    per_vintage = s["baseline_deforestation_ha"]
+    assert set(per_vintage) == {str(y) for y in range(2021, 2031)}
+    assert all(set(v) == {"project", "leakage_belt"} for v in per_vintage.values())
+    assert [p["provisional"] for p in s["validity_periods"]] == [False, True]
+    assert s["nprt_version"] == "4.2" and s["uncertainty_rule"] == "vcs_halfwidth_excess"
+    assert set(s["reversals"]) == set(s["leakage_tco2e"]) == set(s["net_vcus_by_vintage"])
 
 
 def test_report_is_looked_at(demo, tmp_path):
@@ -65,7 +73,7 @@ def test_report_is_looked_at(demo, tmp_path):
     from PIL import Image
 
     html = demo.report_html.read_text()
-    for fig in ("areas.png", "history.png", "risk_classes.png", "risk_with_without_highway.png", "stocks.png",
+    for fig in ("areas.png", "history.png", "history_project.png", "risk_classes.png", "stocks.png",
                 "emissions.png", "nprt.png"):
         assert f"figures/{fig}" in html, fig
         img = np.asarray(Image.open(demo.out_dir / "figures" / fig).convert("L"), dtype=float)
@@ -75,6 +83,36 @@ def test_report_is_looked_at(demo, tmp_path):
     assert len(pages) >= 3
     inked = [np.asarray(Image.open(p).convert("L"), dtype=float).std() for p in pages]
     assert min(inked) > 5
+
+
+def test_report_reads_well(demo, tmp_path):
+    """Issue 18, report polish: the PDF's words are whole (table headers are not broken mid-word), no
+    table has an empty column, and the sections a validation body looks for are there."""
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) not installed")
+    import re
+
+    subprocess.run(["pdftotext", str(demo.report_pdf), str(tmp_path / "r.txt")], check=True)
+    text = (tmp_path / "r.txt").read_text()
+    words = set(re.findall(r"[A-Za-z][A-Za-z-]+", text))
+    html = demo.report_html.read_text()
+    headers = set(re.findall(r"<th[^>]*>([^<]+)</th>", html))
+    long_words = {w for h in headers for w in re.findall(r"[A-Za-z][A-Za-z-]{6,}", h)}
+    assert long_words, "the report has no table headers"
+    broken = sorted(w for w in long_words if w not in words)
+    assert not broken, f"header words broken or missing in the PDF: {broken[:10]}"
+    for needed in ("VM0048", "VT0007", "Choices and assumptions", "leakage", "Non-Permanence Risk Tool v4.2", "CCB", "validity period",
+                   "Run manifest"):
+        assert needed.lower() in " ".join(text.split()).lower(), needed
+    for m in re.finditer(r"<table.*?</table>", html, flags=re.S):
+        rows = re.findall(r"<tr>(.*?)</tr>", m.group(0), flags=re.S)
+        body = [re.findall(r"<td[^>]*>(.*?)</td>", r, flags=re.S) for r in rows]
+        body = [r for r in body if r]
+        if not body:
+            continue
+        for j in range(max(len(r) for r in body)):
+            assert any(j < len(r) and re.sub(r"<[^>]+>|\s", "", r[j]) for r in body), \
+                f"an empty column {j} in a table: {m.group(0)[:200]}"
 
 
 def test_manifest_reproduces(demo, tmp_path):

@@ -39,6 +39,15 @@ confirmation = [2010, 2020]
 [deductions]
 registration_requested = 2024-06-01
 
+[deductions.leakage.beyond_belt]
+method = "share_of_reductions"
+share = 0.1
+reason = "a tenth of the avoided clearing assumed displaced beyond the belt (test value)"
+
+[deductions.leakage.market]
+method = "not_applicable"
+reason = "no commercial timber harvest in the baseline (test value)"
+
 [deductions.nprt.project_management]
 adaptive_management_plan = true
 risks = []

@@ -6,14 +6,15 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from reddplus.baseline.allocation import AllocationResult
 from reddplus.chain import steps
-from reddplus.chain.results import ActivityStepResult, AssessmentResult, BaselineResult, EmissionFactorsResult, \
-    RateStepResult, ScenarioStepResult
+from reddplus.chain.results import ActivityStepResult, BaselineFit, BaselineResult, EmissionFactorsResult, \
+    RateStepResult
 from reddplus.errors import ConfigError, InputDataError
 
 SCALE = 0.15  # 667 m pixels: a few seconds per run
@@ -113,47 +114,81 @@ def test_activity_counts_the_window(cfg, inputs):
     assert set(act.leakage_belt_ha_per_year) == set(act.project_ha_per_year)
 
 
-def test_rate_is_the_hrp_mean_with_its_standard_error(cfg, inputs):
+def test_rate_from_the_map_and_from_the_sample(cfg, inputs):
+    """From map counts the rate is the HRP mean and carries no sampling error; from the reference sample it is
+    the sample's estimate of the HRP with its relative standard error."""
     years = inputs.periods.hrp_years
     jur = {y: 100.0 + 10 * i for i, y in enumerate(years)}
     act = ActivityStepResult(jur, dict.fromkeys(jur, 1.0), None, {}, None)
-    r = steps.jurisdictional_rate(cfg, inputs.periods, act)
-    v = np.array(list(jur.values()))
-    assert r.rate.per_year[2025] == pytest.approx(v.mean())
-    assert r.relative_standard_error == pytest.approx(v.std(ddof=1) / np.sqrt(len(v)) / v.mean())
+    r = steps.jurisdictional_rate(cfg, years, (2025,), act)
+    assert r.rate.per_year[2025] == pytest.approx(np.mean(list(jur.values())))
+    assert r.relative_standard_error is None and r.source == "map_counts"
+    ref = steps.reference_activity(cfg, inputs)
+    h = inputs.periods.historical_reference
+    d = ref.sample.period(*h).domains["jurisdiction"]
+    s = steps.jurisdictional_rate(cfg, years, (2025,), act, ref, h)
+    assert s.rate.per_year[2025] == pytest.approx(d.estimate_ha_per_year)
+    assert s.relative_standard_error == pytest.approx(d.se_ha_per_year / d.estimate_ha_per_year)
+    trend = cfg.model_copy(update={"baseline": cfg.baseline.model_copy(update={"rate_method": "linear_trend"})})
+    with pytest.raises(ConfigError, match="baseline.rate_method"):
+        steps.jurisdictional_rate(trend, years, (2025,), act, ref, h)
+
+
+def test_validity_periods_of_the_sample(cfg, inputs):
+    """Crediting 2021-2030 with data to 2024: 2021-2026 is fitted on 2011-2020, 2027-2030 is provisional."""
+    vps = steps.validity(cfg, inputs.periods)
+    assert [(p.start, p.end, p.hrp, p.provisional) for p in vps.periods] == [
+        (2021, 2026, (2011, 2020), False), (2027, 2030, (2017, 2026), True)]
 
 
 # --------------------------------------------------------------------------------------------- baseline
 def test_risk_map_and_allocation(cfg, inputs, tmp_path):
-    """The benchmark's rasters are written under the run folder and named relative to it; the allocation
-    gives the project and belt no more than the jurisdiction's expected deforestation."""
-    (tmp_path / "rasters").mkdir()
-    risk = steps.risk_map(cfg, inputs, tmp_path)
-    assert not risk.density_path.is_absolute() and (tmp_path / risk.density_path).is_file()
-    rate = RateStepResult(steps.jurisdictional_rate(cfg, inputs.periods, steps.activity(cfg, inputs, (1, 2, 3))).rate,
-                          0.0)
-    alloc = steps.allocation(cfg, inputs.periods, tmp_path / risk.density_path, rate)
+    """The benchmark's rasters are written where asked; the allocation gives the project and belt no more than
+    the jurisdiction's expected deforestation, and splits the project's by stratum."""
+    risk = steps.risk_map(cfg, inputs, inputs.periods.risk, tmp_path / "rasters")
+    assert risk.density_path.is_file() and risk.profile == "reddplus"
+    act = steps.activity(cfg, inputs, (1, 2, 3))
+    rate = steps.jurisdictional_rate(cfg, inputs.periods.hrp_years, (2021, 2022), act)
+    alloc = steps.allocate_years(cfg, risk.density_path, rate, (2021, 2022))
     for i, y in enumerate(alloc.years):
         inside = alloc.zone_ha_per_year["project"][i] + alloc.zone_ha_per_year["leakage_belt"][i]
         assert 0 < inside < rate.rate.per_year[y]
+        assert sum(v[i] for v in alloc.zone_stratum_ha_per_year["project"].values()) == \
+            pytest.approx(alloc.zone_ha_per_year["project"][i])
 
 
-@pytest.mark.parametrize("ran, selected, uses_scenario", [(True, "benchmark", False), (True, "logistic", True),
-                                                          (False, None, True)])
-def test_choose_baseline(ran, selected, uses_scenario):
-    """The planned-road scenario replaces the benchmark when the assessment accepts it (or none ran);
-    the result says which and why."""
-    bench, alt = _alloc([1.0, 2.0], [3.0, 4.0]), _alloc([5.0, 6.0], [7.0, 8.0])
-    sc = ScenarioStepResult((2021, 2022), (2022,), alt, {"model": "logistic"}, "a.tif", "b.tif")
-    b = steps.choose_baseline(bench, sc, AssessmentResult(ran, "why", (), selected))
-    assert b.project_ha_per_year == ({2021: 5.0, 2022: 6.0} if uses_scenario else {2021: 1.0, 2022: 2.0})
-    assert b.leakage_belt_ha_per_year[2022] == (8.0 if uses_scenario else 4.0)
-    assert ("planned roads" in b.source) == uses_scenario and b.reason
-    only = steps.choose_baseline(bench, None, AssessmentResult(False, "none"))
-    assert only.source == "VT0007 benchmark risk map" and only.allocation is bench
+def test_the_tested_alternative_is_the_one_used(cfg, inputs, tmp_path):
+    """The named alternative is assessed against the benchmark on the same cells, and, when it passes, the
+    same model (same drivers, same form) refitted on the HRP gives the allocated map; the reason says why."""
+    act = steps.activity(cfg, inputs, (1, 2, 3))
+    b = steps.baseline(cfg, inputs, act, None, tmp_path)
+    fit = b.fits[0]
+    alt = fit.alternative
+    assert alt is not None and alt.assessment.name == "roads"
+    assert b.model == alt.assessment.selected and "MedAE" in b.reason
+    rows = alt.assessment.table()
+    assert [r["model"] for r in rows] == ["benchmark", "benchmark", "alternative:roads", "alternative:roads"]
+    assert {r["n_cells"] for r in rows} == {rows[0]["n_cells"]}
+    if alt.assessment.accepted:
+        assert alt.baseline.fit.model.features == alt.assessment.fit.model.features
+        assert alt.baseline.fit.model.name == alt.assessment.fit.model.name == "logistic"
+        assert fit.allocation is fit.scenario.allocation and fit.benchmark_allocation is not fit.allocation
+    assert [f.periods[0].start for f in b.fits] == [2021]           # 2027-2030 reuses the first fit
+    assert set(b.project_ha_per_year) == set(range(2021, 2031))
+    assert (tmp_path / b.allocated_outputs["map"]).is_file() and (tmp_path / b.allocated_outputs["csv"]).is_file()
 
 
 # --------------------------------------------------------------------------------------------- credits
+def _baseline(cfg, inputs, project, belt):
+    """A benchmark baseline of the given project and belt deforestation per crediting year [ha/yr]."""
+    years = inputs.periods.crediting_years
+    vps = steps.validity(cfg, inputs.periods)
+    alloc = _alloc(project, belt, years)
+    rate = RateStepResult(None, None, "map_counts")
+    fit = BaselineFit(vps.periods, years, rate, None, None, None, alloc, alloc, None, "benchmark", "test")
+    return BaselineResult.from_fits("vt0007", vps, (fit,), {}, years=years, root=Path("."))
+
+
 def _efs(mean=500.0, sd=0.0):
     from reddplus.accounting import EmissionFactor
 
@@ -168,10 +203,9 @@ def test_credits_by_hand(cfg, inputs):
     act = ActivityStepResult({y: 100.0 for y in range(2011, 2025)}, {y: (2.0 if y <= 2020 else 3.0)
                                                                       for y in range(2011, 2025)}, None,
                              {y: 0.0 for y in range(2011, 2025)}, None)
-    alloc = _alloc([10.0] * len(years), [0.0] * len(years), years)
-    base = BaselineResult("test", "test", alloc, alloc, dict.fromkeys(years, 10.0), dict.fromkeys(years, 0.0))
+    base = _baseline(cfg, inputs, [10.0] * len(years), [0.0] * len(years))
     nprt = steps.non_permanence(cfg, inputs.periods)
-    c = steps.credits(cfg, inputs.periods, act, RateStepResult(None, 0.0), base, _efs(), nprt)
+    c = steps.credits(cfg, inputs.periods, act, None, base, _efs(), nprt)
     assert c.uncertainty_deduction_percent == 0
     assert c.ex_ante_avoided_tco2e_per_year[2025] == pytest.approx(4000.0)
     r = {row.year: row for row in c.ex_post.rows}[2022]
@@ -188,17 +222,16 @@ def test_missing_nprt_answers_name_the_key(cfg, inputs):
 def test_emission_factor_of_one_stratum(cfg, inputs, tmp_path):
     """A single stratum takes the whole weight: EF = AGB + BGB - post."""
     from reddplus.project import StratumStock
-    from reddplus.raster import write_cog
 
-    st = cfg.stocks.model_copy(update={"source": "strata", "inventory": None, "post_deforestation_tco2e_per_ha": 50.0,
+    st = cfg.stocks.model_copy(update={"source": "strata", "inventory": None, "post_deforestation": None,
+                                       "post_deforestation_tco2e_per_ha": 50.0,
                                        "strata": [StratumStock(code=1, name="all", agb_tco2e_per_ha=400.0,
                                                                bgb_tco2e_per_ha=100.0)]})
     one = cfg.model_copy(update={"stocks": st})
     flat = replace(inputs, strata=None)
-    g = inputs.grid
-    write_cog(tmp_path / "d.tif", np.ones(g.shape, np.float32), crs=g.crs, transform=g.transform)
-    efs = steps.emission_factors(one, flat, steps.carbon_stocks(one, flat), tmp_path / "d.tif")
+    efs = steps.emission_factors(one, steps.carbon_stocks(one, flat), _baseline(cfg, inputs, [1.0] * 10, [0.0] * 10))
     assert efs.baseline.mean == pytest.approx(450.0) and efs.weights == {1: 1.0}
+    assert efs.post_deforestation.tco2e_per_ha == 50.0 and efs.pools.included_pools == ("agb", "bgb")
 
 
 def test_counterfactual_is_skipped_ex_ante(cfg, inputs):
@@ -218,16 +251,20 @@ def test_issuance_equals_the_credits(cfg, tmp_path):
     one = cfg.model_copy(update={"periods": cfg.periods.model_copy(update={"monitoring": [(2021, 2022)]})})
     c = CreditsResult(None, None, rows, rows, {}, {}, {})
     res = steps.issuance(one, c, "0" * 64, tmp_path)
-    assert [(i.vintage, i.holder_vcus, i.buffer_credits) for i in res.issuances] == [(2021, 3200, 800),
-                                                                                     (2022, 2000, 500)]
+    assert [(i.vintage, i.holder_vcus, i.buffer_credits, i.labels) for i in res.issuances] == [
+        (2021, 3200, 800, ("CCB",)), (2022, 2000, 500, ("CCB",))]   # the sample's CCB verification covers them
     assert str(res.database) == "registry.sqlite" and (tmp_path / "registry.sqlite").is_file()
 
 
 # --------------------------------------------------------------------------------------------- entry points
 @pytest.fixture(scope="module")
 def quick(cfg):
-    """The sample without the counterfactual (the entry points' tests compare credits, not matching)."""
-    return cfg.model_copy(update={"counterfactual": cfg.counterfactual.model_copy(update={"enabled": False})})
+    """The sample on the benchmark and map counts, without the counterfactual and the CCB section (the entry
+    points' tests compare credits)."""
+    return cfg.model_copy(update={"counterfactual": cfg.counterfactual.model_copy(update={"enabled": False}),
+                                  "baseline": cfg.baseline.model_copy(update={"risk_model": "benchmark"}),
+                                  "activity_data": cfg.activity_data.model_copy(update={"reference_sample": None}),
+                                  "ccb": None})
 
 
 @pytest.fixture(scope="module")
@@ -240,7 +277,7 @@ def full_run(quick, tmp_path_factory):
 def test_run_from_the_project_toml(full_run):
     s = full_run.summary()
     assert s["net_vcus_by_vintage"] and s["baseline_source"]
-    assert {c["key"] for c in s["choices"]} >= {"stocks.source", "baseline", "counterfactual.enabled"}
+    assert {c["key"] for c in s["choices"]} >= {"stocks.source", "baseline.source", "counterfactual.enabled"}
     assert (full_run.out_dir / "report.html").is_file() and not (full_run.out_dir / "report.pdf").exists()
 
 
@@ -257,7 +294,8 @@ def test_run_from_a_stock_table(quick, full_run, tmp_path):
     res = CreditingChain(quick).run_from_stocks(table, tmp_path / "run", report_pdf=False)
     assert res.stocks.source == "strata"
     assert res.stocks.project_stock.total_tco2e == pytest.approx(500.0 * full_run.stocks.project_stock.area_ha)
-    assert res.emission_factors.baseline.mean == pytest.approx(500.0)
+    post = res.emission_factors.post_deforestation.tco2e_per_ha      # the sample's pasture / cropland mix
+    assert post > 0 and res.emission_factors.baseline.mean == pytest.approx(500.0 - post)
     bad = tmp_path / "bad.csv"
     bad.write_text("code,name,agb_tco2e_per_ha,agb_tco2e_per_ha_sd\n1,a,-4,1\n")
     with pytest.raises(InputDataError, match="row 1.*agb_tco2e_per_ha"):
@@ -290,8 +328,34 @@ def test_run_from_given_activity_data(quick, full_run, tmp_path):
                                                      report_pdf=False)
     y = 2025
     assert double.rate.rate.per_year[y] == pytest.approx(2 * full_run.rate.rate.per_year[y])
-    assert double.baseline.benchmark_allocation.zone_ha_per_year["project"][4] > \
-        full_run.baseline.benchmark_allocation.zone_ha_per_year["project"][4]
+    assert double.baseline.project_ha_per_year[y] > full_run.baseline.project_ha_per_year[y]
     (tmp_path / "c.csv").write_text("year,zone,deforestation_ha\n2011,mars,1\n")
     with pytest.raises(InputDataError, match="unknown zone 'mars'.*row 1"):
         CreditingChain(quick).run_from_activity(tmp_path / "c.csv", tmp_path / "c")
+
+
+def test_one_runs_allocation_is_another_runs_input(quick, full_run, tmp_path):
+    """The project proponent's run ([baseline] source = "allocated") on the allocated map and activity-data
+    CSV a VT0007 run wrote finds the same baseline for the project and the belt in the first validity period."""
+    from reddplus.chain import CreditingChain
+
+    b = quick.baseline.model_copy(update={
+        "source": "allocated", "allocated_risk_map": full_run.path(full_run.baseline.allocated_outputs["map"]),
+        "allocated_activity_data": full_run.path(full_run.baseline.allocated_outputs["csv"])})
+    res = CreditingChain(quick.model_copy(update={"baseline": b})).run(tmp_path / "proponent", report_pdf=False)
+    assert res.baseline.source == "allocated" and res.baseline.model == "allocated"
+    first = full_run.baseline.validity.periods[0]
+    for y in first.years:
+        assert res.baseline.project_ha_per_year[y] == pytest.approx(full_run.baseline.project_ha_per_year[y], rel=1e-5)
+        assert res.baseline.leakage_belt_ha_per_year[y] == pytest.approx(
+            full_run.baseline.leakage_belt_ha_per_year[y], rel=1e-5)
+    assert not res.baseline.fits[0].allocated.disagrees
+    assert res.summary()["baseline_source"] == "allocated"
+    # the years after the map's validity period carry its last year forward, flagged as a projection
+    fit = res.baseline.fits[0]
+    assert fit.projected_years == tuple(y for y in sorted(res.baseline.project_ha_per_year) if y > first.end)
+    last = res.baseline.project_ha_per_year[first.end]
+    assert all(res.baseline.project_ha_per_year[y] == last for y in fit.projected_years)
+    flagged = {c.key for c in res.choices if c.flag}
+    assert "baseline.allocated_risk_map" in flagged
+    assert any("ex-ante projection" in w for w in res.summary()["warnings"])

@@ -30,13 +30,25 @@ format = "fcc123"
 [periods]
 historical_reference = [2001, 2010]
 monitoring = [[2011, 2015]]
+
+[deductions.leakage.beyond_belt]
+method = "not_applicable"
+reason = "test"
+
+[deductions.leakage.market]
+method = "not_applicable"
+reason = "test"
 """
 
 
 @pytest.fixture
 def folder(tmp_path):
-    for name in ("project.gpkg", "jur.gpkg", "fcc.tif"):
-        (tmp_path / name).write_bytes(b"x")
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    for name in ("project.gpkg", "jur.gpkg"):   # vector layers are opened at load time
+        gpd.GeoDataFrame({"name": ["a"]}, geometry=[box(0, 0, 1000, 1000)], crs="EPSG:6933").to_file(tmp_path / name)
+    (tmp_path / "fcc.tif").write_bytes(b"x")
     return tmp_path
 
 

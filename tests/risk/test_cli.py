@@ -88,7 +88,7 @@ def test_compare_command_with_planned_road(tmp_path):
     import numpy as np
     from shapely.geometry import LineString
 
-    from reddplus.risk.compare import distance_to_features
+    from reddplus.risk.drivers import distance_to_features
 
     rng = np.random.default_rng(4)
     shape = (200, 200)
@@ -115,9 +115,10 @@ def test_compare_command_with_planned_road(tmp_path):
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     rows = {(a["model"], a["stage"]): a for a in out["assessment"]}
-    assert rows[("logistic", "CNF prediction")]["medae_ha"] < rows[("benchmark", "CNF prediction")]["medae_ha"]
+    alt, bench = rows[("alternative:logistic", "CNF prediction")], rows[("benchmark", "CNF prediction")]
+    assert alt["medae_ha"] < bench["medae_ha"]
     assert out["models"]["logistic"]["coefficients"]["distance_to_road"] < 0
-    assert out["selected_model"] == "logistic"
+    assert out["selected_model"] == "alternative:logistic"
 
 
 def test_scenario_command(tmp_path):
@@ -125,7 +126,7 @@ def test_scenario_command(tmp_path):
     import numpy as np
     from shapely.geometry import LineString
 
-    from reddplus.risk.compare import distance_to_features
+    from reddplus.risk.drivers import distance_to_features
 
     rng = np.random.default_rng(7)
     shape = (200, 200)
@@ -151,9 +152,15 @@ def test_scenario_command(tmp_path):
                                  "--out", str(tmp_path / "maps"), "--json"])
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
-    ha = dict(zip(out["years"], out["allocation"]["zones"]["project"]))
+    ha = dict(zip(out["years"], out["with_planned_roads"]["zones"]["project"]))
     assert ha[2025] == ha[2021] and ha[2030] == ha[2026] and ha[2026] > 2 * ha[2025]
-    assert (tmp_path / "maps" / "classes_with_planned_roads.tif").exists()
+    assert (tmp_path / "maps" / "classes_vp_roads_2026.tif").exists()
+    text = CliRunner().invoke(cli, ["risk", "scenario", str(fp), "--format", "fcc123", "--roads",
+                                    str(tmp_path / "roads.gpkg"), "--planned-roads", str(tmp_path / "planned.gpkg"),
+                                    "--project", str(tmp_path / "p.gpkg"), "--expected-deforestation-ha-per-year",
+                                    "50", "--years", "2021-2030"])
+    assert text.exit_code == 0, text.output
+    assert f"2026: project {ha[2026]:.2f} ha (with the planned roads)" in text.output
 
 
 def test_benchmark_profile_udef_arp(inputs):

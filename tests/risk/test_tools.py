@@ -6,10 +6,8 @@ import pytest
 import rasterio
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
 
 from reddplus.errors import CRSError, ConfigError, ModelError, SearchDistanceError, ZoneError
-from reddplus.raster import iter_blocks
 from reddplus.risk import vt0007 as v
 from reddplus.risk.localrate import local_deforestation_rate
 from reddplus.landcover import open_forest_change

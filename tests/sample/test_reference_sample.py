@@ -72,7 +72,7 @@ def test_files_are_generated_labelled_and_readable(land):
         for dom in ("jurisdiction", "project", "leakage_belt"):
             assert truth["periods"][f"{a}-{b}"]["true_deforestation_ha"][dom] == pytest.approx(
                 sum(per_year[dom][str(y)] for y in range(a + 1, b + 1)))
-    assert "reference_sample" not in land.project_toml.read_text()    # the run reads it once wired
+    assert 'reference_sample = "reference_sample.csv"' in land.project_toml.read_text()   # the run reads it
 
 
 def test_map_counts_are_the_truth_and_intervals_cover_it(land):

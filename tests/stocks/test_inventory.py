@@ -68,10 +68,14 @@ def test_mm_declared_as_cm_flagged_by_median(tmp_path):
 
 
 def test_forestgeo_mm_file(shared):
-    """Luquillo tree5: dbh in mm (ForestGEO); dead trees have no dbh -> error naming the row."""
+    """Luquillo tree5: dbh in mm (ForestGEO); dead trees have no dbh -> error naming the row.
+
+    The file is one census plot without a plot column: it must be declared so (``single_plot``)."""
     p = shared("forestgeo_luquillo_fgeo_x", "tree5.csv")
-    with pytest.raises(InputDataError, match="missing diameter") as err:
+    with pytest.raises(InputDataError, match="no plot column"):
         read_inventory(p, {"tree": "treeID", "diameter": "dbh"}, diameter_unit="mm")
+    with pytest.raises(InputDataError, match="missing diameter") as err:
+        read_inventory(p, {"tree": "treeID", "diameter": "dbh"}, diameter_unit="mm", single_plot=True)
     df = pd.read_csv(p)
     assert pd.isna(df["dbh"].iloc[err.value.row - 1])
 

@@ -1,0 +1,237 @@
+"""``reddplus check``: every problem a run would meet in its inputs, found at once and before any computing.
+
+:func:`check_project` reads a project TOML and reports, in one pass:
+
+* the schema: every unknown key, missing key and wrong type (:func:`reddplus.project.validate_project`);
+* the files: each exists, is not empty, is a file (or the folder its key needs); vector layers are
+  readable, hold features and a CRS;
+* the forest change: it opens under its format, in a projected CRS in metres;
+* the periods against the data's dates: the HRP, calibration and confirmation are map dates, the
+  monitoring periods vintages whose bounding dates the maps hold (VT0007 v1.0 section 4);
+* the areas: each polygon layer overlaps the forest-change raster (else a hint at a wrong CRS
+  label), the project lies inside the jurisdiction and covers a pixel;
+* rasters that must share the forest-change grid: strata, the allocated risk map, raster drivers;
+* the reference sample (readable, its periods) and the NPRT v4.2 answers
+  (:func:`reddplus.accounting.check_answers`).
+
+Each problem names its config key and what to do. ``reddplus run`` calls the same check first. The
+check reads headers, polygons and tables only (no raster is read whole): seconds on the sample.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from reddplus.errors import ReddplusError
+from reddplus.project import ProjectConfig, validate_project
+
+__all__ = ["CheckResult", "Problem", "check_project"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem: the config key it concerns (None for the file as a whole), and what is wrong."""
+
+    key: str | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.message}" if self.key else self.message
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What :func:`check_project` found: ``ok`` when nothing; ``notes`` are facts read on the way."""
+
+    path: Path
+    problems: tuple[Problem, ...]
+    notes: tuple[str, ...] = field(default_factory=tuple)
+    config: ProjectConfig | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict:
+        return {"project_toml": str(self.path), "ok": self.ok, "problems": [asdict(p) for p in self.problems],
+                "notes": list(self.notes)}
+
+
+def _message(err: BaseException) -> str:
+    """An error's text without the ``key:`` prefix a ConfigError adds (the problem carries the key)."""
+    text = str(err)
+    key = getattr(err, "key", None)
+    return text[len(key) + 2:] if key and text.startswith(f"{key}: ") else text
+
+
+def check_project(path: str | Path) -> CheckResult:
+    """Check a project TOML and its inputs without computing (module docstring: what is checked).
+
+    Parameters
+    ----------
+    path : path
+        The project TOML.
+
+    Returns
+    -------
+    CheckResult
+        Every problem found; the loaded config when the schema and files hold.
+    """
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return CheckResult(path, (Problem(None, f"config file not found: {path}"),))
+    except tomllib.TOMLDecodeError as err:
+        return CheckResult(path, (Problem(None, f"invalid TOML: {err}"),))
+    cfg, found = validate_project(raw, base_dir=path.parent.resolve(), source=str(path))
+    problems = [Problem(p.key, p.message) for p in found]
+    notes: list[str] = []
+    if cfg is not None:
+        bad_files = {p.key for p in found}
+        problems += _data_problems(cfg, bad_files, notes)
+    return CheckResult(path, tuple(problems), tuple(notes), cfg if not problems else None)
+
+
+# --------------------------------------------------------------------------------------------- the data
+def _data_problems(cfg: ProjectConfig, bad_files: set, notes: list[str]) -> list[Problem]:
+    out: list[Problem] = []
+    if any(k.startswith("forest_change.") for k in bad_files):
+        return out
+    try:
+        fc = cfg.forest_change.open()
+    except ReddplusError as err:
+        return [Problem(getattr(err, "key", None) or "forest_change.path", _message(err))]
+    grid, dates = fc.grid, tuple(int(d) for d in fc.dates)
+    notes.append(f"forest change: {grid.shape[1]} x {grid.shape[0]} pixels of {grid.res[0]:g} m, dates "
+                 f"{', '.join(map(str, dates))}")
+    out += _period_problems(cfg, dates)
+    out += _area_problems(cfg, grid, bad_files, notes)
+    out += _grid_problems(cfg, grid, bad_files)
+    out += _table_problems(cfg, dates, bad_files)
+    return out
+
+
+def _period_problems(cfg: ProjectConfig, dates: tuple[int, ...]) -> list[Problem]:
+    """The periods against the map dates (each one checked, not the first failing only)."""
+    from reddplus.chain.inputs import date_index
+
+    out = []
+    per = cfg.periods
+    for key, years in (("periods.historical_reference", per.historical_reference),
+                       ("periods.calibration", per.calibration), ("periods.confirmation", per.confirmation)):
+        for y in years or ():
+            try:
+                date_index(dates, y, key)
+            except ReddplusError as err:
+                out.append(Problem(key, _message(err) + " (these periods are map dates)"))
+    c0 = cfg.project.crediting_start
+    for i, (a, b) in enumerate(per.monitoring):
+        missing = [y for y in (a - 1, b) if y not in dates]
+        if missing:
+            out.append(Problem(f"periods.monitoring.{i}", f"monitoring period {a}-{b} needs forest-change maps "
+                               f"dated {a - 1} and {b}, and the data have no {' or '.join(map(str, missing))} "
+                               f"({dates[0]}-{dates[-1]}; monitoring periods are vintages: the loss of year y "
+                               "lies between the maps of y-1 and y)"))
+    if per.historical_reference[1] > c0:
+        out.append(Problem("periods.historical_reference", f"the HRP ends in {per.historical_reference[1]}, after "
+                           f"the crediting period starts ({c0})"))
+    return out
+
+
+def _area_problems(cfg: ProjectConfig, grid, bad_files: set, notes: list[str]) -> list[Problem]:
+    """Each polygon layer overlaps the raster (a CRS hint otherwise); the project inside the jurisdiction."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from reddplus.raster.zones import covers_a_pixel_centre
+
+    out = []
+    extent = box(*grid.bounds)
+    shapes = {}
+    for key in ("areas.project", "areas.jurisdiction", "areas.leakage_belt", "areas.protected_areas"):
+        p = getattr(cfg.areas, key.split(".")[1])
+        if p is None or key in bad_files:
+            continue
+        g = gpd.read_file(p)
+        native = g.crs
+        try:
+            g = g.to_crs(grid.crs)
+            bounds = tuple(float(v) for v in g.total_bounds)
+        except (ValueError, OverflowError, ArithmeticError):     # coordinates the CRS cannot hold
+            bounds = (math.nan,) * 4
+        finite = all(math.isfinite(v) for v in bounds)
+        geom = g.geometry.union_all() if finite else None
+        if geom is None or geom.is_empty or not geom.intersects(extent):
+            hint = (f"its CRS is {native.to_string()}: if the coordinates are really in the raster's CRS "
+                    f"({grid.crs.to_string()}), the file's CRS label is wrong") if native != grid.crs else \
+                "it lies elsewhere on the same CRS"
+            out.append(Problem(key, f"{p.name} does not overlap the forest-change raster (raster bounds "
+                               f"{tuple(round(v) for v in grid.bounds)}, layer bounds "
+                               f"{tuple(round(v) if math.isfinite(v) else v for v in bounds)}); {hint}"))
+            continue
+        shapes[key] = geom
+    prj, jur = shapes.get("areas.project"), shapes.get("areas.jurisdiction")
+    if prj is not None:
+        if not covers_a_pixel_centre(prj, grid):
+            out.append(Problem("areas.project", "the project covers no pixel centre of the forest-change raster"))
+        notes.append(f"project: {prj.area / 1e4:,.1f} ha")
+        if jur is not None and prj.area > 0:
+            outside = prj.difference(jur).area / prj.area
+            if outside > 0.01:
+                out.append(Problem("areas.project", f"{outside:.1%} of the project lies outside the jurisdiction "
+                                   "(at most 1 % is allowed)"))
+    return out
+
+
+def _grid_problems(cfg: ProjectConfig, grid, bad_files: set) -> list[Problem]:
+    """Rasters that must lie on the forest-change grid (CRS, transform, shape)."""
+    from reddplus.raster import check_same_grid, read_grid
+
+    rasters = {"areas.strata": cfg.areas.strata}
+    if cfg.baseline.source == "allocated":
+        rasters["baseline.allocated_risk_map"] = cfg.baseline.allocated_risk_map
+    for name, alt in cfg.baseline.alternatives.items():
+        for d, spec in alt.drivers.items():
+            if getattr(spec, "kind", None) in ("raster", "slope"):
+                p = getattr(spec, "path", None) or getattr(spec, "elevation", None)
+                rasters[f"baseline.alternatives.{name}.drivers.{d}"] = p
+    out = []
+    for key, p in rasters.items():
+        if p is None or any(b.startswith(key) for b in bad_files):
+            continue
+        try:
+            check_same_grid({"forest change": grid, f"{key} ({Path(p).name})": read_grid(p)})
+        except ReddplusError as err:
+            out.append(Problem(key, _message(err)))
+    if cfg.baseline.source == "allocated" and cfg.baseline.allocated_risk_map is None:
+        out.append(Problem("baseline.allocated_risk_map", "source 'allocated' needs the delivered allocated risk map"))
+    return out
+
+
+def _table_problems(cfg: ProjectConfig, dates: tuple[int, ...], bad_files: set) -> list[Problem]:
+    """The reference sample and the NPRT answers."""
+    from reddplus.accounting import check_answers
+
+    out = []
+    ref = cfg.activity_data.reference_sample
+    if ref is not None and "activity_data.reference_sample" not in bad_files:
+        from reddplus.accuracy.reference import read_reference_sample
+
+        try:
+            sample = read_reference_sample(ref)
+            for a, b in sample.periods:
+                for y in (a, b):
+                    if y not in dates:
+                        out.append(Problem("activity_data.reference_sample", f"period {a}-{b} of the sample: "
+                                           f"{y} is not a forest-change date ({dates[0]}-{dates[-1]})"))
+        except ReddplusError as err:
+            out.append(Problem("activity_data.reference_sample", _message(err)))
+    d = cfg.deductions
+    for p in check_answers(d.nprt, version=d.nprt_version, registration_requested=d.registration_requested):
+        out.append(Problem(p.key, p.message + (f" (allowed: {', '.join(p.allowed)})" if p.allowed
+                                                and ", ".join(p.allowed) not in p.message else "")))
+    return out
