@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from reddplus.cli.options import echo_json, json_opt, overwrite_opt, progress, seed_opt
+from reddplus.cli.options import echo_json, forest_change_options, json_opt, overwrite_opt, progress, seed_opt
 
 
 @click.group()
@@ -168,14 +168,7 @@ def _period(ctx, param, values: tuple[str, ...]) -> list[tuple[int, int]]:
 
 
 @accuracy.command()
-@click.argument("forest_change", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", default="fcc123", show_default=True,
-              type=click.Choice(["fcc123", "masks", "hansen", "tmf"]),
-              help="Convention of FOREST_CHANGE (hansen: TREECOVER2000 LOSSYEAR [DATAMASK]).")
-@click.option("--dates", default=None, metavar="Y1,Y2,...", help="Years of the forest-change dates.")
-@click.option("--canopy-threshold", type=float, default=30.0, show_default=True,
-              help="hansen: forest in 2000 where treecover2000 >= this [%].")
-@click.option("--mmu-ha", type=float, default=None, help="hansen: minimum mapping unit of loss patches [ha].")
+@forest_change_options()
 @click.option("--period", "periods", multiple=True, required=True, callback=_period, metavar="START-END",
               help="Period whose deforestation the sample estimates (repeatable: one sample per period).")
 @click.option("--jurisdiction", required=True, type=click.Path(dir_okay=False),

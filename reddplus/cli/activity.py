@@ -6,18 +6,12 @@ from pathlib import Path
 
 import click
 
-from reddplus.cli.options import check_output, dask_opt, echo_json, json_opt, overwrite_opt, parse_years, progress
+from reddplus.cli.options import (check_output, dask_opt, echo_json, forest_change_options, json_opt, overwrite_opt,
+                                  parse_years, progress)
 
 
 @click.command()
-@click.argument("forest_change", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", default="fcc123", show_default=True,
-              type=click.Choice(["fcc123", "masks", "hansen", "tmf"]),
-              help="Convention of FOREST_CHANGE (hansen: TREECOVER2000 LOSSYEAR [DATAMASK]; masks: one per date).")
-@click.option("--dates", default=None, metavar="Y1,Y2,...", help="Years of the dates (masks; optional otherwise).")
-@click.option("--canopy-threshold", type=float, default=30.0, show_default=True,
-              help="hansen: forest in 2000 where treecover2000 >= this [%].")
-@click.option("--mmu-ha", type=float, default=None, help="hansen: minimum mapping unit of loss patches [ha].")
+@forest_change_options(dates_help="Years of the dates (masks; optional otherwise).")
 @click.option("--zones", type=click.Path(dir_okay=False), default=None, help="Zone polygons (GeoPackage, ...).")
 @click.option("--zone-field", default=None, help="Attribute naming each zone.")
 @click.option("--align", is_flag=True, help="Resample inputs on other grids onto the first one (nearest).")

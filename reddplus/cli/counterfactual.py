@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import click
 
-from reddplus.cli.options import column_mapping, dask_opt, echo_json, json_opt, parse_years, progress, seed_opt
+from reddplus.cli.options import (column_mapping, dask_opt, echo_json, forest_change_options, json_opt, parse_years,
+                                  progress, seed_opt)
 
 
 @click.command()
-@click.argument("forest_change", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", required=True, type=click.Choice(["fcc123", "masks", "hansen", "tmf"]),
-              help="Convention of FOREST_CHANGE.")
-@click.option("--dates", default=None, metavar="Y1,Y2,...", help="Years of the forest-change dates (when not implied).")
+@forest_change_options(format_required=True, canopy=False, mmu=False,
+                       dates_help="Years of the forest-change dates (when not implied).")
 @click.option("--project", "project", required=True, type=click.Path(dir_okay=False), help="Project polygon(s).")
 @click.option("--start-year", required=True, type=int, help="Project start (one of the forest-change dates).")
 @click.option("--covariate", multiple=True, metavar="NAME=RASTER", help="Continuous covariate (elevation, slope...).")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from reddplus.cli.options import echo_json, json_opt, overwrite_opt
+from reddplus.cli.options import FOREST_CHANGE_FORMATS, echo_json, json_opt, overwrite_opt
 
 
 @click.command()
@@ -13,7 +13,7 @@ from reddplus.cli.options import echo_json, json_opt, overwrite_opt
               help="The forest-change raster(s), as `reddplus activity` takes them (repeatable: hansen "
                    "TREECOVER2000 LOSSYEAR [DATAMASK] or LOSSYEAR alone; masks or tmf one per date). Fills in the "
                    "paths, the format and the dates the files record.")
-@click.option("--format", "fmt", default=None, type=click.Choice(["fcc123", "masks", "hansen", "tmf"]),
+@click.option("--format", "fmt", default=None, type=click.Choice(list(FOREST_CHANGE_FORMATS)),
               help="Convention of the --from-raster files [default: fcc123].")
 @overwrite_opt
 @json_opt

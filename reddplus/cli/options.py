@@ -34,6 +34,37 @@ dask_opt = click.option(
 )
 
 
+#: the forest-change conventions (reddplus.landcover.FORMATS, kept here so ``--help`` imports nothing heavy)
+FOREST_CHANGE_FORMATS = ("fcc123", "masks", "hansen", "tmf")
+
+
+def forest_change_options(*, format_required: bool = False, canopy: bool = True, mmu: bool = True,
+                          dates_help: str | None = None):
+    """The FOREST_CHANGE argument and its ``--format`` and ``--dates`` options, with ``--canopy-threshold`` and
+    ``--mmu-ha`` (Hansen) where the command reads them: shared by every command that reads a forest change."""
+    fmt = (dict(required=True) if format_required else dict(default="fcc123", show_default=True))
+    decorators = [
+        click.argument("forest_change", nargs=-1, required=True, type=click.Path(dir_okay=False)),
+        click.option("--format", "fmt", type=click.Choice(list(FOREST_CHANGE_FORMATS)), **fmt,
+                     help="Convention of FOREST_CHANGE (hansen: TREECOVER2000 LOSSYEAR [DATAMASK]; masks: one per "
+                          "date)."),
+        click.option("--dates", default=None, metavar="Y1,Y2,...",
+                     help=dates_help or "Years of the forest-change dates."),
+    ]
+    if canopy:
+        decorators.append(click.option("--canopy-threshold", type=float, default=30.0, show_default=True,
+                                       help="hansen: forest in 2000 where treecover2000 >= this [%]."))
+    if mmu:
+        decorators.append(click.option("--mmu-ha", type=float, default=None,
+                                       help="hansen: minimum mapping unit of loss patches [ha]."))
+
+    def apply(fn):
+        for d in reversed(decorators):
+            fn = d(fn)
+        return fn
+    return apply
+
+
 def column_mapping(values: tuple[str, ...], option: str = "--column") -> dict[str, str]:
     """Parse repeated ``ROLE=NAME`` options into a dict, with a clear error."""
     out: dict[str, str] = {}

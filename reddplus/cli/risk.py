@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from reddplus.cli.options import check_output, dask_opt, echo_json, json_opt, overwrite_opt, parse_years, published
+from reddplus.cli.options import (check_output, dask_opt, echo_json, forest_change_options, json_opt, overwrite_opt,
+                                  parse_years, published)
 from reddplus.risk import PROFILES, UDEF_ARP_MAX_ITERATIONS
 
 
@@ -14,12 +15,7 @@ def risk():
 
 
 @risk.command()
-@click.argument("forest_change", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", required=True, type=click.Choice(["fcc123", "masks", "hansen", "tmf"]),
-              help="Convention of FOREST_CHANGE.")
-@click.option("--dates", default=None, metavar="Y1,Y2,...", help="Years of the forest-change dates.")
-@click.option("--canopy-threshold", type=float, default=30.0, show_default=True,
-              help="Hansen: forest in 2000 where treecover2000 >= this [%].")
+@forest_change_options(format_required=True, mmu=False)
 @click.option("--periods", default=None, metavar="CAL=Y-Y,CNF=Y-Y,HRP=Y-Y,VP=Y",
               help="VT0007 periods (default with 3 dates: CAL first-second, CNF second-third, HRP first-third).")
 @click.option("--admin", type=click.Path(dir_okay=False), default=None, help="Sub-jurisdiction polygons.")
@@ -146,9 +142,7 @@ def benchmark(forest_change, fmt, dates, canopy_threshold, periods, admin, admin
 
 
 @risk.command("local-rate")
-@click.argument("forest_change", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", required=True, type=click.Choice(["fcc123", "masks", "hansen", "tmf"]))
-@click.option("--dates", default=None, metavar="Y1,Y2,...")
+@forest_change_options(format_required=True, canopy=False, mmu=False)
 @click.option("--period", default=None, metavar="Y-Y", help="Period (default: first two dates).")
 @click.option("--window", "win_size", type=int, default=21, show_default=True, help="Window side [pixels], odd.")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Output raster (uint16).")
@@ -179,9 +173,7 @@ def local_rate(forest_change, fmt, dates, period, win_size, out_path, overwrite,
 
 
 @risk.command()
-@click.argument("forest_change", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", required=True, type=click.Choice(["fcc123", "masks", "hansen", "tmf"]))
-@click.option("--dates", default=None, metavar="Y1,Y2,...")
+@forest_change_options(format_required=True, canopy=False, mmu=False)
 @click.option("--periods", default=None, metavar="CAL=Y-Y,CNF=Y-Y")
 @click.option("--model", "models", multiple=True, type=click.Choice(["logistic", "random_forest"]),
               help="Alternative model(s) (default: both).")
@@ -223,9 +215,7 @@ def compare(forest_change, fmt, dates, periods, models, roads, planned_roads, op
 
 
 @risk.command()
-@click.argument("forest_change", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", required=True, type=click.Choice(["fcc123", "masks", "hansen", "tmf"]))
-@click.option("--dates", default=None, metavar="Y1,Y2,...")
+@forest_change_options(format_required=True, canopy=False, mmu=False)
 @click.option("--roads", type=click.Path(dir_okay=False), default=None, help="Existing roads (vector).")
 @click.option("--planned-roads", required=True, type=click.Path(dir_okay=False),
               help="Planned roads (vector) with an opening-year field.")

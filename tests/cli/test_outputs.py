@@ -82,3 +82,11 @@ def test_risk_benchmark_text_gives_the_belt(tmp_path):
     line = next(ln for ln in r.stdout.splitlines() if ln.startswith("allocated of 20 ha/yr"))
     proj, belt = (float(x) for x in re.findall(r"(?:project|leakage belt) ([0-9.]+) ha/yr", line))
     assert 0 < proj < 20 and 0 < belt < 20 and "adjustment ratio" in line
+
+
+def test_forest_change_formats_are_landcover_s():
+    """The CLI's format list (kept light for --help) is the library's."""
+    from reddplus.cli.options import FOREST_CHANGE_FORMATS
+    from reddplus.landcover.forest_change import FORMATS
+
+    assert FOREST_CHANGE_FORMATS == FORMATS
