@@ -39,10 +39,9 @@ def _scale(pixels: float) -> float:
 def _measure(cmd: list[str]) -> tuple[float, float, int]:
     """Wall time [s], peak RSS [MB] and exit code of one child process."""
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)   # never a pipe: it would fill
     _, status, usage = os.wait4(p.pid, 0)
     wall = time.perf_counter() - t0
-    p.stdout.close()
     return wall, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
 
 
