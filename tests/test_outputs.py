@@ -153,6 +153,40 @@ def test_no_publish_after_a_signal(tmp_path):
     assert _siblings(tmp_path) == []
 
 
+def test_signal_inside_a_finaliser_prints_no_traceback(tmp_path):
+    """A SIGTERM landing in a ``__del__`` (where Python cannot raise) still stops the run, silently."""
+    script = textwrap.dedent("""
+        import os, signal, sys
+        from reddplus.cli.options import signals_handled
+        from reddplus.outputs import atomic_dir
+        from reddplus.errors import RunInterrupted
+
+        class Dying:
+            def __del__(self):
+                os.kill(os.getpid(), signal.SIGTERM)   # the handler raises inside the finaliser
+
+        class Broken:
+            def __del__(self):
+                raise ValueError("an unrelated finaliser error")
+
+        with signals_handled():
+            Broken()                                   # still reported as before
+            try:
+                with atomic_dir(sys.argv[1]) as stage:
+                    (stage / "a").write_text("1")
+                    Dying()
+            except RunInterrupted as err:
+                print("stopped", err.exit_code)
+    """)
+    out = tmp_path / "out"
+    res = subprocess.run([sys.executable, "-c", script, str(out)], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "stopped 143"
+    assert "RunInterrupted" not in res.stderr
+    assert "an unrelated finaliser error" in res.stderr
+    assert not out.exists() and _siblings(tmp_path) == []
+
+
 def test_modes_follow_the_umask(tmp_path):
     old = os.umask(0o027)
     try:

@@ -117,8 +117,11 @@ def published(obj: Any, stage: Path, final: Path) -> Any:
 def signals_handled() -> Iterator[None]:
     """SIGINT and SIGTERM stop the command alike: :class:`~reddplus.errors.RunInterrupted` is raised in
     the main thread and the signal is recorded, so no output is published afterwards, even when a
-    library swallows the ``KeyboardInterrupt`` (``Exception ignored in ...``). The previous
-    handlers are restored on exit. Outside the main thread (no signals there) it does nothing."""
+    library swallows the ``KeyboardInterrupt``. When the signal lands where Python cannot raise (a
+    weakref or ``__del__`` callback), the interpreter would print ``Exception ignored in ...`` with a
+    traceback; an unraisable-exception hook drops that report for :class:`RunInterrupted` alone, as
+    the recorded signal stops the run at its next check anyway. The previous handlers and hook are
+    restored on exit. Outside the main thread (no signals there) it does nothing."""
     from reddplus.outputs import clear_interrupt, request_interrupt
 
     clear_interrupt()
@@ -130,14 +133,22 @@ def signals_handled() -> Iterator[None]:
         request_interrupt(signum)
         raise RunInterrupted(signum)
 
+    previous_hook = sys.unraisablehook
+
+    def unraisable(info):
+        if not isinstance(info.exc_value, RunInterrupted):
+            previous_hook(info)
+
     old = {}
     for s in (signal.SIGINT, signal.SIGTERM):
         old[s] = signal.signal(s, handler)
+    sys.unraisablehook = unraisable
     try:
         yield
     finally:
         for s, h in old.items():
             signal.signal(s, h)
+        sys.unraisablehook = previous_hook
 
 
 def parse_years(text: str | None, option: str = "--dates") -> tuple[int, ...] | None:
