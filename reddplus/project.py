@@ -400,6 +400,15 @@ class Counterfactual(_Model):
             description='ring around the project from which no control pixel is drawn [km]')
 
 
+class ExAnte(_Model):
+    """``[ex_ante]``: the proponent's ex-ante projection of the project's own deforestation."""
+
+    project_deforestation_ha_per_year: StrictFloat | None = Field(
+        None, ge=0, description="expected deforestation in the project area with the project [ha/yr], as the "
+        "proponent projects it ex ante (capped at the baseline in each year); none = the project's own HRP rate, "
+        "that is no project effect, which the results flag. Ex-post credits always use the monitored deforestation")
+
+
 class LossEventInput(_Model):
     """``[[loss_events]]``: a loss event in the project area (fire, illegal clearing...), reported in the
     loss-event report of its monitoring period (VCS Standard v4.5 section 3.2.26)."""
@@ -446,6 +455,8 @@ class ProjectConfig(_Model):
                                                      'and settings, leakage (required: every component explicit)'))
     counterfactual: Counterfactual = Field(Counterfactual(), description=('the ex-post check of the baseline against'
                                                                           ' matched control pixels'))
+    ex_ante: ExAnte = Field(ExAnte(), description="the ex-ante projection of the project's deforestation (the "
+                            "ex-ante credits; the ex-post credits use the monitoring)")
     ccb: Path | None = Field(None, description="the CCB v3.1 folder (ccb.toml, community / HCV / indicator tables and "
                              "GeoPackages; see reddplus.ccb.model); when set, the run adds the CCB section. Written "
                              "as a section, [ccb] path = \"ccb\", or as a top-level key, ccb = \"ccb\"")

@@ -154,12 +154,16 @@ def run_choices(results) -> tuple[Choice, ...]:
                       f"threshold {u.allowable_halfwidth_percent:g} % of the mean at {u.confidence:.0%} confidence; "
                       "the VM0048 / VMD0055 v1.1 uncertainty text could not be read: the VCS rule is assumed",
                       flag=True))
-    h0, h1 = per.historical_reference
-    hrp = [results.activity.project_ha_per_year.get(y, 0.0) for y in range(h0 + 1, h1 + 1)]
-    out.append(Choice("ex-ante project deforestation", f"{float(np.mean(hrp)) if hrp else 0.0:,.1f} ha/yr", False,
-                      "the ex-ante projection assumes no project effect: the project keeps clearing at its own HRP "
-                      "rate (capped at the baseline), so the ex-ante credits are only the baseline's excess over "
-                      "that rate; the ex-post credits use the monitored deforestation", flag=True))
+    rate = results.credits.ex_ante_project_ha_per_year
+    if cfg.ex_ante.project_deforestation_ha_per_year is not None:
+        out.append(Choice("ex_ante.project_deforestation_ha_per_year", f"{rate:,.1f} ha/yr", True,
+                          "the proponent's ex-ante projection of the project's deforestation (capped at the baseline); "
+                          "the ex-post credits use the monitored deforestation"))
+    else:
+        out.append(Choice("ex_ante.project_deforestation_ha_per_year", f"{rate:,.1f} ha/yr", False,
+                          "not set: the ex-ante projection assumes no project effect, the project keeps clearing at "
+                          "its own HRP rate (capped at the baseline), so the ex-ante credits are only the baseline's "
+                          "excess over that rate; the ex-post credits use the monitored deforestation", flag=True))
     if not per.monitoring:
         out.append(Choice("periods.monitoring", "none", False, "ex-ante run: no vintage is credited or issued"))
     return tuple(out)

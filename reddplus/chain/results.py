@@ -254,6 +254,7 @@ class CreditsResult:
     uncertainty_by_period: tuple = ()
     leakage_ex_ante: Any = None     # reddplus.accounting.LeakageResult
     leakage_by_period: tuple = ()
+    ex_ante_project_ha_per_year: float | None = None   # the ex-ante project deforestation before the cap [ha/yr]
 
     @property
     def uncertainty_deduction_percent(self) -> float:
@@ -281,7 +282,8 @@ class CreditsResult:
                 "leakage_by_monitoring_period": [lk.to_dict() for lk in self.leakage_by_period],
                 "ex_ante": self.ex_ante.to_dict(), "ex_post": self.ex_post.to_dict() if self.ex_post else None,
                 "baseline_emissions_tco2e_per_year": self.baseline_emissions_tco2e_per_year,
-                "ex_ante_avoided_tco2e_per_year": self.ex_ante_avoided_tco2e_per_year}
+                "ex_ante_avoided_tco2e_per_year": self.ex_ante_avoided_tco2e_per_year,
+                "ex_ante_project_deforestation_ha_per_year": self.ex_ante_project_ha_per_year}
 
 
 @dataclass(frozen=True)

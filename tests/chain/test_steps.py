@@ -16,6 +16,7 @@ from reddplus.chain import steps
 from reddplus.chain.results import ActivityStepResult, BaselineFit, BaselineResult, EmissionFactorsResult, \
     RateStepResult
 from reddplus.errors import ConfigError, InputDataError
+from reddplus.project import ExAnte
 
 SCALE = 0.15  # 667 m pixels: a few seconds per run
 
@@ -211,6 +212,25 @@ def test_credits_by_hand(cfg, inputs):
     r = {row.year: row for row in c.ex_post.rows}[2022]
     assert r.net_tco2e == pytest.approx(3500.0)
     assert r.buffer == int(np.ceil(nprt.buffer_percent / 100 * 3500 - 1e-9)) and r.vcus == 3500 - r.buffer
+
+
+def test_ex_ante_project_deforestation_from_the_config(cfg, inputs):
+    """The proponent's 1 ha/yr replaces the HRP rate of 2 ha/yr: ex-ante ER = (10 - 1) x 500 = 4,500 t/yr;
+    15 ha/yr is capped at the 10 ha/yr baseline (ER 0); ex-post credits still use the monitoring."""
+    years = inputs.periods.crediting_years
+    act = ActivityStepResult({y: 100.0 for y in range(2011, 2025)}, {y: (2.0 if y <= 2020 else 3.0)
+                                                                      for y in range(2011, 2025)}, None,
+                             {y: 0.0 for y in range(2011, 2025)}, None)
+    base = _baseline(cfg, inputs, [10.0] * len(years), [0.0] * len(years))
+    nprt = steps.non_permanence(cfg, inputs.periods)
+    default = steps.credits(cfg, inputs.periods, act, None, base, _efs(), nprt)
+    assert default.ex_ante_project_ha_per_year == pytest.approx(2.0)
+    for given, avoided in ((1.0, 4500.0), (15.0, 0.0)):
+        c2 = cfg.model_copy(update={"ex_ante": ExAnte(project_deforestation_ha_per_year=given)})
+        c = steps.credits(c2, inputs.periods, act, None, base, _efs(), nprt)
+        assert c.ex_ante_project_ha_per_year == given
+        assert c.ex_ante_avoided_tco2e_per_year[2025] == pytest.approx(avoided)
+        assert c.ex_post.rows == default.ex_post.rows
 
 
 def test_missing_nprt_answers_name_the_key(cfg, inputs):

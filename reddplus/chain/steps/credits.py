@@ -122,23 +122,33 @@ def _per_year(component, years) -> dict[int, float]:
 
 
 # --------------------------------------------------------------------------------------------- credits
+def ex_ante_project_rate(cfg: ProjectConfig, periods: RunPeriods, activity: ActivityStepResult) -> float:
+    """The project's ex-ante deforestation [ha/yr] before the cap at the baseline:
+    ``ex_ante.project_deforestation_ha_per_year`` when set, otherwise the project's own mean loss over the
+    HRP (no project effect; the choices flag it)."""
+    given = cfg.ex_ante.project_deforestation_ha_per_year
+    if given is not None:
+        return float(given)
+    return float(np.mean([activity.project_ha_per_year[y] for y in periods.hrp_years]))
+
+
 def credits(cfg: ProjectConfig, periods: RunPeriods, activity: ActivityStepResult,
             reference: ReferenceActivityResult | None, baseline: BaselineResult, efs: EmissionFactorsResult, nprt,
             counterfactual: CounterfactualStepResult | None = None) -> CreditsResult:
     """Net credits per vintage, ex-ante over the crediting period and ex-post per monitoring period.
 
-    Ex-ante, the project's deforestation continues at its own HRP rate and the belt follows its
-    baseline; ex-post, each monitoring period uses the monitored deforestation, its leakage and its own
+    Ex-ante, the project's deforestation is :func:`ex_ante_project_rate` capped at the baseline and the
+    belt follows its baseline; ex-post, each monitoring period uses the monitored deforestation, its leakage and its own
     uncertainty deduction (VM0048 v1.0; the rule named in ``deductions.uncertainty_rule``).
     """
     years = periods.crediting_years
     ef = efs.baseline.mean
     base = baseline.project_ha_per_year
-    proj_hrp = float(np.mean([activity.project_ha_per_year[y] for y in periods.hrp_years]))
+    proj_rate = ex_ante_project_rate(cfg, periods, activity)
     be = {y: base[y] * ef for y in years}
     rel = baseline.fits[0].rate.relative_standard_error if baseline.fits[0].rate else None
     be_sd = {y: base[y] * ef * np.hypot(rel or 0.0, efs.baseline.sd / ef if ef else 0.0) for y in years}
-    ante_proj = {y: min(proj_hrp, base[y]) for y in years}
+    ante_proj = {y: min(proj_rate, base[y]) for y in years}
     ex_ante_unc = _uncertainty(cfg, base, ante_proj, years, efs, rel, None, None, None, seed=cfg.project.seed)
     start, end = dt.date(years[0], 1, 1), dt.date(years[-1], 12, 31)
     rules = dict(buffer_percent=nprt.buffer_percent, market_leakage_percent=0.0, crediting_start=start,
@@ -154,7 +164,7 @@ def credits(cfg: ProjectConfig, periods: RunPeriods, activity: ActivityStepResul
         ex_post, by_period, lk_post = _ex_post(cfg, periods, activity, reference, baseline, efs, be, rel, rules,
                                                counterfactual, end)
     return CreditsResult(nprt, ex_ante_unc, ex_ante, ex_post, be, be_sd, dict(zip(years, gross.tolist())),
-                         by_period, lk_ante, lk_post)
+                         by_period, lk_ante, lk_post, ex_ante_project_ha_per_year=proj_rate)
 
 
 def _other_leakage(lk: acc.LeakageResult, years, y) -> dict:
