@@ -98,6 +98,8 @@ def check_project(path: str | Path) -> CheckResult:
 
 # --------------------------------------------------------------------------------------------- the data
 def _data_problems(cfg: ProjectConfig, bad_files: set, notes: list[str]) -> list[Problem]:
+    from reddplus.chain.inputs import period_problems
+
     out: list[Problem] = []
     if any(k.startswith("forest_change.") for k in bad_files):
         return out
@@ -108,37 +110,10 @@ def _data_problems(cfg: ProjectConfig, bad_files: set, notes: list[str]) -> list
     grid, dates = fc.grid, tuple(int(d) for d in fc.dates)
     notes.append(f"forest change: {grid.shape[1]} x {grid.shape[0]} pixels of {grid.res[0]:g} m, dates "
                  f"{', '.join(map(str, dates))}")
-    out += _period_problems(cfg, dates)
+    out += [Problem(err.key, _message(err)) for err in period_problems(cfg, dates)]
     out += _area_problems(cfg, grid, bad_files, notes)
     out += _grid_problems(cfg, grid, bad_files)
     out += _table_problems(cfg, dates, bad_files)
-    return out
-
-
-def _period_problems(cfg: ProjectConfig, dates: tuple[int, ...]) -> list[Problem]:
-    """The periods against the map dates (each one checked, not the first failing only)."""
-    from reddplus.chain.inputs import date_index
-
-    out = []
-    per = cfg.periods
-    for key, years in (("periods.historical_reference", per.historical_reference),
-                       ("periods.calibration", per.calibration), ("periods.confirmation", per.confirmation)):
-        for y in years or ():
-            try:
-                date_index(dates, y, key)
-            except ReddplusError as err:
-                out.append(Problem(key, _message(err) + " (these periods are map dates)"))
-    c0 = cfg.project.crediting_start
-    for i, (a, b) in enumerate(per.monitoring):
-        missing = [y for y in (a - 1, b) if y not in dates]
-        if missing:
-            out.append(Problem(f"periods.monitoring.{i}", f"monitoring period {a}-{b} needs forest-change maps "
-                               f"dated {a - 1} and {b}, and the data have no {' or '.join(map(str, missing))} "
-                               f"({dates[0]}-{dates[-1]}; monitoring periods are vintages: the loss of year y "
-                               "lies between the maps of y-1 and y)"))
-    if per.historical_reference[1] > c0:
-        out.append(Problem("periods.historical_reference", f"the HRP ends in {per.historical_reference[1]}, after "
-                           f"the crediting period starts ({c0})"))
     return out
 
 

@@ -19,13 +19,6 @@ from reddplus.raster import Block, Grid, block_around, check_same_grid, open_ras
 from reddplus.risk.tools import Periods
 
 
-def date_index(dates: tuple[int, ...], year: int, key: str) -> int:
-    """Index of ``year`` among the forest-change dates (a ConfigError naming ``key`` otherwise)."""
-    if year not in dates:
-        raise ConfigError(f"year {year} is not one of the forest-change dates {dates[0]}..{dates[-1]}", key=key)
-    return dates.index(year)
-
-
 @dataclass(frozen=True)
 class RunPeriods:
     """The run's periods. Map dates (HRP, calibration, confirmation) are years of the forest-change
@@ -61,23 +54,49 @@ class RunPeriods:
         return self.risk.hrp
 
 
+def period_problems(cfg: ProjectConfig, dates: tuple[int, ...]) -> list[ConfigError]:
+    """Every configured period checked against the forest-change dates ``dates`` [yr], all at once.
+
+    HRP, calibration and confirmation years are map dates; a monitoring period ``(a, b)`` is vintages,
+    so it needs the maps of ``a - 1`` and ``b`` (the loss of year y lies between the maps of y-1 and y;
+    VT0007 v1.0 section 4, VM0048 v1.0 section 5). The HRP must end by the crediting start. Each error
+    names its key.
+    """
+    out = []
+    per = cfg.periods
+    for key, years in (("periods.historical_reference", per.historical_reference),
+                       ("periods.calibration", per.calibration), ("periods.confirmation", per.confirmation)):
+        for y in years or ():
+            if y not in dates:
+                out.append(ConfigError(f"year {y} is not one of the forest-change dates {dates[0]}..{dates[-1]} "
+                                       "(these periods are map dates)", key=key))
+    for i, (a, b) in enumerate(per.monitoring):
+        missing = [y for y in (a - 1, b) if y not in dates]
+        if missing:
+            out.append(ConfigError(f"monitoring period {a}-{b} needs forest-change maps dated {a - 1} and {b}, and "
+                                   f"the data have no {' or '.join(map(str, missing))} ({dates[0]}-{dates[-1]}; "
+                                   "monitoring periods are vintages: the loss of year y lies between the maps of "
+                                   "y-1 and y)", key=f"periods.monitoring.{i}"))
+    c0 = cfg.project.crediting_start
+    if per.historical_reference[1] > c0:
+        out.append(ConfigError(f"the HRP ends in {per.historical_reference[1]}, after the crediting period starts "
+                               f"({c0})", key="periods.historical_reference"))
+    return out
+
+
 def run_periods(cfg: ProjectConfig, dates: tuple[int, ...]) -> RunPeriods:
-    """Check the configured periods against the forest-change dates and index them (VT0007 v1.0 section 4)."""
+    """Check the configured periods against the forest-change dates (:func:`period_problems`; the first
+    problem is raised) and index them (VT0007 v1.0 section 4)."""
+    problems = period_problems(cfg, dates)
+    if problems:
+        raise problems[0]
     per = cfg.periods
     h0, h1 = per.historical_reference
-    i_h0 = date_index(dates, h0, "periods.historical_reference")
-    i_h1 = date_index(dates, h1, "periods.historical_reference")
-    for i, (a, b) in enumerate(per.monitoring):
-        if a - 1 not in dates or b not in dates:
-            raise ConfigError(f"monitoring period {a}-{b} falls outside the forest-change data "
-                              f"({dates[0]}-{dates[-1]})", key=f"periods.monitoring.{i}")
     cal = per.calibration or (h0, h1)
     cnf = per.confirmation
-    risk = Periods(cal=(date_index(dates, cal[0], "periods.calibration"),
-                        date_index(dates, cal[1], "periods.calibration")),
-                   cnf=None if cnf is None else (date_index(dates, cnf[0], "periods.confirmation"),
-                                                 date_index(dates, cnf[1], "periods.confirmation")),
-                   hrp=(i_h0, i_h1), vp_start=i_h1)
+    risk = Periods(cal=(dates.index(cal[0]), dates.index(cal[1])),
+                   cnf=None if cnf is None else (dates.index(cnf[0]), dates.index(cnf[1])),
+                   hrp=(dates.index(h0), dates.index(h1)), vp_start=dates.index(h1))
     c0, n = cfg.project.crediting_start, cfg.project.crediting_years
     return RunPeriods(dates, (h0, h1), risk, tuple(range(c0, c0 + n)), tuple(tuple(p) for p in per.monitoring))
 

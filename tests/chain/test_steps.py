@@ -71,6 +71,16 @@ def test_periods_outside_the_data_name_the_key(cfg):
         run_periods(bad, tuple(range(2010, 2025)))
 
 
+def test_period_problems_are_listed_together(cfg):
+    from reddplus.chain.inputs import period_problems
+
+    per = cfg.periods.model_copy(update={"calibration": (2009, 2015), "monitoring": [(2021, 2030)],
+                                         "historical_reference": (2010, 2024)})
+    keys = [e.key for e in period_problems(cfg.model_copy(update={"periods": per}), tuple(range(2010, 2025)))]
+    assert keys == ["periods.calibration", "periods.monitoring.0", "periods.historical_reference"]
+    assert period_problems(cfg, tuple(range(2000, 2025))) == []
+
+
 # --------------------------------------------------------------------------------------------- stocks
 def test_stocks_from_a_table_by_hand(cfg, inputs):
     """One stratum of 400 t CO2e/ha AGB with SE 20, R = 0.25: total = A x 500, SE = A x 25, 90 % CI = 1.645 SE."""

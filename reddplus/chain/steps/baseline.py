@@ -20,7 +20,7 @@ import warnings
 from dataclasses import replace
 from pathlib import Path
 
-from reddplus.chain.inputs import RunInputs, RunPeriods, date_index
+from reddplus.chain.inputs import RunInputs, RunPeriods
 from reddplus.chain.results import ActivityStepResult, BaselineFit, BaselineResult, RateStepResult, \
     ReferenceActivityResult
 from reddplus.errors import ConfigError, ProjectionWarning, SearchDistanceError
@@ -278,5 +278,5 @@ def write_allocated(fit: BaselineFit, root: Path, *, scheduler: str | None = Non
     return {k: Path(p).relative_to(root) for k, p in out.items()}
 
 
-__all__ = ["allocate_years", "baseline", "date_index", "fit_allocated", "fit_vt0007", "jurisdictional_rate",
+__all__ = ["allocate_years", "baseline", "fit_allocated", "fit_vt0007", "jurisdictional_rate",
            "risk_map", "risk_periods_of", "validity", "write_allocated"]
