@@ -207,15 +207,20 @@ def _efs(mean=500.0, sd=0.0):
     return EmissionFactorsResult({1: ef}, ef, {1: 1.0})
 
 
-def test_credits_by_hand(cfg, inputs):
-    """Baseline 10 ha/yr, project 2 ha/yr in the HRP and 3 ha/yr monitored, EF 500, no uncertainty:
-    ex-ante ER = (10 - 2) x 500 = 4,000 t/yr; ex-post ER = (10 - 3) x 500 = 3,500 t/yr; buffer rounded up."""
+def _by_hand(cfg, inputs):
+    """Activity (project 2 ha/yr in the HRP, 3 ha/yr after), a 10 ha/yr baseline and the NPRT result."""
     years = inputs.periods.crediting_years
     act = ActivityStepResult({y: 100.0 for y in range(2011, 2025)}, {y: (2.0 if y <= 2020 else 3.0)
                                                                       for y in range(2011, 2025)}, None,
                              {y: 0.0 for y in range(2011, 2025)}, None)
     base = _baseline(cfg, inputs, [10.0] * len(years), [0.0] * len(years))
-    nprt = steps.non_permanence(cfg, inputs.periods)
+    return act, base, steps.non_permanence(cfg, inputs.periods)
+
+
+def test_credits_by_hand(cfg, inputs):
+    """Baseline 10 ha/yr, project 2 ha/yr in the HRP and 3 ha/yr monitored, EF 500, no uncertainty:
+    ex-ante ER = (10 - 2) x 500 = 4,000 t/yr; ex-post ER = (10 - 3) x 500 = 3,500 t/yr; buffer rounded up."""
+    act, base, nprt = _by_hand(cfg, inputs)
     c = steps.credits(cfg, inputs.periods, act, None, base, _efs(), nprt)
     assert c.uncertainty_deduction_percent == 0
     assert c.ex_ante_avoided_tco2e_per_year[2025] == pytest.approx(4000.0)
@@ -227,12 +232,7 @@ def test_credits_by_hand(cfg, inputs):
 def test_ex_ante_project_deforestation_from_the_config(cfg, inputs):
     """The proponent's 1 ha/yr replaces the HRP rate of 2 ha/yr: ex-ante ER = (10 - 1) x 500 = 4,500 t/yr;
     15 ha/yr is capped at the 10 ha/yr baseline (ER 0); ex-post credits still use the monitoring."""
-    years = inputs.periods.crediting_years
-    act = ActivityStepResult({y: 100.0 for y in range(2011, 2025)}, {y: (2.0 if y <= 2020 else 3.0)
-                                                                      for y in range(2011, 2025)}, None,
-                             {y: 0.0 for y in range(2011, 2025)}, None)
-    base = _baseline(cfg, inputs, [10.0] * len(years), [0.0] * len(years))
-    nprt = steps.non_permanence(cfg, inputs.periods)
+    act, base, nprt = _by_hand(cfg, inputs)
     default = steps.credits(cfg, inputs.periods, act, None, base, _efs(), nprt)
     assert default.ex_ante_project_ha_per_year == pytest.approx(2.0)
     for given, avoided in ((1.0, 4500.0), (15.0, 0.0)):
