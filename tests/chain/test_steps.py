@@ -152,6 +152,21 @@ def test_validity_periods_of_the_sample(cfg, inputs):
         (2021, 2026, (2011, 2020), False), (2027, 2030, (2017, 2026), True)]
 
 
+def test_a_period_the_maps_do_not_bound_is_provisional(cfg):
+    """Maps of 2000, 2010 and 2020, crediting 2011-2020: the second period's HRP 2007-2016 lies within the
+    data span but no map bounds it, so it is provisional (the first fit carried forward), not 'fitted'."""
+    from reddplus.chain.inputs import run_periods
+
+    c = cfg.model_copy(update={
+        "project": cfg.project.model_copy(update={"crediting_start": 2011, "crediting_years": 10}),
+        "periods": cfg.periods.model_copy(update={"historical_reference": (2000, 2010), "calibration": None,
+                                                  "confirmation": None, "monitoring": [(2011, 2020)]})})
+    vps = steps.validity(c, run_periods(c, (2000, 2010, 2020)))
+    assert [(p.start, p.end, p.hrp, p.provisional) for p in vps.periods] == [
+        (2011, 2016, (2001, 2010), False), (2017, 2020, (2007, 2016), True)]
+    assert "do not bound" in vps.periods[1].reason
+
+
 # --------------------------------------------------------------------------------------------- baseline
 def test_risk_map_and_allocation(cfg, inputs, tmp_path):
     """The benchmark's rasters are written where asked; the allocation gives the project and belt no more than

@@ -37,9 +37,20 @@ def validity(cfg: ProjectConfig, periods: RunPeriods):
 
     h0, h1 = periods.historical_reference
     v = cfg.periods.validity
-    return validity_periods(cfg.project.crediting_start, cfg.project.crediting_years,
-                            data_first_year=periods.dates[0] + 1, data_last_year=periods.dates[-1],
-                            period_years=v.period_years, hrp_years=v.hrp_years, first_hrp=(h0 + 1, h1))
+    vps = validity_periods(cfg.project.crediting_start, cfg.project.crediting_years,
+                           data_first_year=periods.dates[0] + 1, data_last_year=periods.dates[-1],
+                           period_years=v.period_years, hrp_years=v.hrp_years, first_hrp=(h0 + 1, h1))
+    # the data span may cover a later period's HRP while its maps do not bound it (sparse map dates):
+    # that period cannot be fitted either, so it is provisional too
+    out = []
+    for vp in vps.periods:
+        if not vp.provisional and risk_periods_of(vp, periods) is None:
+            vp = replace(vp, provisional=True, reason=(
+                f"HRP {vp.hrp[0]}-{vp.hrp[1]} lies within the data, but the forest-change maps (dated "
+                f"{', '.join(map(str, periods.dates))}) do not bound its HRP, calibration and confirmation periods: "
+                "provisional, the previous period's fit is carried forward"))
+        out.append(vp)
+    return replace(vps, periods=tuple(out))
 
 
 def risk_periods_of(vp, periods: RunPeriods) -> Periods | None:
@@ -246,7 +257,7 @@ def baseline(cfg: ProjectConfig, inputs: RunInputs, activity: ActivityStepResult
     else:
         groups: list[list] = []
         for vp in vps.periods:    # the first period is always fitted: its HRP is the configured one
-            if not groups or (not vp.provisional and risk_periods_of(vp, inputs.periods) is not None):
+            if not groups or not vp.provisional:
                 groups.append([vp])
             else:
                 groups[-1].append(vp)
