@@ -9,7 +9,8 @@
 * the periods against the data's dates: the HRP, calibration and confirmation are map dates, the
   monitoring periods vintages whose bounding dates the maps hold (VT0007 v1.0 section 4);
 * the areas: each polygon layer overlaps the forest-change raster (else a hint at a wrong CRS
-  label), the project lies inside the jurisdiction and covers a pixel;
+  label), the project and the leakage belt lie inside the jurisdiction, the belt does not overlap
+  the project, and the project covers a pixel;
 * rasters that must share the forest-change grid: strata, the allocated risk map, raster drivers;
 * the reference sample (readable, its periods) and the NPRT v4.2 answers
   (:func:`reddplus.accounting.check_answers`).
@@ -118,11 +119,12 @@ def _data_problems(cfg: ProjectConfig, bad_files: set, notes: list[str]) -> list
 
 
 def _area_problems(cfg: ProjectConfig, grid, bad_files: set, notes: list[str]) -> list[Problem]:
-    """Each polygon layer overlaps the raster (a CRS hint otherwise); the project inside the jurisdiction."""
+    """Each polygon layer overlaps the raster (a CRS hint otherwise); the project and the belt inside the
+    jurisdiction, the belt around the project, not over it."""
     import geopandas as gpd
     from shapely.geometry import box
 
-    from reddplus.raster.zones import covers_a_pixel_centre
+    from reddplus.raster.zones import covers_a_pixel_centre, zone_layout_problems
 
     out = []
     extent = box(*grid.bounds)
@@ -154,11 +156,9 @@ def _area_problems(cfg: ProjectConfig, grid, bad_files: set, notes: list[str]) -
         if not covers_a_pixel_centre(prj, grid):
             out.append(Problem("areas.project", "the project covers no pixel centre of the forest-change raster"))
         notes.append(f"project: {prj.area / 1e4:,.1f} ha")
-        if jur is not None and prj.area > 0:
-            outside = prj.difference(jur).area / prj.area
-            if outside > 0.01:
-                out.append(Problem("areas.project", f"{outside:.1%} of the project lies outside the jurisdiction "
-                                   "(at most 1 % is allowed)"))
+        if jur is not None:
+            out += [Problem(key, message) for key, message in
+                    zone_layout_problems(prj, jur, shapes.get("areas.leakage_belt"), tolerance_m=max(grid.res))]
     return out
 
 

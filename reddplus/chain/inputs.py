@@ -15,7 +15,8 @@ from reddplus.errors import ConfigError, ZoneError
 from reddplus.landcover import ForestChange
 from reddplus.project import ProjectConfig
 from reddplus.raster import Block, Grid, block_around, check_same_grid, open_raster, polygon_area_ha, read_block, \
-    read_grid, share_outside, zone_mask
+    read_grid, zone_mask
+from reddplus.raster.zones import layer_union, zone_layout_problems
 from reddplus.risk.tools import Periods
 
 
@@ -166,14 +167,19 @@ def prepare_inputs(cfg: ProjectConfig) -> RunInputs:
     ConfigError
         A period outside the forest-change dates (naming the key).
     ZoneError
-        The project lies more than 1 % outside the jurisdiction, or covers no pixel.
+        The project or the belt lies more than 1 % outside the jurisdiction, the belt overlaps the project
+        (:func:`reddplus.raster.zones.zone_layout_problems`), or the project covers no pixel.
     """
     fc = cfg.forest_change.open()
     grid = fc.grid
     periods = run_periods(cfg, tuple(int(d) for d in fc.dates))
-    outside = share_outside(cfg.areas.project, cfg.areas.jurisdiction, grid.crs)
-    if outside > 0.01:
-        raise ZoneError(f"{outside:.1%} of the project lies outside the jurisdiction", path=str(cfg.areas.project))
+    a = cfg.areas
+    problems = zone_layout_problems(layer_union(a.project, grid.crs), layer_union(a.jurisdiction, grid.crs),
+                                    layer_union(a.leakage_belt, grid.crs) if a.leakage_belt else None,
+                                    tolerance_m=max(grid.res))
+    if problems:
+        key, message = problems[0]
+        raise ZoneError(message, path=str(getattr(a, key.split(".")[1])))
     window = block_around([p for p in (cfg.areas.project, cfg.areas.leakage_belt) if p is not None], grid)
     codes = fc.read_codes(window, with_halo=False)
     project = zone_mask(cfg.areas.project, grid, window)

@@ -12,10 +12,10 @@ from reddplus.raster.grid import Grid, check_projected_metres, check_same_grid, 
 from reddplus.raster.io import (BlockWriter, align_raster, atomic_dir, atomic_path, copy_as_cog, open_raster, overview_grid,
                                 read_block, read_overview, write_cog)
 from reddplus.raster.windows import Block, block_side, iter_blocks, iter_strips
-from reddplus.raster.zones import (Zones, block_around, burn_zones, polygon_area_ha, read_zones, share_outside,
+from reddplus.raster.zones import (Zones, block_around, burn_zones, polygon_area_ha, read_zones,
                                    zone_mask)
 
 __all__ = ["Block", "BlockWriter", "Grid", "Zones", "align_raster", "atomic_dir", "atomic_path", "block_around",
            "block_side", "burn_zones", "check_projected_metres", "check_same_grid", "copy_as_cog", "iter_blocks",
            "iter_strips", "map_blocks", "open_raster", "overview_grid", "polygon_area_ha", "read_block", "read_grid",
-           "read_overview", "read_zones", "share_outside", "write_cog", "zone_mask"]
+           "read_overview", "read_zones", "write_cog", "zone_mask"]

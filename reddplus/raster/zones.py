@@ -156,11 +156,40 @@ def polygon_area_ha(path: str | os.PathLike, crs) -> float:
     return float(_read_in_crs(path, crs).geometry.union_all().area) / 10_000.0
 
 
-def share_outside(inner_path: str | os.PathLike, outer_path: str | os.PathLike, crs) -> float:
-    """Share of the area of one polygon layer's union that lies outside another's [0..1] (1 when empty)."""
-    inner = _read_in_crs(inner_path, crs).geometry.union_all()
-    outer = _read_in_crs(outer_path, crs).geometry.union_all()
-    return float(inner.difference(outer).area / inner.area) if inner.area > 0 else 1.0
+def zone_layout_problems(project, jurisdiction, leakage_belt=None, *, tolerance_m: float = 0.0
+                         ) -> list[tuple[str, str]]:
+    """How the project, the jurisdiction and the leakage belt lie to one another: ``(config key, message)``
+    pairs, empty when they fit. Shapely geometries in one projected CRS [m].
+
+    - At most 1 % of the project, and of the belt, may lie outside the jurisdiction (widened by
+      ``tolerance_m`` [m], a pixel for the allocation): VT0007 v1.0 section 5.6 allocates the
+      jurisdiction's expected deforestation to zones inside it.
+    - The belt may overlap the project by at most 0.1 % of the project's area (digitising slivers):
+      VMD0055 v1.1 monitors activity-shifting leakage in a belt around the project area, and an overlap
+      would count the project's own deforestation a second time, as leakage.
+    """
+    out = []
+    jur = jurisdiction.buffer(tolerance_m) if tolerance_m > 0 else jurisdiction
+    for key, name, geom in (("areas.project", "the project", project), ("areas.leakage_belt", "the leakage belt",
+                                                                         leakage_belt)):
+        if geom is None:
+            continue
+        outside = geom.difference(jur).area / geom.area if geom.area > 0 else 1.0
+        if outside > 0.01:
+            out.append((key, f"{outside:.1%} of {name} lies outside the jurisdiction (at most 1 % is allowed)"))
+    if leakage_belt is not None and project.area > 0:
+        overlap = leakage_belt.intersection(project).area
+        if overlap > 1e-3 * project.area:
+            out.append(("areas.leakage_belt", f"the leakage belt overlaps the project by {overlap / 1e4:,.1f} ha "
+                        f"({overlap / project.area:.1%} of the project): the belt lies around the project and "
+                        "excludes it (VMD0055 v1.1), otherwise the project's deforestation counts again as leakage; "
+                        "remove the project from the belt (e.g. belt.difference(project))"))
+    return out
+
+
+def layer_union(path: str | os.PathLike, crs):
+    """The union of a polygon layer's geometries in ``crs`` (a ZoneError naming the file when unreadable)."""
+    return _read_in_crs(path, crs).geometry.union_all()
 
 
 def block_around(paths, grid: Grid, *, margin: int = 1) -> Block:

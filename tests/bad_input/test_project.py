@@ -100,3 +100,16 @@ def test_unknown_key_and_missing_file_held_already(case, small_sample, tmp_path)
     toml = _project(small_sample, tmp_path / "b", _set("areas", "strata", "nope.tif"))
     case(["run", toml, "--out", tmp_path / "out", "--no-pdf"], code=2, names=("areas.strata", "not found"),
          folder=tmp_path)
+
+
+def test_belt_over_the_project_is_refused(case, small_sample, tmp_path):
+    """A belt drawn as a buffer of the project includes it: the project's own deforestation would count
+    again as leakage. ``check`` lists it and ``run`` refuses it before computing, naming the key."""
+    toml = _project(small_sample, tmp_path)
+    cfg = tomllib.loads(toml.read_text())
+    project = gpd.read_file(toml.parent / cfg["areas"]["project"])
+    belt = toml.parent / cfg["areas"]["leakage_belt"]
+    project.assign(geometry=project.buffer(2000)).to_file(belt)
+    names = ("areas.leakage_belt", "overlaps the project", "VMD0055 v1.1")
+    case(["check", toml], code=2, names=names)
+    case(["run", toml, "--out", tmp_path / "out", "--no-pdf"], code=2, names=names)
