@@ -22,12 +22,17 @@ conservative side, and the registry's own rule: :func:`reddplus.registry.service
 so the registry splits each issuance into exactly these holder and buffer blocks. The fractional
 tonne left (:math:`NER_y - \\lfloor NER_y \\rfloor`) is not issued and not carried forward.
 
-Reversals. A vintage whose net reductions are negative issues nothing and is a *reversal* of
-:math:`REV_y` whole tonnes (rounded up: the reversal is never understated). It is netted against
-the buffer contribution of its own monitoring period first (the buffer credits that the
-period's positive vintages deposit), and the rest is compensated from the pooled buffer
-account. Each reversal is returned as a :class:`Reversal` with both parts, so the registry step
-cancels exactly that many buffer credits. Loss events (:class:`LossEvent`) are recorded per
+Reversals. A vintage whose net reductions are negative issues nothing; its shortfall
+:math:`S_y = \lceil -NER_y \rceil` whole tonnes (rounded up: never understated) reverses what was
+credited before it, and only that: the *reversal* is :math:`REV_y = \min(S_y, C_{y-1})`, with
+:math:`C_{y-1}` the whole tonnes issued to earlier vintages (holder and buffer) less earlier reversals.
+A reversal is netted against the buffer contribution of its own monitoring period first (the buffer
+credits that the period's positive vintages deposit), and the rest is compensated from the pooled
+buffer account. Each reversal is returned as a :class:`Reversal` with both parts, so the registry step
+cancels exactly that many buffer credits. The part of the shortfall that no earlier credit covers,
+:math:`S_y - REV_y`, reverses nothing: it is a *deficit* carried forward, and later vintages make it
+good out of their net reductions before they issue (``CreditRow.made_good_tco2e``), so a project that
+emitted more than its baseline is never credited for merely returning to it. Loss events (:class:`LossEvent`) are recorded per
 vintage for the loss-event report; their emissions are part of the monitored project emissions.
 
 What could and could not be read
@@ -35,9 +40,10 @@ What could and could not be read
 The VCS Standard v4.5 clause on reversals and loss events (section 3.2.26 as the issue cites
 it) could not be read in the reference store (only the standard's opening pages are there). The
 netting above is the rule the issue states ("a negative net benefit in a monitoring period is a
-reversal: it is compensated from the buffer", netted against the period's buffer contribution);
-whether later issuance must first make a reversal good is not implemented, and every reversal
-carries that assumption as a string.
+reversal: it is compensated from the buffer", netted against the period's buffer contribution),
+bounded by what was credited before (nothing issued, nothing to reverse). Whether later issuance must
+also make good a reversal the buffer covered is not implemented (only the uncovered deficit is made
+good), and every reversal carries that assumption as a string.
 
 References
 ----------
@@ -72,15 +78,19 @@ DEDUCTION_SOURCES: dict[str, dict] = {
                     "section": "VM0048 v1.0 quantification section (not readable here); see "
                     "reddplus.accounting.uncertainty for the rule used"},
     "whole_tonnes": {"source": "VCS Standard v4.5", "section": "VCUs in whole tonnes of CO2e"},
+    "deficit_made_good": {"source": "VCS Standard v4.5", "section": "section 3.2.26 (a negative net benefit not "
+                          "covered by earlier credits is made good before further issuance; clause not read here)"},
     "buffer": {"source": "VCS Standard v4.5 and the AFOLU Non-Permanence Risk Tool",
                "section": "section 3.7 (buffer credits: the risk rating times the issuance)"},
 }
 
 REVERSAL_SOURCE = "VCS Standard v4.5"
 REVERSAL_SECTION = "section 3.2.26 (loss events and reversals; as cited by the issue, clause not read here)"
-REVERSAL_ASSUMPTION = ("The VCS Standard's reversal clause could not be read: the reversal is netted against its "
-                       "monitoring period's buffer contribution first and the rest is cancelled from the pooled "
-                       "buffer; later issuance is not withheld to make it good.")
+REVERSAL_ASSUMPTION = ("The VCS Standard's reversal clause could not be read: a reversal reverses at most what was "
+                       "credited before it; it is netted against its monitoring period's buffer contribution first "
+                       "and the rest is cancelled from the pooled buffer; later issuance is not withheld to make it "
+                       "good. A shortfall no earlier credit covers is a deficit that later vintages make good before "
+                       "they issue.")
 
 
 @dataclass(frozen=True)
@@ -214,6 +224,8 @@ class CreditRow:
     reversal_tco2e: int = 0
     deductions: tuple[Deduction, ...] = ()
     loss_events: tuple[LossEvent, ...] = ()
+    made_good_tco2e: int = 0        # whole tonnes of this vintage withheld to make good an earlier deficit
+    deficit_tco2e: int = 0          # the deficit carried forward after this vintage [whole t CO2e]
 
     @property
     def issuance(self) -> int:
@@ -374,6 +386,7 @@ def net_credits(vintages: Sequence[VintageInput], *, uncertainty_deduction_perce
         notes[k] = {**notes[k], **dict(v)}
     b, m = buffer_percent / 100, market_leakage_percent / 100
     rows, period_of = [], {}
+    credited, deficit = 0, 0      # whole tonnes issued so far less reversals; the uncovered shortfall
     for v in sorted(vintages, key=lambda x: x.year):
         for name in ("baseline_tco2e", "project_tco2e", "leakage_tco2e", "leakage_beyond_belt_tco2e"):
             val = getattr(v, name)
@@ -407,10 +420,15 @@ def net_credits(vintages: Sequence[VintageInput], *, uncertainty_deduction_perce
         lk = las + lob + ml
         ud = u * max(0.0, er - lk)
         net = er - lk - ud
-        whole = max(0, math.floor(net + 1e-9))
+        floor_net = max(0, math.floor(net + 1e-9))
+        made_good = min(floor_net, deficit)
+        whole = floor_net - made_good
         buf = math.ceil(round(b * whole, 9))
         vcus = whole - buf
-        rev = math.ceil(-net - 1e-9) if net < 0 else 0
+        shortfall = math.ceil(-net - 1e-9) if net < 0 else 0
+        rev = min(shortfall, credited)
+        deficit += shortfall - rev - made_good
+        credited += whole - rev
         ml_text = (f"{f:.6f} x {v.market_leakage_tco2e:,.2f}" if v.market_leakage_tco2e is not None
                    else f"{market_leakage_percent:g}% x {max(0.0, er):,.2f}")
         formula = {
@@ -420,11 +438,19 @@ def net_credits(vintages: Sequence[VintageInput], *, uncertainty_deduction_perce
                        f"= {lk:,.2f}",
             "uncertainty_deduction": f"{udp:.4g}% x {max(0.0, er - lk):,.2f} = {ud:,.2f}",
             "net": f"{er:,.2f} - {lk:,.2f} - {ud:,.2f} = {net:,.2f}",
-            "buffer": f"ceil({buffer_percent:g}% x floor({net:,.2f})) = {buf:,}",
-            "vcus": f"floor({net:,.2f}) - {buf:,} = {vcus:,}",
+            "buffer": f"ceil({buffer_percent:g}% x {whole:,}) = {buf:,}" if made_good else
+                      f"ceil({buffer_percent:g}% x floor({net:,.2f})) = {buf:,}",
+            "vcus": f"floor({net:,.2f}) - {made_good:,} - {buf:,} = {vcus:,}" if made_good else
+                    f"floor({net:,.2f}) - {buf:,} = {vcus:,}",
         }
         if rev:
-            formula["reversal"] = f"ceil(-({net:,.2f})) = {rev:,}"
+            formula["reversal"] = (f"min(ceil(-({net:,.2f})), {credited + rev:,} credited before) = {rev:,}"
+                                   if rev < shortfall else f"ceil(-({net:,.2f})) = {rev:,}")
+        if shortfall > rev:
+            formula["deficit"] = (f"{shortfall:,} - {rev:,} reversed = {shortfall - rev:,} carried forward "
+                                  f"(deficit now {deficit:,})")
+        if made_good:
+            formula["deficit_made_good"] = f"min(floor({net:,.2f}), deficit {deficit + made_good:,}) = {made_good:,}"
 
         def ded(name, amount, text, inputs, before, after):
             n = notes[name]
@@ -434,6 +460,13 @@ def net_credits(vintages: Sequence[VintageInput], *, uncertainty_deduction_perce
         c1 = er - las
         c2 = c1 - lob
         c3 = c2 - ml
+        if net >= 0:
+            whole_text = f"floor({net:,.2f}) = {floor_net:,}"
+        elif shortfall > rev:
+            whole_text = (f"net {net:,.2f} < 0: nothing issued; reversal {rev:,} (what was credited before), "
+                          f"{shortfall - rev:,} carried forward as a deficit")
+        else:
+            whole_text = f"net {net:,.2f} < 0: nothing issued; reversal ceil({-net:,.2f}) = {rev:,} (see reversals)"
         deds = (
             ded("activity_shifting_leakage", las, f"{f:.6f} x {v.leakage_tco2e:,.2f} = {las:,.2f}",
                 {"annual_tco2e": v.leakage_tco2e, "fraction": f}, er, c1),
@@ -444,14 +477,14 @@ def net_credits(vintages: Sequence[VintageInput], *, uncertainty_deduction_perce
                  "fraction": f}, c2, c3),
             ded("uncertainty", ud, formula["uncertainty_deduction"],
                 {"uncertainty_deduction_percent": udp, "uncertainty_rule": uncertainty_rule}, c3, net),
-            ded("whole_tonnes", net - whole,
-                f"floor({net:,.2f}) = {whole:,}" if net >= 0 else
-                f"net {net:,.2f} < 0: nothing issued; reversal ceil({-net:,.2f}) = {rev:,} (see reversals)",
-                {"reversal_tco2e": rev}, net, whole),
+            ded("whole_tonnes", net - floor_net, whole_text,
+                {"reversal_tco2e": rev, "deficit_tco2e": shortfall - rev}, net, floor_net),
+        ) + ((ded("deficit_made_good", made_good, formula["deficit_made_good"], {"deficit_tco2e": deficit + made_good},
+                  floor_net, whole),) if made_good else ()) + (
             ded("buffer", buf, formula["buffer"], {"buffer_percent": buffer_percent}, whole, vcus),
         )
         rows.append(CreditRow(v.year, days, f, be, pe, las, ml, lk, ud, net, int(buf), int(vcus), formula,
-                              lob, float(udp), int(rev), deds, tuple(v.loss_events)))
+                              lob, float(udp), int(rev), deds, tuple(v.loss_events), int(made_good), int(deficit)))
     # reversals: netted against the period's own buffer contribution first, then the pooled buffer
     reversals = []
     for i, (a, bnd) in enumerate(periods):

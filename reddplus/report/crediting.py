@@ -342,6 +342,8 @@ CREDIT_COLUMNS = {"year": "vintage", "baseline_tco2e": "baseline [t CO2e]", "pro
                   "leakage_tco2e": "leakage [t CO2e]", "uncertainty_deduction_tco2e": "uncertainty deduction",
                   "net_tco2e": "net reductions [t CO2e]", "buffer": "buffer credits", "vcus": "VCUs",
                   "reversal_tco2e": "reversal [t CO2e]"}
+#: shown when a vintage carries a deficit (a shortfall no earlier credit covered) or makes one good
+DEFICIT_COLUMNS = {"made_good_tco2e": "deficit made good [t CO2e]", "deficit_tco2e": "deficit carried [t CO2e]"}
 
 
 def _credit_tables(results, table, label: str, *, formulas: bool = True) -> list[Table]:
@@ -354,11 +356,16 @@ def _credit_tables(results, table, label: str, *, formulas: bool = True) -> list
         title = f"Credits per vintage, {label}: validity period {vp.start}-{vp.end}" + (
             " (provisional)" if vp.provisional else "")
         d = [r.to_dict() for r in rows]
-        out.append(Table("Deductions and credits", title, list(CREDIT_COLUMNS.values()),
-                         [[str(r["year"]) if k == "year" else _plain(r[k]) for k in CREDIT_COLUMNS] for r in d],
+        columns = dict(CREDIT_COLUMNS)
+        if any(r.made_good_tco2e or r.deficit_tco2e for r in table.rows):
+            columns |= DEFICIT_COLUMNS
+        out.append(Table("Deductions and credits", title, list(columns.values()),
+                         [[str(r["year"]) if k == "year" else _plain(r[k]) for k in columns] for r in d],
                          "Annual quantities prorated by the days of each vintage inside the period; VCUs are whole "
                          "tonnes, never rounded up; buffer credits are the issued tonnes times the buffer share, "
-                         "rounded up; a negative net reduction is a reversal, compensated from the buffer."))
+                         "rounded up; a negative net reduction reverses at most what was credited before it, "
+                         "compensated from the buffer; the rest is a deficit that later vintages make good before "
+                         "they issue."))
         if formulas:
             lines = [[str(r["year"]), k.replace("_", " "), str(v)] for r in d for k, v in r["formula"].items()]
             out.append(Table("Deductions and credits", title + ": every number with its formula and inputs",

@@ -48,6 +48,31 @@ def test_reversal_netted_only_against_its_own_period():
     assert t.monitoring_periods == (("2021-01-01", "2022-12-31"), ("2023-01-01", "2023-12-31"))
 
 
+def test_nothing_credited_nothing_reversed_and_the_deficit_is_made_good():
+    """2021: net -3,000.5 with nothing credited before: no reversal, a deficit of 3,001. 2022: net 2,000 makes
+    good 2,000 of it and issues nothing (deficit 1,001). 2023: net 8,000 makes good 1,001, then issues 6,999:
+    buffer ceil(20 % x 6,999) = 1,400, VCUs 5,599. 2024: net -9,000 reverses 6,999 (all credited before) and
+    carries 2,001 forward."""
+    t = net_credits([VintageInput(2021, 1_000.0, 4_000.5), VintageInput(2022, 5_000.0, 3_000.0),
+                     VintageInput(2023, 10_000.0, 2_000.0), VintageInput(2024, 1_000.0, 10_000.0)],
+                    **{**KW, "crediting_end": D(2024, 12, 31)})
+    got = [(r.year, r.issuance, r.buffer, r.vcus, r.reversal_tco2e, r.made_good_tco2e, r.deficit_tco2e)
+           for r in t.rows]
+    assert got == [(2021, 0, 0, 0, 0, 0, 3_001), (2022, 0, 0, 0, 0, 2_000, 1_001),
+                   (2023, 6_999, 1_400, 5_599, 0, 1_001, 0), (2024, 0, 0, 0, 6_999, 0, 2_001)]
+    (rv,) = t.reversals
+    assert (rv.year, rv.reversal_tco2e, rv.from_period_buffer, rv.from_pooled_buffer) == (2024, 6_999, 1_400, 5_599)
+    assert t.reversals_by_vintage()[2021] == []
+    r21, r22, r23, r24 = t.rows
+    assert "deficit" in r21.formula and "carried forward" in r21.formula["deficit"]
+    assert r23.formula["vcus"] == "floor(8,000.00) - 1,001 - 1,400 = 5,599"
+    assert "credited before" in r24.formula["reversal"]
+    for r in t.rows:                                 # the deduction chain stays continuous
+        for a, b in zip(r.deductions, r.deductions[1:]):
+            assert a.after_tco2e == pytest.approx(b.before_tco2e)
+    assert [d.name for d in r23.deductions][-2:] == ["deficit_made_good", "buffer"]
+
+
 def test_no_reversal_gives_empty_lists():
     t = net_credits([VintageInput(2021, 5.0, 1.0), VintageInput(2022, 5.0, 1.0)], **KW)
     assert t.reversals == () and t.reversals_by_vintage() == {2021: [], 2022: []}
@@ -134,14 +159,22 @@ def test_reversal_properties(rows, buf, n_periods):
     t = net_credits(vints, uncertainty_deduction_percent=2.0, buffer_percent=buf, market_leakage_percent=0.0,
                     crediting_start=D(years[0], 1, 1), crediting_end=D(years[-1], 12, 31), monitoring_periods=periods)
     assert set(t.reversals_by_vintage()) == set(years)
+    credited, deficit = 0, 0
     for r in t.rows:
         assert isinstance(r.vcus, int) and r.vcus >= 0 and r.buffer >= 0
-        assert r.vcus + r.buffer <= max(0.0, r.net_tco2e) + 1e-6
+        assert r.vcus + r.buffer + r.made_good_tco2e <= max(0.0, r.net_tco2e) + 1e-6
         if r.net_tco2e < -1e-9:
-            assert r.issuance == 0 and r.reversal_tco2e >= -r.net_tco2e - 1e-6
-            assert r.reversal_tco2e < -r.net_tco2e + 1
+            shortfall = r.deficit_tco2e - deficit + r.reversal_tco2e
+            assert r.issuance == 0 and r.made_good_tco2e == 0 and shortfall >= -r.net_tco2e - 1e-6
+            assert shortfall < -r.net_tco2e + 1
+            assert r.reversal_tco2e == min(shortfall, credited)    # nothing credited, nothing reversed
         else:
             assert r.reversal_tco2e == 0
+            assert r.made_good_tco2e == min(deficit, math.floor(r.net_tco2e + 1e-9))
+            assert r.deficit_tco2e == deficit - r.made_good_tco2e
+        credited += r.issuance - r.reversal_tco2e
+        deficit = r.deficit_tco2e
+        assert credited >= 0 and deficit >= 0
     for p in t.monitoring_periods:
         in_p = [rv for rv in t.reversals if rv.monitoring_period == p]
         deposited = sum(r.buffer for r in t.rows
