@@ -545,7 +545,10 @@ def map_paths(model: BaseModel, fn, *, base_dir: bool = False) -> Any:
 
     updates = {name: conv(getattr(model, name)) for name in type(model).model_fields
                if name != "base_dir" or base_dir}
-    return model.model_copy(update=updates)
+    out = model.model_copy(update=updates)
+    # a copy keeps which keys the config set (model_copy would mark every updated field as set)
+    object.__setattr__(out, "__pydantic_fields_set__", set(model.model_fields_set))
+    return out
 
 
 #: config keys that name a folder rather than a file

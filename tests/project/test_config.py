@@ -62,6 +62,9 @@ def test_valid_config_resolves_paths(folder):
     cfg = load_project(write(folder, BASE))
     assert cfg.areas.project == (folder / "project.gpkg").resolve()
     assert set(cfg.input_files()) == {"areas.project", "areas.jurisdiction", "forest_change.path"}
+    # resolving the paths keeps which keys the TOML set: the run's choices say "default" for the others
+    assert cfg.areas.model_fields_set == {"project", "jurisdiction"}
+    assert cfg.baseline.model_fields_set == set() and "baseline" not in cfg.model_fields_set
 
 
 @pytest.mark.parametrize(
