@@ -11,9 +11,12 @@
 * the areas: each polygon layer overlaps the forest-change raster (else a hint at a wrong CRS
   label), the project and the leakage belt lie inside the jurisdiction, the belt does not overlap
   the project, and the project covers a pixel;
-* rasters that must share the forest-change grid: strata, the allocated risk map, raster drivers;
+* rasters that must share the forest-change grid: strata, the allocated risk map (and its metadata:
+  an allocation, not a density before the adjustment; its units; a year per band), raster drivers;
 * the reference sample (readable, its periods) and the NPRT v4.2 answers
-  (:func:`reddplus.accounting.check_answers`).
+  (:func:`reddplus.accounting.check_answers`);
+* the tree inventory (it reads, its H-D model fits, each plot has a stratum: the stocks step on a
+  10-draw Monte Carlo) and the CCB folder (as ``reddplus ccb validate`` checks it).
 
 Each problem names its config key and what to do. ``reddplus run`` calls the same check first. The
 check reads headers, polygons and tables only (no raster is read whole): seconds on the sample.
@@ -94,10 +97,38 @@ def check_project(path: str | Path) -> CheckResult:
     if cfg is not None:
         bad_files = {p.key for p in found}
         problems += _data_problems(cfg, bad_files, notes)
+        problems += _stock_problems(cfg, bad_files)
+        problems += _ccb_problems(cfg, bad_files)
     return CheckResult(path, tuple(problems), tuple(notes), cfg if not problems else None)
 
 
 # --------------------------------------------------------------------------------------------- the data
+def _stock_problems(cfg: ProjectConfig, bad_files: set) -> list[Problem]:
+    """The tree inventory reads, its H-D model fits and every plot has a stratum: the stocks step on a
+    10-draw Monte Carlo (a second or so), so what would stop the run stops the check."""
+    st = cfg.stocks
+    if st.inventory is None or any(k.startswith("stocks.") for k in bad_files):
+        return []
+    from reddplus.chain.steps.stocks import stratum_stocks_from_inventory
+
+    try:
+        stratum_stocks_from_inventory(st.model_copy(update={"monte_carlo": 10}), cfg.project.seed)
+    except ReddplusError as err:
+        table = st.plot_areas is not None and getattr(err, "path", None) == str(st.plot_areas)
+        return [Problem(getattr(err, "key", None) or ("stocks.plot_areas" if table else "stocks.inventory"),
+                        _message(err))]
+    return []
+
+
+def _ccb_problems(cfg: ProjectConfig, bad_files: set) -> list[Problem]:
+    """The CCB folder, as ``reddplus ccb validate`` checks it against the project's periods."""
+    if cfg.ccb is None or "ccb" in bad_files:
+        return []
+    from reddplus.ccb.io import validate_ccb
+
+    return [Problem("ccb", str(p)) for p in validate_ccb(cfg.ccb, project=cfg).problems]
+
+
 def _data_problems(cfg: ProjectConfig, bad_files: set, notes: list[str]) -> list[Problem]:
     from reddplus.chain.inputs import period_problems
 
@@ -182,8 +213,16 @@ def _grid_problems(cfg: ProjectConfig, grid, bad_files: set) -> list[Problem]:
             check_same_grid({"forest change": grid, f"{key} ({Path(p).name})": read_grid(p)})
         except ReddplusError as err:
             out.append(Problem(key, _message(err)))
-    if cfg.baseline.source == "allocated" and cfg.baseline.allocated_risk_map is None:
+    b = cfg.baseline
+    if b.source == "allocated" and b.allocated_risk_map is None:
         out.append(Problem("baseline.allocated_risk_map", "source 'allocated' needs the delivered allocated risk map"))
+    elif b.source == "allocated" and "baseline.allocated_risk_map" not in bad_files:
+        from reddplus.baseline.allocated import check_allocated_map
+
+        try:
+            check_allocated_map(b.allocated_risk_map, b.allocated_units)
+        except ReddplusError as err:
+            out.append(Problem(getattr(err, "key", None) or "baseline.allocated_risk_map", _message(err)))
     return out
 
 

@@ -11,6 +11,19 @@ from contextlib import contextmanager
 from typing import Iterator
 
 
+def validation_message(error: dict) -> str:
+    """One pydantic validation error (an item of ``ValidationError.errors()``) in words: "unknown key"
+    for a key the schema does not know, otherwise pydantic's message without its "Value error, " or
+    "Assertion failed, " prefix (which only says how the check was written)."""
+    if error.get("type") == "extra_forbidden":
+        return "unknown key"
+    msg = str(error.get("msg", ""))
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if msg.startswith(prefix):
+            return msg[len(prefix):]
+    return msg
+
+
 class ReddplusError(Exception):
     """Root of every error raised on purpose by reddplus."""
 

@@ -32,6 +32,7 @@ Example (abridged; ``reddplus demo`` writes a complete one)::
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +43,7 @@ from pydantic import (BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Str
 
 from reddplus.accounting.config import (LeakageSettings, PoolsSettings, PostDeforestationClass, UncertaintyRuleName,
                                        UncertaintySettings, ValiditySettings)
-from reddplus.errors import ConfigError
+from reddplus.errors import ConfigError, validation_message
 from reddplus.risk.config import AlternativesTable, resolve_risk_model
 
 
@@ -607,7 +608,10 @@ def _schema_problems(err: ValidationError) -> list[ConfigProblem]:
     out = []
     for e in sorted(err.errors(), key=lambda e: e["type"] != "extra_forbidden"):
         key = ".".join(str(p) for p in e["loc"]) or None
-        msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
+        msg = validation_message(e)
+        named = re.match(r"([a-z_]+(?:\.[a-z_0-9]+)+) ", msg) if key is None else None
+        if named:       # a check across keys names the key it is about first
+            key = named.group(1)
         if e["type"] in ("int_type", "bool_type", "float_type") and isinstance(e.get("input"), str):
             msg += f", got the string {e['input']!r} (remove the quotes)"
         out.append(ConfigProblem(key, msg, err))

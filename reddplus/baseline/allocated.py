@@ -545,6 +545,48 @@ def allocated_years(risk_map: str | os.PathLike) -> tuple[int, ...] | None:
         return _parse_years(tag, path=path, what="YEARS") if tag else None
 
 
+def _check_product(ds, path: str) -> None:
+    """Refuse a raster that says it is not an allocation: another ``REDDPLUS_PRODUCT`` tag, or one of
+    reddplus's own densities before the adjustment to the jurisdiction's rate (VT0007 v1.0 section 5.6:
+    the allocation is the density times the adjustment ratio)."""
+    from reddplus.raster.io import BAND_METADATA
+
+    product = ds.tags().get("REDDPLUS_PRODUCT")
+    if product is not None and product != PRODUCT:
+        raise InputDataError(f"this raster is a {product!r}, not an allocated risk map", path=path,
+                             column="REDDPLUS_PRODUCT")
+    unadjusted = {BAND_METADATA[k][0] for k in ("density", "model_density")}
+    if any(d in unadjusted for d in ds.descriptions if d):
+        raise InputDataError("this raster is a fitted deforestation density before the adjustment to the "
+                             "jurisdiction's baseline rate (a risk benchmark's density), not an allocated risk map: "
+                             "give the allocation (a VT0007 run's rasters/allocated_risk_map.tif)", path=path,
+                             column="band description")
+
+
+def check_allocated_map(risk_map: str | os.PathLike, units: str | None = None) -> None:
+    """The delivered allocated risk map's metadata, without reading its pixels: an allocation (not a
+    density before the adjustment), numbers, units [ha pixel-1 yr-1] from the file or ``units``, and
+    one ``YEAR`` tag per band of a multi-band map. :func:`allocated_baseline` checks the pixels.
+
+    Raises
+    ------
+    InputDataError, ConfigError
+        Naming the file and the tag, or the config key ``baseline.allocated_units``.
+    """
+    path = str(risk_map)
+    with open_raster(path) as ds:
+        _check_product(ds, path)
+        _check_numeric(ds, path)
+        _units_of(ds, path, units)
+        if ds.count > 1:
+            _band_years(ds, path, None)
+
+
+def _check_numeric(ds, path: str) -> None:
+    if not all(np.issubdtype(np.dtype(t), np.floating) or np.issubdtype(np.dtype(t), np.integer) for t in ds.dtypes):
+        raise InputDataError(f"the allocated map must hold numbers; bands are {ds.dtypes}", path=path)
+
+
 def _units_of(ds, path: str, declared: str | None) -> tuple[str, str]:
     given = [u or "" for u in ds.units]
     tags = {u for u in given if u}
@@ -638,9 +680,8 @@ def allocated_baseline(risk_map: str | os.PathLike, *, project: str | os.PathLik
                 raise GridMismatchError(f"{err}; the allocated map must be on the forest-change grid",
                                         path=path) from None
         with open_raster(path) as ds:
-            if not all(np.issubdtype(np.dtype(t), np.floating) or np.issubdtype(np.dtype(t), np.integer)
-                       for t in ds.dtypes):
-                raise InputDataError(f"the allocated map must hold numbers; bands are {ds.dtypes}", path=path)
+            _check_product(ds, path)
+            _check_numeric(ds, path)
             unit, unit_source = _units_of(ds, path, units)
             chosen, bands = _band_years(ds, path, years)
             tags = {k: v for k, v in ds.tags().items() if k != "AREA_OR_POINT"}

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from reddplus.ccb.model import (CcbSettings, ChangeNode, CommunityGroup, Engagement, Grievance, HcvArea,
                                 HcvStatus, Indicator, IndicatorValue, Stakeholder, TenureRight, parse_period)
-from reddplus.errors import InputDataError
+from reddplus.errors import InputDataError, validation_message
 
 if TYPE_CHECKING:
 
@@ -147,7 +147,7 @@ def _pydantic_problems(err: ValidationError, file: str, row: int | None = None, 
     out = []
     for e in err.errors():
         loc = [str(x) for x in e["loc"]]
-        msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
+        msg = validation_message(e)
         if row is None:
             out.append(Problem(file, msg, key=key_prefix + ".".join(loc) if loc else None))
         else:

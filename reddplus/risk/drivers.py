@@ -55,7 +55,7 @@ import numpy as np
 from numba import njit
 from scipy import ndimage
 
-from reddplus.errors import ConfigError, InputDataError
+from reddplus.errors import ConfigError, InputDataError, validation_message
 from reddplus.raster import BlockWriter, Grid, check_same_grid, iter_strips, map_blocks, open_raster, read_grid
 from reddplus.risk import vt0007 as v
 from reddplus.risk.config import (DistanceDriver, DriverSpec, ForestEdgeDriver, PlannedRoad,  # noqa: F401
@@ -389,7 +389,7 @@ def _as_spec(spec, key):
     except ValidationError as err:
         first = err.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(first["msg"], key=f"{key}.{loc}" if loc else key) from err
+        raise ConfigError(validation_message(first), key=f"{key}.{loc}" if loc else key) from err
 
 
 # --------------------------------------------------------------------------- driver stacks at dates

@@ -241,5 +241,13 @@ def read_plot_areas(path: str | Path, columns: dict[str, str] | None = None) -> 
     if dup.any():
         i = int(np.flatnonzero(dup)[0])
         raise InputDataError(f"duplicate plot {plots[i]!r}", row=i + 1, column=cols["plot"], path=str(path))
-    stratum = (dict(zip(plots, df[cols["stratum"]].astype(str))) if cols["stratum"] in df.columns else None)
+    stratum = None
+    if cols["stratum"] in df.columns:
+        labels = df[cols["stratum"]]
+        blank = (labels.isna() | (labels.astype(str).str.strip() == "")).to_numpy()
+        if blank.any():
+            i = int(np.flatnonzero(blank)[0])
+            raise InputDataError(f"plot {plots[i]!r} has no stratum (every plot needs one to scale the stocks up)",
+                                 row=i + 1, column=cols["stratum"], path=str(path))
+        stratum = dict(zip(plots, labels.astype(str).str.strip()))
     return PlotAreas(dict(zip(plots, map(float, area))), stratum)

@@ -237,6 +237,28 @@ def test_units_must_be_ha_per_pixel_per_year(land):
     assert cfg.allocated_tolerance_percent == 1.0
 
 
+def test_a_density_before_the_adjustment_is_not_an_allocation(land):
+    """A risk benchmark's density_vp.tif (its band says 'before the adjustment') or a raster tagged as another
+    product is refused, by the metadata check (reddplus check) and by the run alike."""
+    from reddplus.baseline.allocated import check_allocated_map
+    from reddplus.raster.io import BAND_METADATA
+
+    dens = _tagged_map(land, land["density"], name="density_vp.tif")
+    with rasterio.open(dens, "r+") as ds:
+        ds.set_band_description(1, BAND_METADATA["density"][0])
+    for call in (lambda p: check_allocated_map(p), lambda p: allocated_baseline(p, project=land["project"])):
+        with pytest.raises(InputDataError, match="before the adjustment"):
+            call(dens)
+    other = _tagged_map(land, land["density"], name="other.tif", tags={"YEARS": "2021", "REDDPLUS_PRODUCT": "x"})
+    with pytest.raises(InputDataError, match="is a 'x', not an allocated risk map"):
+        check_allocated_map(other)
+    no_units = _tagged_map(land, land["density"], name="nounits.tif", units=None)
+    with pytest.raises(InputDataError, match="carries no unit type"):
+        check_allocated_map(no_units)
+    check_allocated_map(no_units, "ha/pixel/yr")
+    check_allocated_map(_tagged_map(land, land["density"]))
+
+
 def test_multiband_needs_a_year_per_band_and_the_project_must_cover_pixels(land, tmp_path):
     two = np.stack([land["density"]] * 2)
     no_year = _tagged_map(land, two, name="two.tif", tags={}, band_tags=[{"YEAR": "2021"}, {}])

@@ -69,6 +69,29 @@ def test_four_problems_in_one_call(sample, tmp_path):
     assert seconds < 3, f"reddplus check took {seconds:.1f} s"
 
 
+def test_inventory_and_ccb_problems_are_listed_too(sample, tmp_path):
+    """What the stocks step and the CCB step would stop on: plots without a stratum, an indicator without a
+    unit (and pydantic's "Value error, " prefix never shows)."""
+    import pandas as pd
+
+    toml = _copy(sample, tmp_path)
+    plots = pd.read_csv(toml.parent / "plot_areas.csv")
+    plots.loc[0, "stratum"] = None
+    plots.to_csv(toml.parent / "plot_areas.csv", index=False)
+    ind = pd.read_csv(toml.parent / "ccb" / "indicators.csv", comment="#")
+    ind.loc[1, "unit"] = None
+    ind.loc[2, "criterion"] = "B99"
+    ind.to_csv(toml.parent / "ccb" / "indicators.csv", index=False)
+    r = check_project(toml)
+    by_key = {}
+    for p in r.problems:
+        by_key.setdefault(p.key, []).append(p.message)
+    assert "plot 'TE01' has no stratum" in " ".join(by_key.get("stocks.plot_areas", [])), r.problems
+    ccb = " ".join(by_key["ccb"])
+    assert "indicators.csv, row 2, column 'unit'" in ccb and "'B99'" in ccb
+    assert "Value error" not in ccb
+
+
 def test_run_refuses_before_computing(sample, tmp_path):
     toml = _copy(sample, tmp_path)
     cfg = tomllib.loads(toml.read_text())

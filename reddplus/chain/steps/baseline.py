@@ -195,8 +195,9 @@ def fit_allocated(cfg: ProjectConfig, inputs: RunInputs, vps: tuple, *, schedule
     """The delivered allocation (``source = "allocated"``): the allocated risk map summed over the project and
     belt (VT0007 v1.0 section 5.6; VMD0055 v1.1 section 5.2) for the years it declares.
 
-    A crediting year after the map's years (a later validity period, whose allocation Verra has not yet
-    delivered) carries the map's last year forward as an ex-ante projection: the fit's ``projected_years``,
+    A map that declares no years (no ``YEARS`` or band ``YEAR`` tags) is taken as the first validity
+    period's allocation. A crediting year after the map's years (a later validity period, whose allocation
+    Verra has not yet delivered) carries the map's last year forward as an ex-ante projection: the fit's ``projected_years``,
     a warning and a flagged choice of the run; a monitoring report needs the next period's allocation.
     """
     from reddplus.baseline.allocated import allocated_baseline, allocated_years
@@ -204,7 +205,10 @@ def fit_allocated(cfg: ProjectConfig, inputs: RunInputs, vps: tuple, *, schedule
     b = cfg.baseline
     wanted = tuple(y for vp in vps for y in vp.years)
     declared = allocated_years(b.allocated_risk_map)
-    covered = wanted if declared is None else tuple(y for y in wanted if y in declared)
+    undeclared = declared is None
+    if undeclared:          # a VT0007 allocation is one validity period's: a map without years is the first's
+        declared = tuple(vps[0].years)
+    covered = tuple(y for y in wanted if y in declared)
     if not covered:
         raise ConfigError(f"the allocated risk map is for {list(declared)}, none of the crediting years "
                           f"{wanted[0]}-{wanted[-1]}", key="baseline.allocated_risk_map")
@@ -230,8 +234,10 @@ def fit_allocated(cfg: ProjectConfig, inputs: RunInputs, vps: tuple, *, schedule
             m = read_block(ds, inputs.window, with_halo=False).astype("float64")
         for h in sorted(set(inputs.strata[inputs.project].tolist())):
             strata[int(h)] = float(m[inputs.project & (inputs.strata == h)].sum())
-    return BaselineFit(vps, wanted, None, None, None, None, None, None, ab, "allocated",
-                       f"the delivered allocated risk map {Path(b.allocated_risk_map).name}", strata,
+    what = f"the delivered allocated risk map {Path(b.allocated_risk_map).name}" + (
+        f" (it declares no years: taken as the first validity period's, {covered[0]}-{covered[-1]})"
+        if undeclared else "")
+    return BaselineFit(vps, wanted, None, None, None, None, None, None, ab, "allocated", what, strata,
                        projected_years=projected)
 
 

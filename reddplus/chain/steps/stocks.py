@@ -14,7 +14,7 @@ import numpy as np
 
 from reddplus.chain.inputs import RunInputs
 from reddplus.chain.results import BaselineResult, EmissionFactorsResult, StocksResult, StratumCarbon
-from reddplus.errors import ConfigError, InputDataError
+from reddplus.errors import ConfigError, InputDataError, ModelError
 from reddplus.project import ProjectConfig, Stocks
 from reddplus.stocks import StratumStock
 
@@ -33,12 +33,19 @@ def stratum_stocks_from_inventory(st: Stocks, seed: int) -> tuple[dict[int, tupl
     from reddplus.stocks import stratum_carbon_stocks
     from reddplus.stocks.tools import agb_from_files
 
-    res = agb_from_files(st.inventory, columns=st.columns or None,
-                         height_model=None if (st.height_model or "none") == "none" else st.height_model,
-                         plot_area=st.plot_area_ha, plot_areas_path=st.plot_areas,
-                         plot_area_columns={"stratum": st.stratum_column} if st.plot_areas else None,
-                         monte_carlo=st.monte_carlo, seed=seed, root_shoot_ratio=st.root_shoot_ratio,
-                         carbon_fraction=st.carbon_fraction)
+    try:
+        res = agb_from_files(st.inventory, columns=st.columns or None,
+                             height_model=None if (st.height_model or "none") == "none" else st.height_model,
+                             plot_area=st.plot_area_ha, plot_areas_path=st.plot_areas,
+                             plot_area_columns={"stratum": st.stratum_column} if st.plot_areas else None,
+                             monte_carlo=st.monte_carlo, seed=seed, root_shoot_ratio=st.root_shoot_ratio,
+                             carbon_fraction=st.carbon_fraction)
+    except ModelError as err:
+        if "height model" not in str(err):
+            raise
+        raise ConfigError(f"{st.inventory.name}: {err}; an inventory without enough measured heights for a local "
+                          "H-D model needs stocks.height_model = 'feldpausch:REGION' (the regional H-D model of "
+                          "Feldpausch et al. 2012)", key="stocks.height_model") from err
     labels = [p.stratum for p in res.plots]
     if any(lab is None for lab in labels):
         raise InputDataError("every plot needs a stratum to scale the stocks up", column=st.stratum_column,
