@@ -7,7 +7,16 @@
 * :mod:`~reddplus.raster.executor`: :func:`map_blocks` on local threads or a Dask cluster.
 """
 
-from reddplus.raster.executor import map_blocks
+import warnings as _warnings
+
+from rasterio.errors import NotGeoreferencedWarning as _NotGeoreferenced
+
+# rasterio's rasterize wraps its output array in an in-memory dataset and, under some GDAL builds, says
+# that dataset has no geotransform although the caller passed one (every reddplus call passes the grid's
+# window transform); inputs without a geotransform are refused by the grid checks instead
+_warnings.filterwarnings("ignore", category=_NotGeoreferenced, module=r"rasterio\.features")
+
+from reddplus.raster.executor import map_blocks  # noqa: E402
 from reddplus.raster.grid import Grid, check_projected_metres, check_same_grid, read_grid
 from reddplus.raster.io import (BlockWriter, align_raster, atomic_dir, atomic_path, copy_as_cog, open_raster, overview_grid,
                                 read_block, read_overview, write_cog)
