@@ -138,7 +138,9 @@ def _data_problems(cfg: ProjectConfig, bad_files: set, notes: list[str]) -> list
     try:
         fc = cfg.forest_change.open()
     except ReddplusError as err:
-        return [Problem(getattr(err, "key", None) or "forest_change.path", _message(err))]
+        key = getattr(err, "key", None) or ("forest_change.dates" if getattr(err, "column", None) == "dates"
+                                            else "forest_change.path")
+        return [Problem(key, _message(err).replace(" (column 'dates')", ""))]
     grid, dates = fc.grid, tuple(int(d) for d in fc.dates)
     notes.append(f"forest change: {grid.shape[1]} x {grid.shape[0]} pixels of {grid.res[0]:g} m, dates "
                  f"{', '.join(map(str, dates))}")
@@ -177,9 +179,10 @@ def _area_problems(cfg: ProjectConfig, grid, bad_files: set, notes: list[str]) -
             hint = (f"its CRS is {native.to_string()}: if the coordinates are really in the raster's CRS "
                     f"({grid.crs.to_string()}), the file's CRS label is wrong") if native != grid.crs else \
                 "it lies elsewhere on the same CRS"
+            where = (f"layer bounds {tuple(round(v) for v in bounds)}" if finite else
+                     "its coordinates have no place in the raster's CRS")
             out.append(Problem(key, f"{p.name} does not overlap the forest-change raster (raster bounds "
-                               f"{tuple(round(v) for v in grid.bounds)}, layer bounds "
-                               f"{tuple(round(v) if math.isfinite(v) else v for v in bounds)}); {hint}"))
+                               f"{tuple(round(v) for v in grid.bounds)}, {where}); {hint}"))
             continue
         shapes[key] = geom
     prj, jur = shapes.get("areas.project"), shapes.get("areas.jurisdiction")
