@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from reddplus.counterfactual.tool import SMD_TOLERANCE
 from reddplus.project import ProjectConfig
 
 
@@ -89,8 +90,9 @@ def baseline_choices(results) -> list[Choice]:
     provisional = [p for p in b.validity.periods if p.provisional]
     out.append(Choice("periods.validity", ", ".join(f"{p.start}-{p.end}" for p in b.validity.periods),
                       _is_set(cfg.periods, "validity"),
-                      f"validity periods; {len(provisional)} provisional (their HRP lies beyond the data: ex-ante "
-                      "projections on the latest fitted map)" if provisional else "validity periods, all fitted",
+                      f"validity periods; {len(provisional)} provisional, an ex-ante projection on the latest "
+                      "fitted map (" + "; ".join(f"{p.start}-{p.end}: {p.reason}" for p in provisional) + ")"
+                      if provisional else "validity periods, all fitted",
                       flag=bool(provisional)))
     h0, h1 = cfg.periods.historical_reference
     history = [results.activity.project_ha_per_year.get(y, 0.0) for y in range(h0 + 1, h1 + 1)]
@@ -103,6 +105,16 @@ def baseline_choices(results) -> list[Choice]:
                       + (f"above {limit:g}x: check the allocation" if ratio > limit else f"within {limit:g}x"),
                       flag=ratio > limit))
     return out
+
+
+def unbalanced_covariates(cf) -> list[tuple[str, float, float]]:
+    """``(covariate, SMD before, SMD after)`` of each covariate whose mean |SMD| after matching exceeds the
+    tolerance (Stuart 2010 section 4); empty without a counterfactual."""
+    if cf is None:
+        return []
+    names = set(cf.result.diagnostics.get("unbalanced_covariates", ()))
+    return [(r.covariate, float(r.smd_before), float(r.smd_after)) for r in cf.result.balance.itertuples()
+            if r.covariate in names]
 
 
 def run_choices(results) -> tuple[Choice, ...]:
@@ -134,8 +146,13 @@ def run_choices(results) -> tuple[Choice, ...]:
         o = cf.overcrediting
         cf_meaning += (f"; the baseline exceeds the matched controls (ratio {o.ratio.estimate:.2f}, interval "
                        f"{o.ratio.low:.2f}-{o.ratio.high:.2f}): it may overstate deforestation")
+    unbalanced = unbalanced_covariates(cf)
+    if unbalanced:
+        cf_meaning += (f"; covariate balance after matching is beyond |SMD| {SMD_TOLERANCE:g} ("
+                       + ", ".join(f"{c} {b:+.2f} before, {a:+.2f} after" for c, b, a in unbalanced)
+                       + "): the matched controls differ from the project there, so the ratio is less reliable")
     out.append(Choice("counterfactual.enabled", "ran" if cf is not None else "skipped",
-                      _is_set(cfg.counterfactual, "enabled"), cf_meaning, flag=over or cf is None))
+                      _is_set(cfg.counterfactual, "enabled"), cf_meaning, flag=over or cf is None or bool(unbalanced)))
     for name in ("beyond_belt", "market"):
         m = getattr(d.leakage, name)
         out.append(Choice(f"deductions.leakage.{name}", m.method, True,

@@ -487,8 +487,12 @@ class CreditingResults:
             out.append(r | {"reference": reference, "difference": difference})
         if self.overcrediting_ratio:
             o = self.overcrediting_ratio
+            from reddplus.chain.choices import unbalanced_covariates
+
+            flag = (" ⚑ covariate balance beyond tolerance after matching (choices: counterfactual.enabled)"
+                    if unbalanced_covariates(self.counterfactual) else "")
             out.append({"label": "Over-crediting ratio (baseline / matched controls)",
-                        "value": f"{o['overcrediting_ratio']:.2f} ({o['low']:.2f}–{o['high']:.2f})",
+                        "value": f"{o['overcrediting_ratio']:.2f} ({o['low']:.2f}–{o['high']:.2f})" + flag,
                         "reference": "1.00 = baseline agrees with the counterfactual", "difference": "—"})
         return out
 

@@ -404,3 +404,18 @@ def test_one_runs_allocation_is_another_runs_input(quick, full_run, tmp_path):
     flagged = {c.key for c in res.choices if c.flag}
     assert "baseline.allocated_risk_map" in flagged
     assert any("ex-ante projection" in w for w in res.summary()["warnings"])
+
+
+def test_unbalanced_covariates_are_named_with_their_smd():
+    """The counterfactual's covariates beyond |SMD| 0.2 after matching, with the SMD before and after (the
+    choices flag the over-crediting ratio with them)."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from reddplus.chain.choices import unbalanced_covariates
+
+    bal = pd.DataFrame({"covariate": ["a", "b"], "smd_before": [0.40, 0.50], "smd_after": [0.76, 0.05]})
+    cf = SimpleNamespace(result=SimpleNamespace(balance=bal, diagnostics={"unbalanced_covariates": ["a"]}))
+    assert unbalanced_covariates(cf) == [("a", 0.40, 0.76)]
+    assert unbalanced_covariates(None) == []
