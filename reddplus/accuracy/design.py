@@ -245,6 +245,18 @@ def _allocate(values: list[int], counts: np.ndarray, ua_by_code: Mapping[int, fl
     n_req = sample_size_overall_accuracy(w, ua, target_se, population_size=float(N_h.sum()))
     n = n_req if n_total is None else int(n_total)
     n_h = allocate_with_minimum(n, w, min_per_stratum, stratum_size=N_h)
+    if n_total is None:
+        # eq. 13 sizes a proportional allocation; the minimum for rare strata moves units away from it and
+        # raises SE(O), so the total grows until the allocation as drawn meets the target
+        for _ in range(60):
+            se = expected_overall_accuracy_se(w, ua, n_h)
+            if se <= target_se or n_h.sum() >= N_h.sum():
+                break
+            n = min(int(N_h.sum()), int(np.ceil(n * max(1.01, (se / target_se) ** 2))))
+            n_h = allocate_with_minimum(n, w, min_per_stratum, stratum_size=N_h)
+        if n_h.sum() > n_req:
+            log.info("the minimum of %d per stratum raises SE(O) above %.4f at eq. 13's n = %d: %d units drawn",
+                     min_per_stratum, target_se, n_req, int(n_h.sum()))
     return ua, w, n_h, n_req
 
 

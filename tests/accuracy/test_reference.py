@@ -284,7 +284,7 @@ def test_cli_design_writes_points_to_interpret(land, tmp_path):
             "--json"]
     res = CliRunner().invoke(cli, args, catch_exceptions=False)
     assert res.exit_code == 0, res.output
-    doc = json.loads(res.output)
+    doc = json.loads(res.stdout)
     assert doc["periods"][0]["period"] == "2010-2020" and doc["periods"][0]["seed"] > 0
     assert {s["stratum"] for s in doc["periods"][0]["strata"]} >= {"project/deforestation_edge", "other/forest"}
     pts = pd.read_csv(tmp_path / "d.csv", keep_default_na=False)
