@@ -146,22 +146,48 @@ def _require(df: pd.DataFrame, columns: list[str], path: str) -> None:
             raise InputDataError("empty value", path=path, row=int(empty[0]) + 1, column=c)
 
 
-def read_samples(path: str | os.PathLike) -> pd.DataFrame:
-    """Read a point sample with columns ``stratum,map,reference`` (labels kept as text)."""
+def _one_period(df: pd.DataFrame, period: str | None, path: str, what: str) -> pd.DataFrame:
+    """The rows of one period of a table that may hold several (a ``period`` column, as ``accuracy design``
+    writes for two or more periods): the named one, or the only one; several without a choice is an error,
+    since their points or strata must not be pooled (Olofsson et al. 2014 estimate one map at a time)."""
+    if "period" not in df.columns:
+        if period is not None:
+            raise InputDataError(f"the {what} has no period column, so period {period!r} cannot be chosen",
+                                 path=path, column="period")
+        return df
+    labels = df["period"].astype(str).str.strip()
+    periods = sorted(set(labels))
+    if period is None:
+        if len(periods) > 1:
+            raise InputDataError(f"the {what} holds {len(periods)} periods ({', '.join(periods)}): estimate one at "
+                                 "a time (--period)", path=path, column="period")
+        return df
+    if str(period) not in periods:
+        raise InputDataError(f"the {what} has no row of period {period!r} (it holds {', '.join(periods)})",
+                             path=path, column="period")
+    return df[labels == str(period)].reset_index(drop=True)
+
+
+def read_samples(path: str | os.PathLike, *, period: str | None = None) -> pd.DataFrame:
+    """Read a point sample with columns ``stratum,map,reference`` (labels kept as text), of one ``period``
+    when it holds several (:func:`_one_period`)."""
     path = str(path)
     df = read_text_table(path)
     _require(df, ["stratum", "map", "reference"], path)
     if len(df) == 0:
         raise InputDataError("the sample has no rows", path=path)
+    df = _one_period(df, period, path, "sample")
     out = pd.DataFrame({c: [_label(v) for v in df[c]] for c in ("stratum", "map", "reference")})
     return out
 
 
-def read_strata(path: str | os.PathLike) -> dict[str, float]:
-    """Read a strata table with columns ``stratum,size`` [pixels]; returns {stratum: size}."""
+def read_strata(path: str | os.PathLike, *, period: str | None = None) -> dict[str, float]:
+    """Read a strata table with columns ``stratum,size`` [pixels], of one ``period`` when it holds several;
+    returns {stratum: size}."""
     path = str(path)
     df = read_text_table(path)
     _require(df, ["stratum", "size"], path)
+    df = _one_period(df, period, path, "strata table")
     sizes: dict[str, float] = {}
     for i, (s, v) in enumerate(zip(df["stratum"], df["size"])):
         lab = _label(s)

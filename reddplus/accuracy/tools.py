@@ -50,14 +50,15 @@ def estimate_counts_file(path: str | os.PathLike, *, pixel_area_ha: float | None
 
 def estimate_samples_files(samples_path: str | os.PathLike, strata_path: str | os.PathLike, *,
                            confidence: float = 0.90, finite_population_correction: bool = True,
-                           pixel_area_ha: float | None = None) -> AreaAccuracyEstimate:
+                           pixel_area_ha: float | None = None, period: str | None = None) -> AreaAccuracyEstimate:
     """Stehman (2014) estimates from a point-sample CSV and a strata-size CSV [pixels].
 
-    Areas are in pixels, or in hectares when ``pixel_area_ha`` [ha] is given.
+    Areas are in pixels, or in hectares when ``pixel_area_ha`` [ha] is given. Tables that hold several
+    periods (a ``period`` column) are estimated for the one named by ``period`` ("START-END").
     """
     _check_pixel_area(pixel_area_ha)
-    samples = read_samples(samples_path)
-    sizes = read_strata(strata_path)
+    samples = read_samples(samples_path, period=period)
+    sizes = read_strata(strata_path, period=period)
     try:
         est = estimate_from_samples(samples["stratum"], samples["map"], samples["reference"], sizes,
                                     confidence=confidence, finite_population_correction=finite_population_correction,

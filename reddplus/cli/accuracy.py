@@ -28,8 +28,11 @@ def _confidence(ctx, param, value: float) -> float:
 @click.option("--confidence", type=float, default=0.90, show_default=True, callback=_confidence,
               help="Confidence level of the intervals (0.90 as VCS uses; 0.95 to compare with papers).")
 @click.option("--no-fpc", is_flag=True, help="Stehman estimator: drop the finite population correction.")
+@click.option("--period", default=None, metavar="START-END",
+              help="With --samples/--strata holding several periods (a period column, as 'design' writes them): "
+                   "the one to estimate.")
 @json_opt
-def estimate(counts, samples, strata, pixel_area_ha, confidence, no_fpc, as_json) -> None:
+def estimate(counts, samples, strata, pixel_area_ha, confidence, no_fpc, period, as_json) -> None:
     """Area per class with SE and CI, and user's/producer's/overall accuracy.
 
     Either COUNTS.csv (an error matrix of sample counts with a mapped_area column; Olofsson et
@@ -40,11 +43,13 @@ def estimate(counts, samples, strata, pixel_area_ha, confidence, no_fpc, as_json
 
     if counts and (samples or strata):
         raise click.UsageError("give either COUNTS.csv or --samples/--strata, not both")
+    if period is not None and not samples:
+        raise click.UsageError("--period selects one period of --samples/--strata")
     if counts:
         result = estimate_counts_file(counts, pixel_area_ha=pixel_area_ha, confidence=confidence)
     elif samples and strata:
         result = estimate_samples_files(samples, strata, confidence=confidence, pixel_area_ha=pixel_area_ha,
-                                        finite_population_correction=not no_fpc)
+                                        finite_population_correction=not no_fpc, period=period)
     else:
         raise click.UsageError("give COUNTS.csv, or both --samples SAMPLES.csv and --strata STRATA.csv")
     if as_json:

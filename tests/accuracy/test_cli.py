@@ -87,6 +87,28 @@ def test_estimate_samples_contract_stehman(tmp_path):
     assert text.exit_code == 0 and "overall accuracy 0.630" in text.output
 
 
+def test_estimate_one_period_of_a_two_period_design(tmp_path):
+    """A design for two periods writes one points table and one strata table with a period column: each
+    period is estimated alone (Stehman's example in 2010-2020, a copy with its labels flipped in 2000-2010);
+    without --period the two are refused, never pooled."""
+    flipped = ["A" if r == "B" else "B" if r == "A" else r for r in REF]
+    pts = pd.concat([pd.DataFrame({"period": "2010-2020", "stratum": STRATUM, "map": MAP, "reference": REF}),
+                     pd.DataFrame({"period": "2000-2010", "stratum": STRATUM, "map": MAP, "reference": flipped})])
+    samples, strata = tmp_path / "samples.csv", tmp_path / "strata.csv"
+    pts.to_csv(samples, index=False)
+    sizes = pd.DataFrame({"stratum": list(SIZES), "size": list(SIZES.values())})
+    pd.concat([sizes.assign(period=p) for p in ("2000-2010", "2010-2020")]).to_csv(strata, index=False)
+    base = ("accuracy", "estimate", "--samples", samples, "--strata", strata, "--confidence", 0.95)
+    pooled = run(*base, "--json")
+    assert pooled.exit_code == 2 and "2 periods (2000-2010, 2010-2020)" in pooled.output and "--period" in pooled.output
+    doc = json.loads(run(*base, "--period", "2010-2020", "--json").stdout)
+    assert doc["overall_accuracy"] == pytest.approx(0.63)          # Stehman 2014, as the one-period table
+    other = json.loads(run(*base, "--period", "2000-2010", "--json").stdout)
+    assert other["overall_accuracy"] != pytest.approx(0.63)
+    missing = run(*base, "--period", "1990-2000")
+    assert missing.exit_code == 2 and "no row of period '1990-2000'" in missing.output
+
+
 def _csv(tmp_path, text, name="counts.csv"):
     p = tmp_path / name
     p.write_text(text)
