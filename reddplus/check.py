@@ -18,7 +18,8 @@
 * the tree inventory (it reads, its H-D model fits, each plot has a stratum: the stocks step on a
   10-draw Monte Carlo) and the CCB folder (as ``reddplus ccb validate`` checks it).
 
-Each problem names its config key and what to do. ``reddplus run`` calls the same check first. The
+When the schema fails, the named files and the NPRT answers are still checked on the raw TOML; the
+data wait for a schema that loads. Each problem names its config key and what to do. ``reddplus run`` calls the same check first. The
 check reads headers, polygons and tables only (no raster is read whole): seconds on the sample.
 """
 
@@ -99,7 +100,42 @@ def check_project(path: str | Path) -> CheckResult:
         problems += _data_problems(cfg, bad_files, notes)
         problems += _stock_problems(cfg, bad_files)
         problems += _ccb_problems(cfg, bad_files)
+    else:
+        problems += _raw_problems(raw, path.parent.resolve(), {p.key for p in found})
+        notes.append("the schema has problems: the data (rasters, polygons, tables) are checked once it loads")
     return CheckResult(path, tuple(problems), tuple(notes), cfg if not problems else None)
+
+
+# --------------------------------------------------------------------------------------------- the raw TOML
+#: file keys checked for existence even when the schema fails (the others wait for a valid schema)
+RAW_FILE_KEYS = ("areas.project", "areas.jurisdiction", "areas.leakage_belt", "areas.protected_areas",
+                 "areas.strata", "forest_change.path", "stocks.inventory", "stocks.plot_areas",
+                 "activity_data.reference_sample", "baseline.allocated_risk_map", "baseline.allocated_activity_data")
+
+
+def _raw_problems(raw: dict, base: Path, known: set) -> list[Problem]:
+    """What can be checked on a TOML whose schema fails: the named files exist and the NPRT answers are the
+    tool's, so that one call lists these with the schema's problems."""
+    out = []
+    for key in RAW_FILE_KEYS:
+        section, name = key.split(".")
+        value = raw.get(section, {}).get(name) if isinstance(raw.get(section), dict) else None
+        if isinstance(value, str) and key not in known and not (base / value).exists():
+            out.append(Problem(key, f"file not found: {base / value}"))
+    d = raw.get("deductions") if isinstance(raw.get("deductions"), dict) else {}
+    version = d.get("nprt_version", "4.2")
+    if isinstance(d.get("nprt"), dict) and version in ("4.2", "4.0"):
+        out += [p for p in _nprt_problems(d["nprt"], version, None) if p.key not in known]
+    return out
+
+
+def _nprt_problems(answers, version: str, registration_requested) -> list[Problem]:
+    """The NPRT answers against the tool (:func:`reddplus.accounting.check_answers`), with the allowed ones."""
+    from reddplus.accounting import check_answers
+
+    return [Problem(p.key, p.message + (f" (allowed: {', '.join(p.allowed)})" if p.allowed
+                                        and ", ".join(p.allowed) not in p.message else ""))
+            for p in check_answers(answers, version=version, registration_requested=registration_requested)]
 
 
 # --------------------------------------------------------------------------------------------- the data
@@ -231,8 +267,6 @@ def _grid_problems(cfg: ProjectConfig, grid, bad_files: set) -> list[Problem]:
 
 def _table_problems(cfg: ProjectConfig, dates: tuple[int, ...], bad_files: set) -> list[Problem]:
     """The reference sample and the NPRT answers."""
-    from reddplus.accounting import check_answers
-
     out = []
     ref = cfg.activity_data.reference_sample
     if ref is not None and "activity_data.reference_sample" not in bad_files:
@@ -248,7 +282,4 @@ def _table_problems(cfg: ProjectConfig, dates: tuple[int, ...], bad_files: set) 
         except ReddplusError as err:
             out.append(Problem("activity_data.reference_sample", _message(err)))
     d = cfg.deductions
-    for p in check_answers(d.nprt, version=d.nprt_version, registration_requested=d.registration_requested):
-        out.append(Problem(p.key, p.message + (f" (allowed: {', '.join(p.allowed)})" if p.allowed
-                                                and ", ".join(p.allowed) not in p.message else "")))
-    return out
+    return out + _nprt_problems(d.nprt, d.nprt_version, d.registration_requested)
