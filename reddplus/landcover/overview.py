@@ -101,6 +101,10 @@ def forest_change_dates(paths: Sequence[str | os.PathLike], fmt: str) -> DatesFo
         missing = sorted(set(range(2001, years[-1] + 1)) - set(years))
         note = (f"read from {Path(lossyear).name}: loss in {years[0]}-{years[-1]}"
                 + (f" (none recorded in {', '.join(map(str, missing))})" if missing else ""))
+        if years[-1] <= 2005:      # GFC lossyear layers run to 2012 at the earliest (v1.0), 2024 today
+            note += (f"; its values reach only {years[-1] - 2000}, unlike a Hansen lossyear layer (loss to 2012 or "
+                     "later): if its codes mean something else (an fcc123 raster holds 1, 2 and 3), choose that "
+                     "format")
         return DatesFound(dates, note, len(dates))
     labels: list[tuple[str, str | None]] = []       # (where, text holding the year)
     if len(paths) == 1:
