@@ -19,8 +19,9 @@
   10-draw Monte Carlo) and the CCB folder (as ``reddplus ccb validate`` checks it).
 
 When the schema fails, the named files and the NPRT answers are still checked on the raw TOML; the
-data wait for a schema that loads. Each problem names its config key and what to do. ``reddplus run`` calls the same check first. The
-check reads headers, polygons and tables only (no raster is read whole): seconds on the sample.
+data wait for a schema that loads. Each problem names its config key and what to do. ``reddplus run``
+calls the same check first. The check reads headers, polygons and tables only (no raster is read
+whole): seconds on the sample.
 """
 
 from __future__ import annotations

@@ -23,8 +23,8 @@ so the registry splits each issuance into exactly these holder and buffer blocks
 tonne left (:math:`NER_y - \\lfloor NER_y \\rfloor`) is not issued and not carried forward.
 
 Reversals. A vintage whose net reductions are negative issues nothing; its shortfall
-:math:`S_y = \lceil -NER_y \rceil` whole tonnes (rounded up: never understated) reverses what was
-credited before it, and only that: the *reversal* is :math:`REV_y = \min(S_y, C_{y-1})`, with
+:math:`S_y = \\lceil -NER_y \\rceil` whole tonnes (rounded up: never understated) reverses what was
+credited before it, and only that: the *reversal* is :math:`REV_y = \\min(S_y, C_{y-1})`, with
 :math:`C_{y-1}` the whole tonnes issued to earlier vintages (holder and buffer) less earlier reversals.
 A reversal is netted against the buffer contribution of its own monitoring period first (the buffer
 credits that the period's positive vintages deposit), and the rest is compensated from the pooled
@@ -32,8 +32,9 @@ buffer account. Each reversal is returned as a :class:`Reversal` with both parts
 cancels exactly that many buffer credits. The part of the shortfall that no earlier credit covers,
 :math:`S_y - REV_y`, reverses nothing: it is a *deficit* carried forward, and later vintages make it
 good out of their net reductions before they issue (``CreditRow.made_good_tco2e``), so a project that
-emitted more than its baseline is never credited for merely returning to it. Loss events (:class:`LossEvent`) are recorded per
-vintage for the loss-event report; their emissions are part of the monitored project emissions.
+emitted more than its baseline is never credited for merely returning to it. Loss events
+(:class:`LossEvent`) are recorded per vintage for the loss-event report; their emissions are part of
+the monitored project emissions.
 
 What could and could not be read
 --------------------------------

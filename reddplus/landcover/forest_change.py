@@ -453,7 +453,8 @@ def open_forest_change(path_or_paths, fmt: str, *, dates: Sequence[int] | None =
             raise InputDataError("fcc123 takes one raster", path=",".join(paths))
         if not dates:
             log.warning("%s: no dates given; the fcc123 format's usual dates %s are assumed (give the real ones: "
-                        "forest_change.dates, or --dates)", os.path.basename(paths[0]), ", ".join(map(str, FCC123_DATES)))
+                        "forest_change.dates, or --dates)", os.path.basename(paths[0]),
+                        ", ".join(map(str, FCC123_DATES)))
         dates = tuple(dates) if dates else FCC123_DATES
         if len(dates) != 3:
             raise InputDataError(f"fcc123 encodes 3 dates, got {tuple(dates)}", column="dates")

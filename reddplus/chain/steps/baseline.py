@@ -196,9 +196,10 @@ def fit_allocated(cfg: ProjectConfig, inputs: RunInputs, vps: tuple, *, schedule
     belt (VT0007 v1.0 section 5.6; VMD0055 v1.1 section 5.2) for the years it declares.
 
     A map that declares no years (no ``YEARS`` or band ``YEAR`` tags) is taken as the first validity
-    period's allocation. A crediting year after the map's years (a later validity period, whose allocation
-    Verra has not yet delivered) carries the map's last year forward as an ex-ante projection: the fit's ``projected_years``,
-    a warning and a flagged choice of the run; a monitoring report needs the next period's allocation.
+    period's allocation. A crediting year after the map's years (a later validity period, whose
+    allocation Verra has not yet delivered) carries the map's last year forward as an ex-ante
+    projection: the fit's ``projected_years``, a warning and a flagged choice of the run; a monitoring
+    report needs the next period's allocation.
     """
     from reddplus.baseline.allocated import allocated_baseline, allocated_years
 
