@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,11 @@ from titiler.core.factory import TilerFactory
 from reddplus.errors import InputDataError
 
 log = logging.getLogger(__name__)
+
+# rio-tiler renders a float raster whose nodata is NaN through a masked array whose NaN fill value numpy
+# cannot cast to the PNG's bytes; the masked pixels are transparent either way, so the warning says nothing
+warnings.filterwarnings("ignore", message="invalid value encountered in cast", category=RuntimeWarning,
+                        module=r"numpy\.ma\.core")
 
 HERE = Path(__file__).resolve().parent
 #: Leaflet 1.9.4, vendored once for the whole package (the registry's public pages use the same files)
