@@ -249,9 +249,17 @@ class ReadModels:
 
     # ---------------------------------------------------------------- serials and journal
     def serial(self, sr) -> dict:
+        """The blocks holding any serial of ``sr``: a serial names its issuance, and every other field
+        (range, program, unit type, country, project, vintage) must agree with that issuance, else 404
+        (the format of :mod:`reddplus.registry.serials`; a serial is not a search pattern)."""
         iss = self.s.get(Issuance, sr.issuance)
         if iss is None or not (iss.serial_start <= sr.first and sr.last <= iss.serial_end):
             raise NotFoundError(f"serial {sr} does not belong to issuance {sr.issuance}")
+        prj = self.s.get(Project, iss.project_id)
+        if (sr.program, sr.unit_type, sr.country, sr.project, sr.vintage_start, sr.vintage_end) != (
+                self.program, self.unit_type, prj.country, iss.project_id, iss.vintage_start, iss.vintage_end):
+            raise NotFoundError(f"serial {sr} does not match issuance {sr.issuance} (program, unit type, "
+                                "country, project or vintage differ)")
         stmt = self._block_stmt().where(Block.issuance_id == iss.id, Block.status != "superseded",
                                         Block.serial_start <= sr.last, Block.serial_end >= sr.first)
         blocks = [self._view(m) for m in self.s.execute(stmt.order_by(Block.serial_start)).mappings()]

@@ -50,3 +50,17 @@ def test_internal_errors_carry_the_security_headers(api):
     r = api.client.get(f"{V}/public/totals")
     _err(r, 500, "internal_error")
     _security_headers(r)
+
+
+# ------------------------------------------------------------------------------------------ fabricated serials
+def test_serial_lookup_checks_every_field_against_the_issuance(api):
+    c = api.client
+    real = api.issuance["blocks"][0]["serial"]            # 1-1-900-RDDP-VCU-PE-{pid}-01012021-31122021
+    parts = real.split("-")
+    ok = c.get(f"{V}/public/serials/{'-'.join(parts[:2] + ['5'] + parts[3:])}")
+    assert ok.status_code == 200 and ok.json()["blocks"][0]["id"] == api.issuance["blocks"][0]["id"]
+    for i, wrong in ((3, "VCS"), (4, "VER"), (5, "BR"), (6, "77"), (7, "01012019"), (8, "30122021")):
+        fake = parts[:2] + ["5"] + parts[3:]
+        fake[i] = wrong
+        _err(c.get(f"{V}/public/serials/{'-'.join(fake)}"), 404, "not_found")
+    _err(c.get(f"{V}/public/serials/1-1-5-RDDP-VCU-PE-{api.project_id}-01012021"), 422, "malformed_serial")
