@@ -378,12 +378,37 @@ def plan_issuance(next_serial: int, quantity: int, buffer_percent: Decimal) -> I
 
 
 def check_monitoring_cap(verified: int, issued: int, quantity: int, period_id: int) -> None:
-    """Issued credits never exceed the verified quantity of the monitoring period (invariant 4)."""
+    """Issued credits never exceed the verified quantity of the monitoring period (invariant 4).
+
+    ``issued`` is the total already issued for the period: the issuances linked to it and the
+    unverified issuances of the project whose vintage overlaps it.
+    """
     from reddplus.registry.errors import ExceedsVerifiedError
 
     if issued + quantity > verified:
         raise ExceedsVerifiedError(f"issuing {quantity} would exceed the verified {verified} "
                                    f"(already issued {issued}) of monitoring period {period_id}")
+
+
+def check_unverified_total(issued: int, quantity: int, maximum: int, project_id: int, vintage_start: dt.date,
+                           vintage_end: dt.date) -> None:
+    """Credits issued without a verified monitoring period, in total over the project's issuances whose
+    vintage overlaps this one, never exceed ``maximum`` [tCO2e] (the bound holds in total, not per request)."""
+    from reddplus.registry.errors import ExceedsVerifiedError
+
+    if issued + quantity > maximum:
+        raise ExceedsVerifiedError(f"issuing {quantity} would bring the credits of project {project_id} issued "
+                                   f"without a verified monitoring period for vintages overlapping "
+                                   f"{vintage_start}..{vintage_end} to {issued + quantity}, above the maximum "
+                                   f"{maximum} (already issued {issued})")
+
+
+def check_vintage_ended(vintage_end: dt.date, today: dt.date) -> None:
+    """Credits are issued ex post, for reductions that have occurred: a vintage ends no later than
+    today (VCS Standard v4.5 section 3.2, vintages; no forward issuance of VCUs)."""
+    if vintage_end > today:
+        raise InvalidInputError(f"the vintage ends on {vintage_end}, after today ({today}); credits are issued "
+                                "only for vintages that have ended")
 
 
 # ---------------------------------------------------------------------------------- labels

@@ -18,7 +18,7 @@ import datetime as dt
 import json
 from typing import Any, Callable, Iterable, Mapping
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from reddplus.registry import journal, ledger
 from reddplus.registry.auth import Authenticator, RateLimit, hash_token  # noqa: F401  (re-exported)
@@ -27,8 +27,8 @@ from reddplus.registry.domain import (LABELS, MAX_QUANTITY, OPERATOR, PUBLIC, Bl
                                       Principal, buffer_quantity, check_account_name, check_buffer_percent,
                                       check_ccb_outcome, check_country, check_details, check_id, check_int,
                                       check_monitoring_cap, check_period, check_quantity, check_sha256, check_text,
-                                      covering_verification, plan_issuance, plan_reversal, plan_spend, require_admin,
-                                      require_owner)
+                                      check_unverified_total, check_vintage_ended, covering_verification,
+                                      plan_issuance, plan_reversal, plan_spend, require_admin, require_owner)
 from reddplus.registry.errors import (InvalidInputError, LabelNotCoveredError, LedgerError, NotFoundError,
                                       OverlappingPeriodError)
 from reddplus.registry.idempotency import (IdempotencyHandle, IdempotencyStore, StoredResponse,  # noqa: F401
@@ -39,7 +39,7 @@ from reddplus.registry.readmodels import ReadModels, block_view, to_csv
 from reddplus.registry.repository import RecordSpec, Ref, effects, now_iso, row_dict, writer_for  # noqa: F401
 from reddplus.registry.serials import parse_serial
 
-#: default bound on an issuance without a verified monitoring period [tCO2e]
+#: default bound on the credits issued without a verified monitoring period, per project and vintage [tCO2e]
 DEFAULT_MAX_UNVERIFIED_ISSUANCE = 100_000_000
 _LABEL_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 -_.+")
 
@@ -56,6 +56,13 @@ def _labels(values: Iterable[Any] | None, name: str = "labels") -> list[str]:
             raise InvalidInputError(f"{name}: a label is 1-40 letters, digits, spaces or -_.+, got {v!r}")
         out.append(v)
     return sorted(set(out))
+
+
+def _unverified_issued(s, project_id: int, start: dt.date, end: dt.date) -> int:
+    """Credits [tCO2e] issued to the project without a monitoring period, for vintages overlapping start..end."""
+    return int(s.execute(select(func.coalesce(func.sum(Issuance.quantity), 0)).where(
+        Issuance.project_id == project_id, Issuance.monitoring_period_id.is_(None),
+        Issuance.vintage_start <= end, Issuance.vintage_end >= start)).scalar_one())
 
 
 def _opt_date(value: Any, name: str) -> dt.date | None:
@@ -89,7 +96,8 @@ def _boundary(value: Any) -> str | None:
 class RegistryService:
     """The registry's use cases over one :class:`~reddplus.registry.db.Database`.
 
-    ``max_unverified_issuance`` bounds an issuance without a verified monitoring period [tCO2e];
+    ``max_unverified_issuance`` bounds the credits issued without a verified monitoring period, in total
+    per project over overlapping vintages [tCO2e];
     ``batch_spends`` sends transfers, splits, retirements and cancellations through one writer thread
     that commits several per transaction (group commit, :mod:`~reddplus.registry.batching`);
     ``idempotency_ttl_hours`` is how long a stored response is replayed; ``rate_limit`` bounds bad
@@ -255,7 +263,9 @@ class RegistryService:
               manifest_sha256: str | None = None, *, idem: IdempotencyHandle | None = None) -> dict:
         """Issue ``quantity`` credits [tCO2e]: a holder block and a buffer-pool block (``buffer_percent`` [%]).
 
-        Without a monitoring period the quantity is bounded by ``max_unverified_issuance``.
+        Without a monitoring period the credits of the project's overlapping vintages are bounded, in
+        total, by ``max_unverified_issuance``; the credits issued for a monitoring period (linked, or
+        unverified with an overlapping vintage) never exceed its verified quantity; the vintage has ended.
         """
         require_admin(p)
         check_id(project_id, "project_id")
@@ -267,6 +277,7 @@ class RegistryService:
             check_quantity(quantity, maximum=self.max_unverified_issuance)
         pct = check_buffer_percent(buffer_percent)
         check_period(vintage_start, vintage_end, "the vintage")
+        check_vintage_ended(vintage_end, dt.datetime.now(dt.timezone.utc).date())
         check_sha256(manifest_sha256)
 
         def uc(s, w):
@@ -285,9 +296,18 @@ class RegistryService:
                     raise NotFoundError(f"monitoring period {monitoring_period_id} of project {project_id} not found")
                 if vintage_start < mp.period_start or vintage_end > mp.period_end:
                     raise InvalidInputError("the vintage lies outside the monitoring period")
-                check_monitoring_cap(mp.verified_quantity, mp.issued_quantity, quantity, mp.id)
+                check_monitoring_cap(mp.verified_quantity, mp.issued_quantity + _unverified_issued(
+                    s, project_id, mp.period_start, mp.period_end), quantity, mp.id)
                 mp.issued_quantity += quantity
                 updated.append(mp)
+            else:
+                check_unverified_total(_unverified_issued(s, project_id, vintage_start, vintage_end), quantity,
+                                       self.max_unverified_issuance, project_id, vintage_start, vintage_end)
+                for mp in s.execute(select(MonitoringPeriod).where(
+                        MonitoringPeriod.project_id == project_id, MonitoringPeriod.period_start <= vintage_end,
+                        MonitoringPeriod.period_end >= vintage_start)).scalars():
+                    check_monitoring_cap(mp.verified_quantity, mp.issued_quantity + _unverified_issued(
+                        s, project_id, mp.period_start, mp.period_end), quantity, mp.id)
             plan = plan_issuance(state.next_serial, quantity, pct)
             iss = Issuance(project_id=project_id, monitoring_period_id=monitoring_period_id,
                            vintage_start=vintage_start, vintage_end=vintage_end, quantity=quantity,

@@ -64,3 +64,52 @@ def test_serial_lookup_checks_every_field_against_the_issuance(api):
         fake[i] = wrong
         _err(c.get(f"{V}/public/serials/{'-'.join(fake)}"), 404, "not_found")
     _err(c.get(f"{V}/public/serials/1-1-5-RDDP-VCU-PE-{api.project_id}-01012021"), 422, "malformed_serial")
+
+
+# ------------------------------------------------------------------------------------------ issuance bounds
+def _issue(c, admin, pid, account_id, quantity, year=2022, mp=None, end=None):
+    body = {"vintage_start": f"{year}-01-01", "vintage_end": end or f"{year}-12-31", "quantity": quantity,
+            "buffer_percent": 0, "account_id": account_id}
+    if mp is not None:
+        body["monitoring_period_id"] = mp
+    return c.post(f"{V}/projects/{pid}/issuances", headers=admin, json=body)
+
+
+def test_unverified_maximum_is_a_total_per_project_and_vintage(sqlite_url):
+    settings = RegistrySettings(database_url=sqlite_url, secret_key=SECRET, max_unverified_issuance=100)
+    app = create_app(settings, database=connect(sqlite_url), run_migrations=False)
+    s = app.state.service
+    admin = {"Authorization": f"Bearer {s.create_token('admin')}"}
+    with TestClient(app, raise_server_exceptions=False) as c:
+        pid = c.post(f"{V}/projects", headers=admin, json={"name": "p", "country": "PE"}).json()["id"]
+        other = c.post(f"{V}/projects", headers=admin, json={"name": "q", "country": "PE"}).json()["id"]
+        acc = c.post(f"{V}/accounts", headers=admin, json={"name": "holder"}).json()["id"]
+        assert _issue(c, admin, pid, acc, 60).status_code == 201
+        _err(_issue(c, admin, pid, acc, 41), 409, "exceeds_verified")
+        _err(_issue(c, admin, pid, acc, 41, end="2022-06-30"), 409, "exceeds_verified")   # an overlapping vintage
+        assert _issue(c, admin, pid, acc, 40).status_code == 201                          # exactly the maximum
+        assert _issue(c, admin, pid, acc, 100, year=2021).status_code == 201              # another vintage
+        assert _issue(c, admin, other, acc, 100).status_code == 201                       # another project
+    s.close()
+
+
+def test_period_bound_counts_earlier_issuances_for_the_period(api):
+    c, pid, acc = api.client, api.project_id, api.alice_id
+    _issue(c, api.admin, pid, acc, 80).raise_for_status()                                  # unverified, vintage 2022
+    mp = c.post(f"{V}/projects/{pid}/monitoring-periods", headers=api.admin,
+                json={"start": "2022-01-01", "end": "2022-12-31", "verified_quantity": 100}).json()["id"]
+    _err(_issue(c, api.admin, pid, acc, 21, mp=mp), 409, "exceeds_verified")
+    assert _issue(c, api.admin, pid, acc, 20, mp=mp).status_code == 201
+    _err(_issue(c, api.admin, pid, acc, 1, mp=mp), 409, "exceeds_verified")
+    _err(_issue(c, api.admin, pid, acc, 1), 409, "exceeds_verified")                      # unverified, same period
+    assert c.get(f"{V}/invariants").json()["ok"]
+
+
+def test_vintage_ending_after_today_is_refused(api):
+    today = dt.datetime.now(dt.timezone.utc).date()
+    _err(_issue(api.client, api.admin, api.project_id, api.alice_id, 5, year=2099), 422, "invalid_input")
+    tomorrow = (today + dt.timedelta(days=1)).isoformat()
+    _err(_issue(api.client, api.admin, api.project_id, api.alice_id, 5, year=today.year, end=tomorrow), 422,
+         "invalid_input")
+    assert _issue(api.client, api.admin, api.project_id, api.alice_id, 5, year=today.year,
+                  end=today.isoformat()).status_code == 201
