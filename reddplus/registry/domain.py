@@ -25,7 +25,7 @@ MAX_ID = 2**31 - 1
 MAX_QUANTITY = 10**12
 #: serial numbers are 64-bit integers; an issuance may not push the counter beyond this
 MAX_SERIAL = 2**62
-#: the buffer pool's name is reserved (case- and space-insensitive)
+#: the buffer pool's name is reserved (compared after NFKC, case folding and removing spaces)
 RESERVED_ACCOUNT_NAMES = frozenset({"bufferpool", "system"})
 BLOCK_KINDS = ("transfer", "split", "retire", "cancel")
 LABELS = ("CCB",)
@@ -130,10 +130,19 @@ def _refuse_controls(value: str, name: str, allow: str) -> None:
                                     f"at position {i}")
 
 
+def fold_name(name: str) -> str:
+    """A name for comparison: NFKC, case-folded, NFKC again (Unicode compatibility caseless matching,
+    Unicode Standard section 3.13, D146), with all white space removed; fullwidth, ligature and
+    non-breaking-space variants fold to the plain name."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+    return "".join(folded.split())
+
+
 def check_account_name(name: Any) -> str:
-    """A holding account's name: one line of printable text, not a reserved name ("buffer pool")."""
+    """A holding account's name: one line of printable text, not a reserved name ("buffer pool"), compared
+    after :func:`fold_name`."""
     check_text(name, "account name", max_length=200)
-    folded = "".join(name.split()).casefold()
+    folded = fold_name(name)
     if folded in RESERVED_ACCOUNT_NAMES:
         raise InvalidInputError(f"account name {name!r} is reserved", code="reserved_name")
     return name

@@ -113,3 +113,10 @@ def test_vintage_ending_after_today_is_refused(api):
          "invalid_input")
     assert _issue(api.client, api.admin, api.project_id, api.alice_id, 5, year=today.year,
                   end=today.isoformat()).status_code == 201
+
+
+# ------------------------------------------------------------------------------------------ reserved names
+@pytest.mark.parametrize("name", ["ＢＵＦＦＥＲ ＰＯＯＬ", "ＢＵＦＦＥＲ\u3000ＰＯＯＬ", "ｓｙｓｔｅｍ", "Bu\ufb00er pool",
+                                  "BUFFER\u00a0POOL", "SYSTEM\u2003"])
+def test_reserved_names_are_compared_after_nfkc_and_casefold(api, name):
+    _err(api.client.post(f"{V}/accounts", headers=api.admin, json={"name": name}), 422, "reserved_name")
