@@ -120,3 +120,40 @@ def test_vintage_ending_after_today_is_refused(api):
                                   "BUFFER\u00a0POOL", "SYSTEM\u2003"])
 def test_reserved_names_are_compared_after_nfkc_and_casefold(api, name):
     _err(api.client.post(f"{V}/accounts", headers=api.admin, json={"name": name}), 422, "reserved_name")
+
+
+# ------------------------------------------------------------------------------------------ pagination links
+def _follow(c, url):
+    """Every page of a paged list, following its ``Link: <...>; rel="next"`` header."""
+    import re
+    from urllib.parse import urljoin
+
+    pages = []
+    while url:
+        r = c.get(url)
+        assert r.status_code == 200, r.text
+        pages.append(r)
+        link = r.headers.get("link")
+        url = urljoin(url, re.fullmatch(r'<([^>]*)>; rel="next"', link).group(1)) if link else None
+    return pages
+
+
+def test_next_links_keep_the_other_query_parameters(api):
+    c, admin = api.client, api.admin
+    other = c.post(f"{V}/projects", headers=admin, json={"name": "Other API project", "country": "PE"}).json()["id"]
+    for pid in (api.project_id, other, api.project_id, other, api.project_id):
+        _issue(c, admin, pid, api.alice_id, 10).raise_for_status()
+    pages = _follow(c, f"http://testserver{V}/public/blocks?project_id={api.project_id}&limit=2")
+    blocks = [b for p in pages for b in p.json()]
+    assert len(pages) > 1 and all(len(p.json()) <= 2 for p in pages)
+    assert {b["serial"].split("-")[6] for b in blocks} == {str(api.project_id)}
+    assert len(blocks) == len(c.get(f"{V}/public/blocks", params={"project_id": api.project_id}).json())
+
+    pages = _follow(c, f"http://testserver{V}/public/export/blocks.csv?project_id={other}&limit=1")
+    rows = [line for p in pages for line in p.text.splitlines()[1:]]
+    assert len(pages) == 2 and len(rows) == 2 and all(f"-{other}-" in r for r in rows)
+
+    for i in range(3):
+        c.post(f"{V}/projects", headers=admin, json={"name": f"Forest {i}", "country": "BR"}).raise_for_status()
+    pages = _follow(c, f"http://testserver{V}/public/projects?q=forest&limit=1&country=BR")
+    assert [p["name"] for page in pages for p in page.json()] == ["Forest 0", "Forest 1", "Forest 2"]
