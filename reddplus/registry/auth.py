@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import math
 import secrets
 import time
 from dataclasses import dataclass
@@ -126,13 +127,22 @@ class Authenticator:
 
     # ---------------------------------------------------------------- rate limit
     def check_rate(self, client: str) -> None:
-        since = time.time() - self.rate_limit.window_seconds
+        """At most ``max_failures`` failures in the sliding window; else :class:`RateLimitedError` whose
+        ``retry_after`` [s] is when enough of them leave the window: the failure that must expire is the
+        ``(n - max_failures + 1)``-th oldest of the ``n`` in the window."""
+        now = time.time()
+        window, most = self.rate_limit.window_seconds, self.rate_limit.max_failures
         with UnitOfWork(self.db, read_only=True) as uow:
             n = uow.session.execute(select(func.count()).select_from(FailedAttempt).where(
-                FailedAttempt.client == client[:64], FailedAttempt.at >= since)).scalar_one()
-        if n >= self.rate_limit.max_failures:
-            raise RateLimitedError(f"too many failed authentications from this address; retry after "
-                                   f"{self.rate_limit.window_seconds:.0f} s")
+                FailedAttempt.client == client[:64], FailedAttempt.at >= now - window)).scalar_one()
+            if n < most:
+                return
+            oldest = uow.session.execute(select(FailedAttempt.at).where(
+                FailedAttempt.client == client[:64], FailedAttempt.at >= now - window)
+                .order_by(FailedAttempt.at).offset(n - most).limit(1)).scalar_one()
+        wait = max(1, math.ceil(oldest + window - now))
+        raise RateLimitedError(f"too many failed authentications from this address; retry after {wait} s",
+                               retry_after=wait)
 
     def record_failure(self, client: str) -> None:
         now = time.time()

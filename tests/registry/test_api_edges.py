@@ -157,3 +157,32 @@ def test_next_links_keep_the_other_query_parameters(api):
         c.post(f"{V}/projects", headers=admin, json={"name": f"Forest {i}", "country": "BR"}).raise_for_status()
     pages = _follow(c, f"http://testserver{V}/public/projects?q=forest&limit=1&country=BR")
     assert [p["name"] for page in pages for p in page.json()] == ["Forest 0", "Forest 1", "Forest 2"]
+
+
+# ------------------------------------------------------------------------------------------ Retry-After
+def test_retry_after_is_the_remaining_window(sqlite_url):
+    import re
+
+    from sqlalchemy import text
+
+    settings = RegistrySettings(database_url=sqlite_url, secret_key=SECRET, auth_max_failures=2,
+                                auth_window_seconds=300)
+    app = create_app(settings, database=connect(sqlite_url), run_migrations=False)
+    with TestClient(app) as c:
+        for i in range(2):
+            _err(c.post(f"{V}/accounts", headers={"Authorization": f"Bearer rp_guess{i}"}, json={"name": "x"}), 401)
+        r = c.post(f"{V}/accounts", headers={"Authorization": "Bearer rp_guess"}, json={"name": "x"})
+        _err(r, 429, "rate_limited")
+        assert 295 <= int(r.headers["retry-after"]) <= 300
+        with app.state.service.db.write_engine.begin() as conn:     # the failures happened 200 s ago
+            conn.execute(text("UPDATE failed_attempts SET at = at - 200"))
+        r = c.post(f"{V}/accounts", headers={"Authorization": "Bearer rp_guess"}, json={"name": "x"})
+        wait = int(r.headers["retry-after"])
+        assert 95 <= wait <= 100
+        form = c.get("/login")
+        csrf = form.text.split('name="csrf" value="')[1].split('"')[0]
+        page = c.post("/login", data={"token": "rp_guess", "csrf": csrf}, follow_redirects=False)
+        assert page.status_code == 429 and 95 <= int(page.headers["retry-after"]) <= 100
+        said = re.search(r"wait (\d+) s", page.text)
+        assert said and 95 <= int(said.group(1)) <= 100, page.text
+    app.state.service.db.dispose()

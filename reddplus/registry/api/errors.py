@@ -48,7 +48,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _ledger(request: Request, err: LedgerError):
         headers = {"WWW-Authenticate": "Bearer"} if err.http_status == 401 else None
         if err.http_status == 429:
-            headers = {"Retry-After": "60"}
+            headers = {"Retry-After": str(getattr(err, "retry_after", 60))}
         return JSONResponse(error_body(err.code, str(err)), status_code=err.http_status, headers=headers)
 
     @app.exception_handler(ReddplusError)
