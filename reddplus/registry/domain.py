@@ -446,6 +446,15 @@ def check_ccb_outcome(outcome: Any, gold_levels: Any) -> tuple[str, tuple[str, .
     return outcome, tuple(sorted(levels))
 
 
+def check_ccb_verification_date(date: dt.date, period_end: dt.date) -> None:
+    """A CCB verification assesses a monitoring period that has ended: it is dated no earlier than the
+    period's last day (CCB Program Rules v3.1, verification of the project's implementation over a
+    monitoring period)."""
+    if date < period_end:
+        raise InvalidInputError(f"the CCB verification is dated {date}, before the end ({period_end}) of the "
+                                "period it covers")
+
+
 def covering_verification(verifications: Iterable[CcbVerification], vintage_start: dt.date,
                           vintage_end: dt.date) -> CcbVerification | None:
     """The CCB verification whose period covers the whole vintage (CCB v3.1: the label applies to VCUs

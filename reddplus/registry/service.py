@@ -25,9 +25,10 @@ from reddplus.registry.auth import Authenticator, RateLimit, hash_token  # noqa:
 from reddplus.registry.db import Database, UnitOfWork
 from reddplus.registry.domain import (LABELS, MAX_QUANTITY, OPERATOR, PUBLIC, BlockRow, CcbVerification,  # noqa: F401
                                       Principal, buffer_quantity, check_account_name, check_buffer_percent,
-                                      check_ccb_outcome, check_country, check_details, check_id, check_int,
-                                      check_monitoring_cap, check_period, check_quantity, check_sha256, check_text,
-                                      check_unverified_total, check_vintage_ended, covering_verification,
+                                      check_ccb_outcome, check_ccb_verification_date, check_country, check_details,
+                                      check_id, check_int, check_monitoring_cap, check_period, check_quantity,
+                                      check_sha256, check_text, check_unverified_total, check_vintage_ended,
+                                      covering_verification,
                                       plan_issuance, plan_reversal, plan_spend, require_admin, require_owner)
 from reddplus.registry.errors import (InvalidInputError, LabelNotCoveredError, LedgerError, NotFoundError,
                                       OverlappingPeriodError)
@@ -473,6 +474,7 @@ class RegistryService:
         if ps is None or pe is None or d is None:
             raise InvalidInputError("period_start, period_end and date are required")
         check_period(ps, pe, "the CCB verification period")
+        check_ccb_verification_date(d, pe)
         check_text(body, "body", max_length=300)
         outcome, levels = check_ccb_outcome(outcome, gold_levels)
 

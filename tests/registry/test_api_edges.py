@@ -186,3 +186,13 @@ def test_retry_after_is_the_remaining_window(sqlite_url):
         said = re.search(r"wait (\d+) s", page.text)
         assert said and 95 <= int(said.group(1)) <= 100, page.text
     app.state.service.db.dispose()
+
+
+# ------------------------------------------------------------------------------------------ smaller input checks
+def test_ccb_verification_dated_before_its_period_ends_is_refused(api):
+    path = f"{V}/projects/{api.project_id}/ccb-verifications"
+    body = {"period_start": "2021-01-01", "period_end": "2021-12-31", "body": "SCS Global", "outcome": "APPROVED"}
+    _err(api.client.post(path, headers=api.admin, json=body | {"date": "2021-06-30"}), 422, "invalid_input")
+    assert api.client.get(f"{V}/journal/head").json()["length"] == api.svc.published_head()["length"]
+    assert api.client.post(path, headers=api.admin, json=body | {"date": "2021-12-31"}).status_code == 201
+
