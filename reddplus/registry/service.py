@@ -188,12 +188,13 @@ class RegistryService:
                        crediting_period_end: Any = None, estimated_annual_ers: int | None = None,
                        labels: Iterable[str] | None = None, boundary: Any = None,
                        attributes: Mapping[str, Any] | None = None, idem: IdempotencyHandle | None = None) -> dict:
-        """Register a project record (Verra registry fields); ``country`` is ISO 3166-1 alpha-2."""
+        """Register a project record (Verra registry fields); ``country`` is ISO 3166-1 alpha-2 (``XX``, the
+        default, when not stated; an empty string is refused, :func:`check_country`)."""
         require_admin(p)
         name = check_text(name, "name", max_length=500, required=False) or "unnamed project"
         if not name.strip():
             name = "unnamed project"
-        country = check_country(country or "XX")
+        country = check_country(country)     # an empty code is refused; "XX" (not stated) is said explicitly
         for v, n, m in ((external_id, "external_id", 100), (proponent, "proponent", 500), (standard, "standard", 40),
                         (methodology, "methodology", 200), (status, "status", 60)):
             check_text(v, n, max_length=m, required=False)

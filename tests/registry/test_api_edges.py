@@ -196,3 +196,11 @@ def test_ccb_verification_dated_before_its_period_ends_is_refused(api):
     assert api.client.get(f"{V}/journal/head").json()["length"] == api.svc.published_head()["length"]
     assert api.client.post(path, headers=api.admin, json=body | {"date": "2021-12-31"}).status_code == 201
 
+
+def test_empty_country_is_refused(api):
+    _err(api.client.post(f"{V}/projects", headers=api.admin, json={"name": "p", "country": ""}), 422,
+         "invalid_country")
+    _err(api.client.post(f"{V}/projects", headers=api.admin, json={"name": "p", "country": "  "}), 422,
+         "invalid_country")
+    r = api.client.post(f"{V}/projects", headers=api.admin, json={"name": "p"})     # omitted: not stated
+    assert r.status_code == 201 and r.json()["country"] == "XX"
