@@ -317,6 +317,16 @@ def csv_cell(value: Any) -> Any:
     return value
 
 
+def export_fields(what: str) -> list[str]:
+    """The CSV columns of an export, in the order of its rows' keys (the header even of an empty page):
+    ``blocks`` as :func:`block_view`; ``issuances`` and ``projects`` the table's columns without
+    ``attributes``; ``retirements`` the table's columns and the block's serial, labels and project."""
+    def columns(model):
+        return [c.key for c in model.__table__.columns if c.key != "attributes"]
+    return {"blocks": list(BLOCK_FIELDS), "issuances": columns(Issuance), "projects": columns(Project),
+            "retirements": columns(Retirement) + ["serial", "labels", "project_id"]}[what]
+
+
 def to_csv(rows: list[dict], fieldnames: list[str] | None = None) -> str:
     buf = io.StringIO()
     if rows or fieldnames:

@@ -604,10 +604,10 @@ class RegistryService:
     def export_csv(self, what: str, project_id: int | None = None, *, cursor: str | None = None,
                    limit: int | None = None) -> tuple[str, str | None]:
         """CSV text of one page of public data (``blocks``, ``issuances``, ``retirements``, ``projects``)
-        and the cursor of the next page (``None`` on the last)."""
+        and the cursor of the next page (``None`` on the last); the header row is always written."""
         if what not in self.EXPORTS:
             raise NotFoundError(f"no export named {what!r}")
-        from reddplus.registry.readmodels import _limit, decode_cursor, encode_cursor
+        from reddplus.registry.readmodels import _limit, decode_cursor, encode_cursor, export_fields
 
         n, after = _limit(limit), decode_cursor(cursor)
 
@@ -621,7 +621,7 @@ class RegistryService:
             return r.retirements(project_id, after=after, limit=n + 1)
         rows = self._read(q)
         more, rows = len(rows) > n, rows[:n]
-        return to_csv(rows), (encode_cursor(rows[-1]["id"]) if more and rows else None)
+        return to_csv(rows, export_fields(what)), (encode_cursor(rows[-1]["id"]) if more and rows else None)
 
     # ------------------------------------------------------------------ imports from other registries
     def import_records(self, p: Principal, projects: list[dict], issuances: list[dict]) -> dict:

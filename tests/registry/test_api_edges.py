@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from reddplus.registry.api.app import create_app
 from reddplus.registry.core.config import RegistrySettings
 from reddplus.registry.db import connect
+from reddplus.registry.readmodels import encode_cursor
 
 from .conftest import SECRET
 
@@ -204,3 +205,17 @@ def test_empty_country_is_refused(api):
          "invalid_country")
     r = api.client.post(f"{V}/projects", headers=api.admin, json={"name": "p"})     # omitted: not stated
     assert r.status_code == 201 and r.json()["country"] == "XX"
+
+
+@pytest.mark.parametrize("name", ["blocks", "issuances", "retirements", "projects"])
+def test_empty_csv_exports_have_the_header_row(api, name):
+    c = api.client
+    c.post(f"{V}/retirements", headers=api.alice, json={"block_id": api.issuance["blocks"][0]["id"], "quantity": 5,
+                                                        "beneficiary": "b", "reason": "r"}).raise_for_status()
+    full = c.get(f"{V}/public/export/{name}.csv", params={"project_id": api.project_id})
+    header = full.text.splitlines()[0]
+    assert header.startswith("id,") and len(full.text.splitlines()) > 1
+    empty_project = c.post(f"{V}/projects", headers=api.admin, json={"name": "empty", "country": "PE"}).json()["id"]
+    params = {"project_id": empty_project} if name != "projects" else {"cursor": encode_cursor(empty_project)}
+    empty = c.get(f"{V}/public/export/{name}.csv", params=params)
+    assert empty.status_code == 200 and empty.text.splitlines() == [header]
