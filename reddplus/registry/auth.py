@@ -58,6 +58,8 @@ class Authenticator:
             raise InvalidInputError(f"role must be admin or holder, got {role!r}")
         if role == "holder" and account_id is None:
             raise InvalidInputError("a holder token needs an account")
+        if role == "admin" and account_id is not None:
+            raise InvalidInputError("an admin token belongs to no holding account")
         if not self.secret_key:
             raise InvalidInputError("the registry has no secret key to hash tokens")
         token = "rp_" + secrets.token_urlsafe(32)
@@ -86,7 +88,10 @@ class Authenticator:
             return [_token_out(t) for t in uow.session.execute(select(ApiToken).order_by(ApiToken.id)).scalars()]
 
     def revoke_token(self, *, token_id: int | None = None, prefix: str | None = None) -> dict:
-        """Revoke one token by id or by its (unique) prefix; its dashboard sessions end with it."""
+        """Revoke one token by id or by its (unique) prefix, as :meth:`list_tokens` shows it or as the CLI
+        prints it (a trailing ``…`` or ``...`` is dropped); its dashboard sessions end with it."""
+        if prefix:
+            prefix = prefix.strip().removesuffix("…").removesuffix("...")
         with UnitOfWork(self.db) as uow:
             stmt = select(ApiToken)
             if token_id is not None:

@@ -149,7 +149,9 @@ class RegistryService:
     def create_token(self, role: str, account_name: str | None = None, *, account_id: int | None = None,
                      expires_at: dt.datetime | None = None) -> str:
         """A new API token (returned once, stored hashed). A holder token names its account by id or by
-        name; a missing name is created as a holding account."""
+        name; a missing name is created as a holding account. An admin token names no account."""
+        if role == "admin" and (account_name or account_id is not None):
+            raise InvalidInputError("an admin token belongs to no holding account")
         if role == "holder" and account_id is None:
             if not account_name:
                 raise InvalidInputError("a holder token needs --account NAME or --account-id ID")
