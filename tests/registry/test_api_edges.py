@@ -219,3 +219,19 @@ def test_empty_csv_exports_have_the_header_row(api, name):
     params = {"project_id": empty_project} if name != "projects" else {"cursor": encode_cursor(empty_project)}
     empty = c.get(f"{V}/public/export/{name}.csv", params=params)
     assert empty.status_code == 200 and empty.text.splitlines() == [header]
+
+
+# ------------------------------------------------------------------------------------------ labels of projects
+def test_a_project_with_ccb_labelled_issuances_matches_label_ccb(api):
+    c, pid = api.client, api.project_id
+    plain = c.post(f"{V}/projects", headers=api.admin, json={"name": "plain", "country": "PE"}).json()["id"]
+    assert c.get(f"{V}/public/projects", params={"label": "CCB"}).json() == []
+    c.post(f"{V}/projects/{pid}/ccb-verifications", headers=api.admin, json={
+        "period_start": "2021-01-01", "period_end": "2021-12-31", "body": "SCS Global", "date": "2022-03-01",
+        "outcome": "APPROVED"}).raise_for_status()
+    c.post(f"{V}/issuances/{api.issuance['id']}/labels", headers=api.admin, json={"label": "CCB"}).raise_for_status()
+    found = c.get(f"{V}/public/projects", params={"label": "CCB"}).json()
+    assert [p["id"] for p in found] == [pid] and found[0]["labels"] == ["CCB"]
+    assert c.get(f"{V}/public/projects/{pid}/record").json()["labels"] == ["CCB"]
+    assert c.get(f"{V}/public/projects/{plain}/record").json()["labels"] == []
+    assert [p["id"] for p in c.get(f"{V}/public/projects").json()] == [pid, plain]
