@@ -4,6 +4,7 @@ records (parsing only; the work is in :mod:`reddplus.registry`)."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -50,20 +51,34 @@ def serve(database_url: str | None, host: str, port: int) -> None:
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 
+#: longest token lifetime --expires-in-days accepts [days] (100 years)
+MAX_TOKEN_DAYS = 36500
+
+
+def _expiry_days(value: float | None) -> float | None:
+    """A finite number of days in (0, MAX_TOKEN_DAYS]; nan, inf and 1e9 are refused as a usage error."""
+    if value is not None and not (math.isfinite(value) and 0 < value <= MAX_TOKEN_DAYS):
+        raise click.BadParameter(f"{value} is not a number of days in (0, {MAX_TOKEN_DAYS}]",
+                                 param_hint="'--expires-in-days'")
+    return value
+
+
 @registry.command("create-token")
 @db_opt
 @click.option("--role", type=click.Choice(["admin", "holder"]), required=True)
 @click.option("--account", "account", default=None, metavar="NAME",
               help="Holder's account name (created when missing).")
 @click.option("--account-id", type=click.IntRange(1, 2**31 - 1), default=None, help="Holder's existing account id.")
-@click.option("--expires-in-days", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="The token is refused after this many days (default: no expiry).")
+@click.option("--expires-in-days", type=float, default=None, callback=lambda ctx, param, v: _expiry_days(v),
+              help=f"The token is refused after this many days, at most {MAX_TOKEN_DAYS} (default: no expiry).")
 @json_opt
 def create_token(database_url: str | None, role: str, account: str | None, account_id: int | None,
                  expires_in_days: float | None, as_json: bool) -> None:
     """Print a new bearer token (stored hashed; shown only once)."""
     if role == "holder" and not account and account_id is None:
         raise click.UsageError("--role holder needs --account NAME or --account-id ID")
+    if role == "admin" and (account or account_id is not None):
+        raise click.UsageError("--role admin takes no --account or --account-id (admins hold no account)")
     expires = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=expires_in_days)) if expires_in_days else None
     with _service(database_url) as svc:
         info = svc.create_token_info(role, account, account_id=account_id, expires_at=expires)
@@ -83,15 +98,21 @@ def list_tokens(database_url: str | None, as_json: bool) -> None:
     if as_json:
         echo_json(rows)
         return
+    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     for t in rows:
-        state = "revoked" if t["revoked"] else ("expires " + t["expires_at"] if t["expires_at"] else "active")
+        if t["revoked"]:
+            state = "revoked"
+        elif t["expires_at"] and t["expires_at"] <= now:     # the comparison authenticate() makes
+            state = "expired"
+        else:
+            state = "expires " + t["expires_at"] if t["expires_at"] else "active"
         click.echo(f"{t['id']:>5}  {t['prefix']}…  {t['role']:<6}  account {t['account_id'] or '-':<6}  {state}")
 
 
 @registry.command("revoke-token")
 @db_opt
 @click.option("--id", "token_id", type=click.IntRange(1, 2**31 - 1), default=None, help="Token id (list-tokens).")
-@click.option("--prefix", default=None, help="Token prefix as listed (e.g. rp_AbCdEfG).")
+@click.option("--prefix", default=None, help="Token prefix as listed (e.g. rp_AbCdEfG or rp_AbCdEfG…).")
 @json_opt
 def revoke_token(database_url: str | None, token_id: int | None, prefix: str | None, as_json: bool) -> None:
     """Revoke a token (its dashboard sessions end with it)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import math
 import secrets
 import time
 from dataclasses import dataclass
@@ -57,6 +58,8 @@ class Authenticator:
             raise InvalidInputError(f"role must be admin or holder, got {role!r}")
         if role == "holder" and account_id is None:
             raise InvalidInputError("a holder token needs an account")
+        if role == "admin" and account_id is not None:
+            raise InvalidInputError("an admin token belongs to no holding account")
         if not self.secret_key:
             raise InvalidInputError("the registry has no secret key to hash tokens")
         token = "rp_" + secrets.token_urlsafe(32)
@@ -85,7 +88,10 @@ class Authenticator:
             return [_token_out(t) for t in uow.session.execute(select(ApiToken).order_by(ApiToken.id)).scalars()]
 
     def revoke_token(self, *, token_id: int | None = None, prefix: str | None = None) -> dict:
-        """Revoke one token by id or by its (unique) prefix; its dashboard sessions end with it."""
+        """Revoke one token by id or by its (unique) prefix, as :meth:`list_tokens` shows it or as the CLI
+        prints it (a trailing ``…`` or ``...`` is dropped); its dashboard sessions end with it."""
+        if prefix:
+            prefix = prefix.strip().removesuffix("…").removesuffix("...")
         with UnitOfWork(self.db) as uow:
             stmt = select(ApiToken)
             if token_id is not None:
@@ -126,13 +132,22 @@ class Authenticator:
 
     # ---------------------------------------------------------------- rate limit
     def check_rate(self, client: str) -> None:
-        since = time.time() - self.rate_limit.window_seconds
+        """At most ``max_failures`` failures in the sliding window; else :class:`RateLimitedError` whose
+        ``retry_after`` [s] is when enough of them leave the window: the failure that must expire is the
+        ``(n - max_failures + 1)``-th oldest of the ``n`` in the window."""
+        now = time.time()
+        window, most = self.rate_limit.window_seconds, self.rate_limit.max_failures
         with UnitOfWork(self.db, read_only=True) as uow:
             n = uow.session.execute(select(func.count()).select_from(FailedAttempt).where(
-                FailedAttempt.client == client[:64], FailedAttempt.at >= since)).scalar_one()
-        if n >= self.rate_limit.max_failures:
-            raise RateLimitedError(f"too many failed authentications from this address; retry after "
-                                   f"{self.rate_limit.window_seconds:.0f} s")
+                FailedAttempt.client == client[:64], FailedAttempt.at >= now - window)).scalar_one()
+            if n < most:
+                return
+            oldest = uow.session.execute(select(FailedAttempt.at).where(
+                FailedAttempt.client == client[:64], FailedAttempt.at >= now - window)
+                .order_by(FailedAttempt.at).offset(n - most).limit(1)).scalar_one()
+        wait = max(1, math.ceil(oldest + window - now))
+        raise RateLimitedError(f"too many failed authentications from this address; retry after {wait} s",
+                               retry_after=wait)
 
     def record_failure(self, client: str) -> None:
         now = time.time()

@@ -25,7 +25,7 @@ MAX_ID = 2**31 - 1
 MAX_QUANTITY = 10**12
 #: serial numbers are 64-bit integers; an issuance may not push the counter beyond this
 MAX_SERIAL = 2**62
-#: the buffer pool's name is reserved (case- and space-insensitive)
+#: the buffer pool's name is reserved (compared after NFKC, case folding and removing spaces)
 RESERVED_ACCOUNT_NAMES = frozenset({"bufferpool", "system"})
 BLOCK_KINDS = ("transfer", "split", "retire", "cancel")
 LABELS = ("CCB",)
@@ -130,10 +130,19 @@ def _refuse_controls(value: str, name: str, allow: str) -> None:
                                     f"at position {i}")
 
 
+def fold_name(name: str) -> str:
+    """A name for comparison: NFKC, case-folded, NFKC again (Unicode compatibility caseless matching,
+    Unicode Standard section 3.13, D146), with all white space removed; fullwidth, ligature and
+    non-breaking-space variants fold to the plain name."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+    return "".join(folded.split())
+
+
 def check_account_name(name: Any) -> str:
-    """A holding account's name: one line of printable text, not a reserved name ("buffer pool")."""
+    """A holding account's name: one line of printable text, not a reserved name ("buffer pool"), compared
+    after :func:`fold_name`."""
     check_text(name, "account name", max_length=200)
-    folded = "".join(name.split()).casefold()
+    folded = fold_name(name)
     if folded in RESERVED_ACCOUNT_NAMES:
         raise InvalidInputError(f"account name {name!r} is reserved", code="reserved_name")
     return name
@@ -378,12 +387,37 @@ def plan_issuance(next_serial: int, quantity: int, buffer_percent: Decimal) -> I
 
 
 def check_monitoring_cap(verified: int, issued: int, quantity: int, period_id: int) -> None:
-    """Issued credits never exceed the verified quantity of the monitoring period (invariant 4)."""
+    """Issued credits never exceed the verified quantity of the monitoring period (invariant 4).
+
+    ``issued`` is the total already issued for the period: the issuances linked to it and the
+    unverified issuances of the project whose vintage overlaps it.
+    """
     from reddplus.registry.errors import ExceedsVerifiedError
 
     if issued + quantity > verified:
         raise ExceedsVerifiedError(f"issuing {quantity} would exceed the verified {verified} "
                                    f"(already issued {issued}) of monitoring period {period_id}")
+
+
+def check_unverified_total(issued: int, quantity: int, maximum: int, project_id: int, vintage_start: dt.date,
+                           vintage_end: dt.date) -> None:
+    """Credits issued without a verified monitoring period, in total over the project's issuances whose
+    vintage overlaps this one, never exceed ``maximum`` [tCO2e] (the bound holds in total, not per request)."""
+    from reddplus.registry.errors import ExceedsVerifiedError
+
+    if issued + quantity > maximum:
+        raise ExceedsVerifiedError(f"issuing {quantity} would bring the credits of project {project_id} issued "
+                                   f"without a verified monitoring period for vintages overlapping "
+                                   f"{vintage_start}..{vintage_end} to {issued + quantity}, above the maximum "
+                                   f"{maximum} (already issued {issued})")
+
+
+def check_vintage_ended(vintage_end: dt.date, today: dt.date) -> None:
+    """Credits are issued ex post, for reductions that have occurred: a vintage ends no later than
+    today (VCS Standard v4.5 section 3.2, vintages; no forward issuance of VCUs)."""
+    if vintage_end > today:
+        raise InvalidInputError(f"the vintage ends on {vintage_end}, after today ({today}); credits are issued "
+                                "only for vintages that have ended")
 
 
 # ---------------------------------------------------------------------------------- labels
@@ -410,6 +444,15 @@ def check_ccb_outcome(outcome: Any, gold_levels: Any) -> tuple[str, tuple[str, .
     if outcome == "APPROVED" and levels:
         raise InvalidInputError("Gold Levels go with a GOLD outcome only")
     return outcome, tuple(sorted(levels))
+
+
+def check_ccb_verification_date(date: dt.date, period_end: dt.date) -> None:
+    """A CCB verification assesses a monitoring period that has ended: it is dated no earlier than the
+    period's last day (CCB Program Rules v3.1, verification of the project's implementation over a
+    monitoring period)."""
+    if date < period_end:
+        raise InvalidInputError(f"the CCB verification is dated {date}, before the end ({period_end}) of the "
+                                "period it covers")
 
 
 def covering_verification(verifications: Iterable[CcbVerification], vintage_start: dt.date,

@@ -78,8 +78,14 @@ class LabelNotCoveredError(LedgerError):
 
 
 class RateLimitedError(LedgerError):
+    """Too many failed authentications; ``retry_after`` [s] is when the window lets the client in again."""
+
     code = "rate_limited"
     http_status = 429
+
+    def __init__(self, message: str, *, retry_after: int = 60, code: str | None = None):
+        self.retry_after = retry_after
+        super().__init__(message, code=code)
 
 
 class CsrfError(LedgerError):

@@ -16,7 +16,7 @@ import io
 import json
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, or_, select
 
 from reddplus.registry.errors import InvalidInputError, NotFoundError
 from reddplus.registry.models import (Account, Block, CcbVerification, Issuance, JournalEntry, MonitoringPeriod,
@@ -154,8 +154,23 @@ class ReadModels:
             raise NotFoundError(f"project {project_id} not found")
         return prj
 
+    def issuance_labels(self, project_ids: Iterable[int]) -> dict[int, set[str]]:
+        """The labels carried by each project's issuances (CCB v3.1: a CCB label on VCUs makes the
+        project a CCB project in searches and on its record)."""
+        ids = list(project_ids)
+        out: dict[int, set[str]] = {i: set() for i in ids}
+        if ids:
+            for pid, labels in self.s.execute(select(Issuance.project_id, Issuance.labels).where(
+                    Issuance.project_id.in_(ids), Issuance.labels != "[]")):
+                out[pid].update(json.loads(labels or "[]"))
+        return out
+
+    def project_view(self, prj: Project) -> dict:
+        """:func:`project_out` with the labels of the project's issuances among its labels."""
+        return project_out(prj, self.issuance_labels([prj.id])[prj.id])
+
     def project(self, project_id: int) -> dict:
-        return project_out(self.project_row(project_id))
+        return self.project_view(self.project_row(project_id))
 
     def projects(self, *, q: str | None = None, country: str | None = None, methodology: str | None = None,
                  label: str | None = None, after: int = 0, limit: int | None = None) -> list[dict]:
@@ -166,13 +181,18 @@ class ReadModels:
             stmt = stmt.where(Project.country == country.upper())
         if methodology:
             stmt = stmt.where(func.lower(Project.methodology) == methodology.lower())
-        if label:
-            stmt = stmt.where(Project.labels.contains(json.dumps(label), autoescape=True))
+        if label:   # on the project record or on any of its issuances
+            needle = json.dumps(label)
+            stmt = stmt.where(or_(Project.labels.contains(needle, autoescape=True),
+                                  exists(select(Issuance.id).where(Issuance.project_id == Project.id,
+                                                                   Issuance.labels.contains(needle, autoescape=True)))))
         if after:
             stmt = stmt.where(Project.id > after)
         if limit is not None:
             stmt = stmt.limit(limit)
-        return [project_out(p) for p in self.s.execute(stmt).scalars()]
+        rows = self.s.execute(stmt).scalars().all()
+        extra = self.issuance_labels(p.id for p in rows)
+        return [project_out(p, extra[p.id]) for p in rows]
 
     def projects_page(self, *, cursor: str | None = None, limit: int | None = None, **filters) -> dict:
         n = _limit(limit)
@@ -218,7 +238,7 @@ class ReadModels:
         line = self.s.get(JournalEntry, r.journal_seq)
         return row_dict(r) | {"serial": view["serial"], "labels": view["labels"], "serial_start": view["serial_start"],
                               "serial_end": view["serial_end"], "vintage_start": m["vintage_start"].isoformat(),
-                              "vintage_end": m["vintage_end"].isoformat(), "project": project_out(prj),
+                              "vintage_end": m["vintage_end"].isoformat(), "project": self.project_view(prj),
                               "journal_hash": line.hash if line is not None else None}
 
     def ccb_verifications(self, project_id: int) -> list[dict]:
@@ -234,7 +254,7 @@ class ReadModels:
         """Everything the public project page shows (one snapshot, so the totals add up)."""
         prj = self.project_row(project_id)
         issuances = self.issuances(project_id)
-        return {"project": project_out(prj), "totals": self.totals(project_id), "issuances": issuances,
+        return {"project": self.project_view(prj), "totals": self.totals(project_id), "issuances": issuances,
                 "retirements": self.retirements(project_id), "ccb_verifications": self.ccb_verifications(project_id),
                 "blocks": self.blocks(project_id=project_id, order_by_serial=True)}
 
@@ -249,9 +269,17 @@ class ReadModels:
 
     # ---------------------------------------------------------------- serials and journal
     def serial(self, sr) -> dict:
+        """The blocks holding any serial of ``sr``: a serial names its issuance, and every other field
+        (range, program, unit type, country, project, vintage) must agree with that issuance, else 404
+        (the format of :mod:`reddplus.registry.serials`; a serial is not a search pattern)."""
         iss = self.s.get(Issuance, sr.issuance)
         if iss is None or not (iss.serial_start <= sr.first and sr.last <= iss.serial_end):
             raise NotFoundError(f"serial {sr} does not belong to issuance {sr.issuance}")
+        prj = self.s.get(Project, iss.project_id)
+        if (sr.program, sr.unit_type, sr.country, sr.project, sr.vintage_start, sr.vintage_end) != (
+                self.program, self.unit_type, prj.country, iss.project_id, iss.vintage_start, iss.vintage_end):
+            raise NotFoundError(f"serial {sr} does not match issuance {sr.issuance} (program, unit type, "
+                                "country, project or vintage differ)")
         stmt = self._block_stmt().where(Block.issuance_id == iss.id, Block.status != "superseded",
                                         Block.serial_start <= sr.last, Block.serial_end >= sr.first)
         blocks = [self._view(m) for m in self.s.execute(stmt.order_by(Block.serial_start)).mappings()]
@@ -274,9 +302,10 @@ def _page(rows: list[dict], n: int) -> dict:
     return {"items": rows, "next_cursor": encode_cursor(rows[-1]["id"]) if more and rows else None}
 
 
-def project_out(p: Project) -> dict:
+def project_out(p: Project, issuance_labels: Iterable[str] = ()) -> dict:
+    """A project record; ``labels`` are its own and those of its issuances (``issuance_labels``), sorted."""
     out = row_dict(p)
-    out["labels"] = json.loads(out["labels"] or "[]")
+    out["labels"] = sorted(set(json.loads(out["labels"] or "[]")) | set(issuance_labels))
     out["boundary"] = json.loads(out["boundary"]) if out["boundary"] else None
     out.pop("attributes", None)
     return out
@@ -307,6 +336,16 @@ def csv_cell(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
+
+
+def export_fields(what: str) -> list[str]:
+    """The CSV columns of an export, in the order of its rows' keys (the header even of an empty page):
+    ``blocks`` as :func:`block_view`; ``issuances`` and ``projects`` the table's columns without
+    ``attributes``; ``retirements`` the table's columns and the block's serial, labels and project."""
+    def columns(model):
+        return [c.key for c in model.__table__.columns if c.key != "attributes"]
+    return {"blocks": list(BLOCK_FIELDS), "issuances": columns(Issuance), "projects": columns(Project),
+            "retirements": columns(Retirement) + ["serial", "labels", "project_id"]}[what]
 
 
 def to_csv(rows: list[dict], fieldnames: list[str] | None = None) -> str:

@@ -35,6 +35,11 @@ from dataclasses import dataclass
 
 from reddplus.registry.errors import MalformedSerialError
 
+#: largest issuance or project number (ids are 32-bit integer columns)
+MAX_SERIAL_ID = 2**31 - 1
+#: largest serial number (serials are 64-bit signed integer columns)
+MAX_SERIAL_NUMBER = 2**63 - 1
+
 _SERIAL_RE = re.compile(
     r"^(?P<issuance>[0-9]+)-(?P<first>[0-9]+)-(?P<last>[0-9]+)-(?P<program>[A-Z0-9]{2,8})-"
     r"(?P<unit_type>[A-Z]{2,6})-(?P<country>[A-Z]{2})-(?P<project>[0-9]+)-"
@@ -101,14 +106,18 @@ def parse_serial(text: str) -> Serial:
             "ISSUANCE-FIRST-LAST-PROGRAM-UNITTYPE-CC-PROJECT-DDMMYYYY-DDMMYYYY")
     g = m.groupdict()
     first, last, vs, ve = check_range_and_vintage(text, g["first"], g["last"], g["vintage_start"], g["vintage_end"])
-    return Serial(int(g["issuance"]), first, last, g["program"], g["unit_type"], g["country"],
-                  int(g["project"]), vs, ve)
+    issuance, project = int(g["issuance"]), int(g["project"])
+    for name, value in (("issuance", issuance), ("project", project)):
+        if not 1 <= value <= MAX_SERIAL_ID:
+            raise MalformedSerialError(f"malformed serial {text!r}: {name} must lie in 1..{MAX_SERIAL_ID}")
+    return Serial(issuance, first, last, g["program"], g["unit_type"], g["country"], project, vs, ve)
 
 
 def check_range_and_vintage(text: str, first: str, last: str, vintage_start: str,
                             vintage_end: str) -> tuple[int, int, dt.date, dt.date]:
     """The serial range and vintage fields of a serial string (this format's or Verra's), checked:
-    ``1 <= first <= last``, vintage dates ``DDMMYYYY`` that exist, the vintage not reversed."""
+    ``1 <= first <= last <= 2^63 - 1`` (the serial columns' range), vintage dates ``DDMMYYYY`` that
+    exist, the vintage not reversed."""
     try:
         vs = dt.datetime.strptime(vintage_start, "%d%m%Y").date()
         ve = dt.datetime.strptime(vintage_end, "%d%m%Y").date()
@@ -117,6 +126,8 @@ def check_range_and_vintage(text: str, first: str, last: str, vintage_start: str
     a, b = int(first), int(last)
     if a < 1 or b < a:
         raise MalformedSerialError(f"malformed serial {text!r}: need 1 <= first <= last")
+    if b > MAX_SERIAL_NUMBER:
+        raise MalformedSerialError(f"malformed serial {text!r}: serial numbers lie in 1..{MAX_SERIAL_NUMBER}")
     if ve < vs:
         raise MalformedSerialError(f"malformed serial {text!r}: vintage ends before it starts")
     return a, b, vs, ve

@@ -18,17 +18,18 @@ import datetime as dt
 import json
 from typing import Any, Callable, Iterable, Mapping
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from reddplus.registry import journal, ledger
 from reddplus.registry.auth import Authenticator, RateLimit, hash_token  # noqa: F401  (re-exported)
 from reddplus.registry.db import Database, UnitOfWork
 from reddplus.registry.domain import (LABELS, MAX_QUANTITY, OPERATOR, PUBLIC, BlockRow, CcbVerification,  # noqa: F401
                                       Principal, buffer_quantity, check_account_name, check_buffer_percent,
-                                      check_ccb_outcome, check_country, check_details, check_id, check_int,
-                                      check_monitoring_cap, check_period, check_quantity, check_sha256, check_text,
-                                      covering_verification, plan_issuance, plan_reversal, plan_spend, require_admin,
-                                      require_owner)
+                                      check_ccb_outcome, check_ccb_verification_date, check_country, check_details,
+                                      check_id, check_int, check_monitoring_cap, check_period, check_quantity,
+                                      check_sha256, check_text, check_unverified_total, check_vintage_ended,
+                                      covering_verification,
+                                      plan_issuance, plan_reversal, plan_spend, require_admin, require_owner)
 from reddplus.registry.errors import (InvalidInputError, LabelNotCoveredError, LedgerError, NotFoundError,
                                       OverlappingPeriodError)
 from reddplus.registry.idempotency import (IdempotencyHandle, IdempotencyStore, StoredResponse,  # noqa: F401
@@ -39,7 +40,7 @@ from reddplus.registry.readmodels import ReadModels, block_view, to_csv
 from reddplus.registry.repository import RecordSpec, Ref, effects, now_iso, row_dict, writer_for  # noqa: F401
 from reddplus.registry.serials import parse_serial
 
-#: default bound on an issuance without a verified monitoring period [tCO2e]
+#: default bound on the credits issued without a verified monitoring period, per project and vintage [tCO2e]
 DEFAULT_MAX_UNVERIFIED_ISSUANCE = 100_000_000
 _LABEL_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 -_.+")
 
@@ -56,6 +57,13 @@ def _labels(values: Iterable[Any] | None, name: str = "labels") -> list[str]:
             raise InvalidInputError(f"{name}: a label is 1-40 letters, digits, spaces or -_.+, got {v!r}")
         out.append(v)
     return sorted(set(out))
+
+
+def _unverified_issued(s, project_id: int, start: dt.date, end: dt.date) -> int:
+    """Credits [tCO2e] issued to the project without a monitoring period, for vintages overlapping start..end."""
+    return int(s.execute(select(func.coalesce(func.sum(Issuance.quantity), 0)).where(
+        Issuance.project_id == project_id, Issuance.monitoring_period_id.is_(None),
+        Issuance.vintage_start <= end, Issuance.vintage_end >= start)).scalar_one())
 
 
 def _opt_date(value: Any, name: str) -> dt.date | None:
@@ -89,7 +97,8 @@ def _boundary(value: Any) -> str | None:
 class RegistryService:
     """The registry's use cases over one :class:`~reddplus.registry.db.Database`.
 
-    ``max_unverified_issuance`` bounds an issuance without a verified monitoring period [tCO2e];
+    ``max_unverified_issuance`` bounds the credits issued without a verified monitoring period, in total
+    per project over overlapping vintages [tCO2e];
     ``batch_spends`` sends transfers, splits, retirements and cancellations through one writer thread
     that commits several per transaction (group commit, :mod:`~reddplus.registry.batching`);
     ``idempotency_ttl_hours`` is how long a stored response is replayed; ``rate_limit`` bounds bad
@@ -140,7 +149,9 @@ class RegistryService:
     def create_token(self, role: str, account_name: str | None = None, *, account_id: int | None = None,
                      expires_at: dt.datetime | None = None) -> str:
         """A new API token (returned once, stored hashed). A holder token names its account by id or by
-        name; a missing name is created as a holding account."""
+        name; a missing name is created as a holding account. An admin token names no account."""
+        if role == "admin" and (account_name or account_id is not None):
+            raise InvalidInputError("an admin token belongs to no holding account")
         if role == "holder" and account_id is None:
             if not account_name:
                 raise InvalidInputError("a holder token needs --account NAME or --account-id ID")
@@ -179,12 +190,13 @@ class RegistryService:
                        crediting_period_end: Any = None, estimated_annual_ers: int | None = None,
                        labels: Iterable[str] | None = None, boundary: Any = None,
                        attributes: Mapping[str, Any] | None = None, idem: IdempotencyHandle | None = None) -> dict:
-        """Register a project record (Verra registry fields); ``country`` is ISO 3166-1 alpha-2."""
+        """Register a project record (Verra registry fields); ``country`` is ISO 3166-1 alpha-2 (``XX``, the
+        default, when not stated; an empty string is refused, :func:`check_country`)."""
         require_admin(p)
         name = check_text(name, "name", max_length=500, required=False) or "unnamed project"
         if not name.strip():
             name = "unnamed project"
-        country = check_country(country or "XX")
+        country = check_country(country)     # an empty code is refused; "XX" (not stated) is said explicitly
         for v, n, m in ((external_id, "external_id", 100), (proponent, "proponent", 500), (standard, "standard", 40),
                         (methodology, "methodology", 200), (status, "status", 60)):
             check_text(v, n, max_length=m, required=False)
@@ -255,7 +267,9 @@ class RegistryService:
               manifest_sha256: str | None = None, *, idem: IdempotencyHandle | None = None) -> dict:
         """Issue ``quantity`` credits [tCO2e]: a holder block and a buffer-pool block (``buffer_percent`` [%]).
 
-        Without a monitoring period the quantity is bounded by ``max_unverified_issuance``.
+        Without a monitoring period the credits of the project's overlapping vintages are bounded, in
+        total, by ``max_unverified_issuance``; the credits issued for a monitoring period (linked, or
+        unverified with an overlapping vintage) never exceed its verified quantity; the vintage has ended.
         """
         require_admin(p)
         check_id(project_id, "project_id")
@@ -267,6 +281,7 @@ class RegistryService:
             check_quantity(quantity, maximum=self.max_unverified_issuance)
         pct = check_buffer_percent(buffer_percent)
         check_period(vintage_start, vintage_end, "the vintage")
+        check_vintage_ended(vintage_end, dt.datetime.now(dt.timezone.utc).date())
         check_sha256(manifest_sha256)
 
         def uc(s, w):
@@ -285,9 +300,18 @@ class RegistryService:
                     raise NotFoundError(f"monitoring period {monitoring_period_id} of project {project_id} not found")
                 if vintage_start < mp.period_start or vintage_end > mp.period_end:
                     raise InvalidInputError("the vintage lies outside the monitoring period")
-                check_monitoring_cap(mp.verified_quantity, mp.issued_quantity, quantity, mp.id)
+                check_monitoring_cap(mp.verified_quantity, mp.issued_quantity + _unverified_issued(
+                    s, project_id, mp.period_start, mp.period_end), quantity, mp.id)
                 mp.issued_quantity += quantity
                 updated.append(mp)
+            else:
+                check_unverified_total(_unverified_issued(s, project_id, vintage_start, vintage_end), quantity,
+                                       self.max_unverified_issuance, project_id, vintage_start, vintage_end)
+                for mp in s.execute(select(MonitoringPeriod).where(
+                        MonitoringPeriod.project_id == project_id, MonitoringPeriod.period_start <= vintage_end,
+                        MonitoringPeriod.period_end >= vintage_start)).scalars():
+                    check_monitoring_cap(mp.verified_quantity, mp.issued_quantity + _unverified_issued(
+                        s, project_id, mp.period_start, mp.period_end), quantity, mp.id)
             plan = plan_issuance(state.next_serial, quantity, pct)
             iss = Issuance(project_id=project_id, monitoring_period_id=monitoring_period_id,
                            vintage_start=vintage_start, vintage_end=vintage_end, quantity=quantity,
@@ -453,6 +477,7 @@ class RegistryService:
         if ps is None or pe is None or d is None:
             raise InvalidInputError("period_start, period_end and date are required")
         check_period(ps, pe, "the CCB verification period")
+        check_ccb_verification_date(d, pe)
         check_text(body, "body", max_length=300)
         outcome, levels = check_ccb_outcome(outcome, gold_levels)
 
@@ -581,10 +606,10 @@ class RegistryService:
     def export_csv(self, what: str, project_id: int | None = None, *, cursor: str | None = None,
                    limit: int | None = None) -> tuple[str, str | None]:
         """CSV text of one page of public data (``blocks``, ``issuances``, ``retirements``, ``projects``)
-        and the cursor of the next page (``None`` on the last)."""
+        and the cursor of the next page (``None`` on the last); the header row is always written."""
         if what not in self.EXPORTS:
             raise NotFoundError(f"no export named {what!r}")
-        from reddplus.registry.readmodels import _limit, decode_cursor, encode_cursor
+        from reddplus.registry.readmodels import _limit, decode_cursor, encode_cursor, export_fields
 
         n, after = _limit(limit), decode_cursor(cursor)
 
@@ -598,7 +623,7 @@ class RegistryService:
             return r.retirements(project_id, after=after, limit=n + 1)
         rows = self._read(q)
         more, rows = len(rows) > n, rows[:n]
-        return to_csv(rows), (encode_cursor(rows[-1]["id"]) if more and rows else None)
+        return to_csv(rows, export_fields(what)), (encode_cursor(rows[-1]["id"]) if more and rows else None)
 
     # ------------------------------------------------------------------ imports from other registries
     def import_records(self, p: Principal, projects: list[dict], issuances: list[dict]) -> dict:

@@ -85,3 +85,48 @@ def test_serve_runs_uvicorn_with_the_app(env, monkeypatch):
     assert r.exit_code == 0, r.output
     assert seen["host"] == "127.0.0.1" and seen["port"] == 8123
     assert seen["app"].state.service.verify_journal()["ok"]
+
+
+@pytest.mark.parametrize("days", ["1e9", "nan", "inf", "-inf", "0", "36501"])
+def test_create_token_refuses_unusable_expiry(env, days):
+    r = CliRunner().invoke(cli, ["registry", "create-token", "--role", "admin", "--database-url", env,
+                                 "--expires-in-days", days])
+    assert r.exit_code == 2 and "--expires-in-days" in r.output, (r.output, r.exception)
+    assert "Traceback" not in r.output
+
+
+def test_create_token_admin_takes_no_account(env):
+    run = CliRunner().invoke
+    assert run(cli, ["registry", "create-token", "--role", "holder", "--account", "Acme", "--database-url",
+                     env]).exit_code == 0
+    for extra in (["--account-id", "3"], ["--account", "Acme"]):
+        r = run(cli, ["registry", "create-token", "--role", "admin", "--database-url", env, *extra])
+        assert r.exit_code == 2 and "admin" in r.output, r.output
+    svc = RegistryService(connect(env), secret_key=SECRET)
+    with pytest.raises(Exception) as err:
+        svc.create_token("admin", account_id=3)
+    assert getattr(err.value, "code", None) == "invalid_input"
+    assert [t["role"] for t in svc.list_tokens()] == ["holder"]
+    svc.db.dispose()
+
+
+def test_list_tokens_shows_expired_and_revoke_takes_the_listed_prefix(env):
+    from sqlalchemy import text
+
+    run = CliRunner().invoke
+    r = run(cli, ["registry", "create-token", "--role", "admin", "--database-url", env, "--expires-in-days", "1",
+                  "--json"])
+    info = json.loads(r.output)
+    db = connect(env)
+    with db.write_engine.begin() as conn:
+        conn.execute(text("UPDATE api_tokens SET expires_at = '2000-01-01T00:00:00+00:00' WHERE id = :i"),
+                     {"i": info["id"]})
+    db.dispose()
+    listed = run(cli, ["registry", "list-tokens", "--database-url", env]).output
+    (line,) = listed.splitlines()
+    assert line.rstrip().endswith("expired"), line
+    shown = line.split()[1]                                  # the prefix as printed, with its ellipsis
+    assert shown.endswith("…")
+    rv = run(cli, ["registry", "revoke-token", "--prefix", shown, "--database-url", env])
+    assert rv.exit_code == 0 and "revoked" in rv.output, rv.output
+    assert run(cli, ["registry", "list-tokens", "--database-url", env]).output.rstrip().endswith("revoked")

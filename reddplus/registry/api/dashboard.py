@@ -97,9 +97,10 @@ def login(request: Request, svc: Svc, token: Annotated[str, Form(max_length=200)
                                                                   "csrf": ""}, status_code=403)
     try:
         sid, _, _ = svc.auth.login(token.strip(), client_address(request))
-    except RateLimitedError:
-        return TEMPLATES.TemplateResponse(request, "login.html", {"error": "too many attempts; wait a minute",
-                                                                  "csrf": ""}, status_code=429)
+    except RateLimitedError as err:
+        return TEMPLATES.TemplateResponse(request, "login.html",
+                                          {"error": f"too many attempts; wait {err.retry_after} s", "csrf": ""},
+                                          status_code=429, headers={"Retry-After": str(err.retry_after)})
     except LedgerError:
         return TEMPLATES.TemplateResponse(request, "login.html", {"error": "unknown token", "csrf": ""},
                                           status_code=401)

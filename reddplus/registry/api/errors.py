@@ -48,7 +48,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _ledger(request: Request, err: LedgerError):
         headers = {"WWW-Authenticate": "Bearer"} if err.http_status == 401 else None
         if err.http_status == 429:
-            headers = {"Retry-After": "60"}
+            headers = {"Retry-After": str(getattr(err, "retry_after", 60))}
         return JSONResponse(error_body(err.code, str(err)), status_code=err.http_status, headers=headers)
 
     @app.exception_handler(ReddplusError)
@@ -76,7 +76,10 @@ def install_error_handlers(app: FastAPI) -> None:
                                            "retry (with the same Idempotency-Key for writes)"), status_code=503,
                                 headers={"Retry-After": "1"})
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return JSONResponse(error_body("internal_error", "internal error"), status_code=500)
+        # this handler answers from outside every middleware (Starlette's ServerErrorMiddleware), so
+        # SecurityHeaders never sees its response: the headers are set here
+        return JSONResponse(error_body("internal_error", "internal error"), status_code=500,
+                            headers=security_headers(request.url.scheme == "https"))
 
 
 class BodySizeLimit:
@@ -132,6 +135,15 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
 
+def security_headers(https: bool) -> dict[str, str]:
+    """The headers :class:`SecurityHeaders` puts on every response (HSTS only over HTTPS)."""
+    out = {"Content-Security-Policy": CSP, "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
+           "Referrer-Policy": "no-referrer", "Cross-Origin-Opener-Policy": "same-origin"}
+    if https:
+        out["Strict-Transport-Security"] = "max-age=31536000"
+    return out
+
+
 class SecurityHeaders:
     """ASGI middleware: CSP, X-Frame-Options, nosniff, Referrer-Policy on every response (and HSTS over HTTPS)."""
 
@@ -147,11 +159,7 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers") or [])
                 names = {k.lower() for k, _ in headers}
-                extra = [(b"content-security-policy", CSP.encode()), (b"x-frame-options", b"DENY"),
-                         (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
-                         (b"cross-origin-opener-policy", b"same-origin")]
-                if https:
-                    extra.append((b"strict-transport-security", b"max-age=31536000"))
+                extra = [(k.lower().encode(), v.encode()) for k, v in security_headers(https).items()]
                 headers += [(k, v) for k, v in extra if k not in names]
                 message = dict(message, headers=headers)
             await send(message)

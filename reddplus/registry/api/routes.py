@@ -117,14 +117,14 @@ def journal_verify_full(svc: Svc, who: Caller):
 
 # ---------------------------------------------------------------- public reads
 @router.get("/public/projects", response_model=list[S.ProjectOut])
-def public_projects(svc: Svc, q: Annotated[str | None, Query(max_length=200)] = None,
+def public_projects(request: Request, svc: Svc, q: Annotated[str | None, Query(max_length=200)] = None,
                     country: Annotated[str | None, Query(max_length=2)] = None,
                     methodology: Annotated[str | None, Query(max_length=200)] = None,
                     label: Annotated[str | None, Query(max_length=40)] = None, cursor: Cursor = None,
                     limit: Limit = None):
     """Projects (search by name, country, methodology, label); ``Link: <...>; rel="next"`` pages on."""
     page = svc.projects_page(cursor=cursor, limit=limit, q=q, country=country, methodology=methodology, label=label)
-    return _paged(shape(S.ProjectOut, page["items"]), page["next_cursor"])
+    return _paged(request, shape(S.ProjectOut, page["items"]), page["next_cursor"])
 
 
 @router.get("/public/projects/{project_id}", response_model=S.ProjectTotalsOut)
@@ -145,11 +145,11 @@ def public_retirements(project_id: int, svc: Svc):
 
 
 @router.get("/public/blocks", response_model=list[S.BlockOut])
-def public_blocks(svc: Svc, project_id: OptId = None, cursor: Cursor = None, limit: Limit = None):
+def public_blocks(request: Request, svc: Svc, project_id: OptId = None, cursor: Cursor = None, limit: Limit = None):
     """Non-superseded blocks in id order, one page (``limit``, default 500) at a time; the next page's
     cursor is in the ``Link`` and ``X-Next-Cursor`` headers."""
     page = svc.blocks_page(project_id=project_id, cursor=cursor, limit=limit)
-    return _paged(shape(S.BlockOut, page["items"]), page["next_cursor"])
+    return _paged(request, shape(S.BlockOut, page["items"]), page["next_cursor"])
 
 
 @router.get("/public/blocks/page", response_model=S.BlocksPageOut)
@@ -168,11 +168,11 @@ def public_totals(svc: Svc):
 
 
 @router.get("/public/export/{name}.csv", response_class=PlainTextResponse)
-def export_csv(name: str, svc: Svc, project_id: OptId = None, cursor: Cursor = None, limit: Limit = None):
+def export_csv(request: Request, name: str, svc: Svc, project_id: OptId = None, cursor: Cursor = None, limit: Limit = None):
     text, nxt = svc.export_csv(name, project_id, cursor=cursor, limit=limit)
     headers = {"Content-Disposition": f'attachment; filename="{name}.csv"'}
     if nxt:
-        headers |= {"X-Next-Cursor": nxt, "Link": f'<?cursor={nxt}>; rel="next"'}
+        headers |= {"X-Next-Cursor": nxt, "Link": next_link(request, nxt)}
     return PlainTextResponse(text, media_type="text/csv", headers=headers)
 
 
@@ -200,8 +200,17 @@ def verify_certificate(retirement_id: int, svc: Svc):
     return shape(S.CertificateCheckOut, check(svc, retirement_id))
 
 
-def _paged(items, next_cursor):
+def next_link(request: Request, next_cursor: str) -> str:
+    """``Link`` header of the next page (RFC 8288): the request's query with its ``cursor`` replaced, so
+    the filters and ``limit`` carry over (a relative ``?query`` reference, RFC 3986 section 5.2.2)."""
+    from urllib.parse import urlencode
+
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"] + [("cursor", next_cursor)]
+    return f'<?{urlencode(params)}>; rel="next"'
+
+
+def _paged(request: Request, items, next_cursor):
     from fastapi.responses import JSONResponse
 
-    headers = {"X-Next-Cursor": next_cursor, "Link": f'<?cursor={next_cursor}>; rel="next"'} if next_cursor else {}
+    headers = {"X-Next-Cursor": next_cursor, "Link": next_link(request, next_cursor)} if next_cursor else {}
     return JSONResponse(items, headers=headers)
