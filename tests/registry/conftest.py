@@ -64,6 +64,16 @@ def any_url(request):
     return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
 
 
+def assert_error(r, status, code=None):
+    """An HTTP response in the registry's error shape: ``status``, ``{"error": {...}}`` with a message (and
+    ``code`` when given)."""
+    assert r.status_code == status, (r.status_code, r.text[:300])
+    body = r.json()
+    assert set(body) == {"error"} and body["error"]["message"]
+    if code:
+        assert body["error"]["code"] == code, body
+
+
 def make_service(url: str, batch: bool = False) -> RegistryService:
     return RegistryService(connect(url, pool_size=20), secret_key=SECRET, batch_spends=batch)
 

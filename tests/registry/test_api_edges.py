@@ -12,16 +12,9 @@ from reddplus.registry.db import connect
 from reddplus.registry.readmodels import encode_cursor
 
 from .conftest import SECRET
+from .conftest import assert_error as _err
 
 V = "/api/v1"
-
-
-def _err(r, status, code=None):
-    assert r.status_code == status, (r.status_code, r.text[:300])
-    body = r.json()
-    assert set(body) == {"error"} and body["error"]["message"]
-    if code:
-        assert body["error"]["code"] == code, body
 
 
 def _security_headers(r):

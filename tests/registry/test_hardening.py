@@ -21,16 +21,9 @@ from reddplus.registry.models import IdempotencyKey
 from reddplus.registry.service import OPERATOR
 
 from .conftest import SECRET, build_world, make_app, make_service
+from .conftest import assert_error as _err
 
 V = "/api/v1"
-
-
-def _err(r, status, code=None):
-    assert r.status_code == status, (r.status_code, r.text[:300])
-    body = r.json()
-    assert set(body) == {"error"} and body["error"]["message"]
-    if code:
-        assert body["error"]["code"] == code, body
 
 
 # ------------------------------------------------------------------------------------------ 10 tokens
