@@ -413,8 +413,9 @@ def check_unverified_total(issued: int, quantity: int, maximum: int, project_id:
 
 
 def check_vintage_ended(vintage_end: dt.date, today: dt.date) -> None:
-    """Credits are issued ex post, for reductions that have occurred: a vintage ends no later than
-    today (VCS Standard v4.5 section 3.2, vintages; no forward issuance of VCUs)."""
+    """Credits are issued ex post, for verified reductions that have occurred: a vintage ends no later
+    than today (the VCS Standard v4.5 issues VCUs for verified emission reductions; the clause was not
+    read here, so this is the registry's own rule, with no forward issuance)."""
     if vintage_end > today:
         raise InvalidInputError(f"the vintage ends on {vintage_end}, after today ({today}); credits are issued "
                                 "only for vintages that have ended")
